@@ -1,0 +1,39 @@
+"""The JSON API (/api/v1/<model>/?<query>) and /healthz."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, request
+
+from .permalink import ScenarioError, canonical_query, canonical_url, parse_query, resolve_model
+from .sim import LATEST, simulate
+from .sim.report import trace_json
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/api/v1/<name>/")
+def trace(name: str):
+    try:
+        mid = resolve_model(name)
+    except ScenarioError as e:
+        return _bad(str(e), canonical_url(LATEST, parse_query("").scenario, prefix="/api/v1"))
+    query = request.query_string.decode("utf-8", "replace")
+    parsed = parse_query(query)
+    if parsed.errors:
+        return _bad(parsed.errors[0], canonical_url(mid, parsed.scenario, prefix="/api/v1"))
+    if name != mid:
+        return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix="/api/v1"), 302)
+    if query != canonical_query(parsed.scenario, parsed.step):
+        return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix="/api/v1"), 301)
+    tr = simulate(mid, parsed.scenario)
+    return jsonify(trace_json(tr, canonical_url(mid, parsed.scenario)))
+
+
+def _bad(message: str, nearest: str):
+    resp = jsonify(error=message, nearest=nearest)
+    resp.status_code = 400
+    return resp

@@ -1,0 +1,61 @@
+"""Command line: `s2viz trace '<permalink>' [--json | --text]` and `s2viz serve`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .permalink import ScenarioError, canonical_url, parse_url
+from .sim import simulate
+from .sim.report import trace_json
+from .sim.text import render
+from .summary import title
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="s2viz", description="arm64 KVM stage-2 fault simulator")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    tr = sub.add_parser("trace", help="print the trace of a permalink")
+    tr.add_argument("url", help="permalink URL or /<model>/?<query>")
+    fmt = tr.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="contract JSON (default)")
+    fmt.add_argument("--text", action="store_true", help="mail-safe plain text")
+    sv = sub.add_parser("serve", help="serve the web app")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    args = ap.parse_args(argv)
+    if args.cmd == "serve":
+        from . import create_app
+        create_app().run(host=args.host, port=args.port)
+        return 0
+    return _trace(args.url, args.text)
+
+
+def _trace(url: str, text: bool) -> int:
+    try:
+        mid, parsed = parse_url(url)
+    except ScenarioError as e:
+        print(f"s2viz: {e}", file=sys.stderr)
+        return 2
+    if parsed.errors:
+        print(f"s2viz: {parsed.errors[0]}", file=sys.stderr)
+        return 2
+    tr = simulate(mid, parsed.scenario)
+    canon = canonical_url(mid, parsed.scenario)
+    if text:
+        sys.stdout.write(render(tr, title(parsed.scenario), canon))
+    else:
+        json.dump(trace_json(tr, canon), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return 0
+
+
+def run() -> int:
+    try:
+        return main()
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

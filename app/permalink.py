@@ -1,0 +1,263 @@
+"""Permalinks, schema 1: parse a query into a Scenario and write the canonical URL back.
+
+Parsing is lenient where the contract says so (0x prefixes, underscores in hex, upper case,
+any key order, repeated commas); anything else is an error with one sentence of explanation.
+Every error also leaves a repaired scenario behind, the nearest valid one, for the 400 page.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qsl, urlsplit
+
+from .sim import scenario as s
+from .sim.models import LATEST, MODELS
+
+KEYS = ("vma", "mt", "mem", "host", "vm", "slot", "g", "ipa", "pg", "gs1", "remap", "f", "step")
+DEFAULT = s.Scenario()
+MAX_QUERY = 4096
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be understood; str() is one sentence for the user."""
+
+
+@dataclass
+class Parsed:
+    scenario: s.Scenario
+    step: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+_FAULT_RE = re.compile(r"^(?:0x)?([0-9a-f_]+)([rwx])((?:\.[a-z]+)*)$")
+
+
+def parse_query(query: str) -> Parsed:
+    """Parse a query string (without '?'); never raises."""
+    values: dict[str, str] = {}
+    errors: list[str] = []
+    if len(query) > MAX_QUERY:
+        return Parsed(DEFAULT, None, [f"The query is longer than {MAX_QUERY} characters."])
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        key = key.strip().lower()
+        if key not in KEYS:
+            errors.append(f"Unknown key '{_clip(key)}': the keys are {', '.join(KEYS)}.")
+            continue
+        if key in values:
+            errors.append(f"The key '{key}' is given twice.")
+            continue
+        values[key] = value.strip()
+    fields: dict = {}
+    for key, parse in _FIELD_PARSERS.items():
+        if key in values:
+            try:
+                fields[key] = parse(values[key], fields)
+            except ScenarioError as e:
+                errors.append(str(e))
+    sc = replace(DEFAULT, **{_ATTR.get(k, k): v for k, v in fields.items()})
+    sc, combo_errors = _check_combinations(sc)
+    errors += combo_errors
+    step = None
+    if "step" in values:
+        try:
+            step = int(values["step"])
+            if step < 1:
+                raise ValueError
+        except ValueError:
+            errors.append(f"step must be a whole number from 1 up, not '{_clip(values['step'])}'.")
+    return Parsed(sc, step, errors)
+
+
+def parse_url(url: str) -> tuple[str, Parsed]:
+    """Parse a permalink ('https://host/v6.17/?...' or '/v6.17/?...'); returns (model, parsed).
+    Raises ScenarioError for an unknown model."""
+    parts = urlsplit(url.strip())
+    segs = [p for p in parts.path.split("/") if p]
+    if segs[:2] == ["api", "v1"]:
+        segs = segs[2:]
+    if len(segs) != 1:
+        raise ScenarioError(f"'{_clip(parts.path)}' is not a permalink path: expected /<model>/?<query>.")
+    mid = resolve_model(segs[0])
+    return mid, parse_query(parts.query)
+
+
+def resolve_model(name: str) -> str:
+    name = name.strip()
+    if name == "latest":
+        return LATEST
+    if name not in MODELS:
+        raise ScenarioError(f"Unknown model '{_clip(name)}': the models are {', '.join(MODELS)}.")
+    return name
+
+
+def canonical_query(sc: s.Scenario, step: int | None = None) -> str:
+    parts = []
+    if sc.vma != DEFAULT.vma:
+        parts.append("vma=" + ",".join(v for v in s.VMA_FLAGS if v in sc.vma))
+    for key, default in (("mt", DEFAULT.mt), ("mem", DEFAULT.mem)):
+        if getattr(sc, key) != default:
+            parts.append(f"{key}={getattr(sc, key)}")
+    for key, order in (("host", s.HOST_FEATURES), ("vm", s.VM_OPTIONS), ("slot", s.SLOT_FLAGS)):
+        if getattr(sc, key) != getattr(DEFAULT, key):
+            parts.append(f"{key}=" + ",".join(v for v in order if v in getattr(sc, key)))
+    if sc.g != DEFAULT.g:
+        parts.append(f"g={sc.g}")
+    if sc.ipa != DEFAULT.ipa:
+        parts.append(f"ipa={sc.ipa}")
+    if sc.pg is not None and sc.pg != sc.g:
+        parts.append(f"pg={sc.pg}")
+    if sc.gs1 != DEFAULT.gs1:
+        parts.append(f"gs1={sc.gs1}")
+    if sc.remap:
+        parts.append("remap=1")
+    if sc.faults:
+        parts.append("f=" + ",".join(fault_text(f) for f in sc.faults))
+    if step is not None:
+        parts.append(f"step={step}")
+    return "&".join(parts)
+
+
+def canonical_url(mid: str, sc: s.Scenario, step: int | None = None, prefix: str = "") -> str:
+    q = canonical_query(sc, step)
+    return f"{prefix}/{mid}/" + (f"?{q}" if q else "")
+
+
+def fault_text(f: s.Fault) -> str:
+    return f"{f.ipa:x}{f.kind}" + "".join("." + m for m in s.FAULT_MODS if m in f.mods)
+
+
+# ---- field parsers ------------------------------------------------------------------------------
+
+def _set(key: str, vocab: tuple[str, ...], meaning: str):
+    def parse(value: str, _fields) -> frozenset[str]:
+        items = [v for v in value.lower().split(",") if v.strip()]
+        out = set()
+        for item in items:
+            item = item.strip()
+            if item not in vocab:
+                raise ScenarioError(f"'{_clip(item)}' is not a {meaning} for {key}: use {', '.join(vocab)}.")
+            out.add(item)
+        return frozenset(out)
+    return parse
+
+
+def _one(key: str, vocab: tuple[str, ...], meaning: str):
+    def parse(value: str, _fields) -> str:
+        v = value.lower()
+        if v not in vocab:
+            raise ScenarioError(f"'{_clip(value)}' is not a {meaning} for {key}: use {', '.join(vocab)}.")
+        return v
+    return parse
+
+
+def _ipa_bits(value: str, _fields) -> int:
+    try:
+        bits = int(value)
+    except ValueError:
+        raise ScenarioError(f"ipa must be a number of bits from {s.IPA_BITS_MIN} to {s.IPA_BITS_MAX}, "
+                            f"not '{_clip(value)}'.") from None
+    if not s.IPA_BITS_MIN <= bits <= s.IPA_BITS_MAX:
+        raise ScenarioError(f"ipa must be from {s.IPA_BITS_MIN} to {s.IPA_BITS_MAX} bits, not {bits}.")
+    return bits
+
+
+def _pg(value: str, fields) -> str:
+    g = fields.get("g", DEFAULT.g)
+    v = value.lower()
+    allowed = tuple(s.HOST_LEAF_SIZES[g])
+    if v not in allowed:
+        raise ScenarioError(f"pg '{_clip(value)}' is not a host leaf size for the {g} granule: "
+                            f"use {', '.join(allowed)}.")
+    return v
+
+
+def _remap(value: str, _fields) -> bool:
+    if value not in ("0", "1"):
+        raise ScenarioError(f"remap must be 0 or 1, not '{_clip(value)}'.")
+    return value == "1"
+
+
+def _faults(value: str, _fields) -> tuple[s.Fault, ...]:
+    items = [v.strip() for v in value.lower().split(",") if v.strip()]
+    if len(items) > s.MAX_FAULTS:
+        raise ScenarioError(f"At most {s.MAX_FAULTS} faults, not {len(items)}.")
+    return tuple(_fault(item) for item in items)
+
+
+def _fault(text: str) -> s.Fault:
+    m = _FAULT_RE.match(text)
+    if not m or not m.group(1).strip("_"):
+        raise ScenarioError(f"Fault '{_clip(text)}' is not <hex IPA><r|w|x>[.mod], e.g. 40000000w.")
+    ipa = int(m.group(1).replace("_", ""), 16)
+    if ipa >= s.FAULT_IPA_MAX:
+        raise ScenarioError(f"Fault IPA {ipa:#x} does not fit the 56 bits HPFAR_EL2 can report.")
+    mods = [x for x in m.group(3).split(".") if x]
+    for mod in mods:
+        if mod not in s.FAULT_MODS:
+            raise ScenarioError(f"'{_clip(mod)}' in fault '{_clip(text)}' is not a fault modifier: "
+                                f"use {', '.join(s.FAULT_MODS)}.")
+    f = s.Fault(ipa, m.group(2), frozenset(mods))
+    clash = _mod_clash(f)
+    if clash:
+        raise ScenarioError(f"Fault '{_clip(text)}': {clash}.")
+    return f
+
+
+def _mod_clash(f: s.Fault) -> str | None:
+    if f.kind == "x" and {"noisv", "cm", "atomic"} & f.mods:
+        return "an instruction fetch cannot carry noisv, cm or atomic"
+    if "ptw" in f.mods and {"cm", "atomic", "noisv"} & f.mods:
+        return "a stage-1 walk fault cannot be a cache-maintenance or atomic access (and never has an ISV)"
+    if "cm" in f.mods and {"atomic", "noisv"} & f.mods:
+        return "a cache-maintenance fault is neither atomic nor has an ISV to drop"
+    return None
+
+
+def _check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
+    """Impossible combinations, each repaired the smallest way."""
+    errors = []
+    mte_host = "mte" in sc.host
+    if "mte" in sc.vm and not mte_host:
+        errors.append("vm=mte needs host=mte: KVM_CAP_ARM_MTE is offered only on MTE hosts.")
+        sc = replace(sc, vm=sc.vm - {"mte"})
+    if "mteok" in sc.vma and not mte_host:
+        errors.append("vma=mteok needs host=mte: VM_MTE_ALLOWED is only set on MTE hosts.")
+        sc = replace(sc, vma=sc.vma - {"mteok"})
+    if sc.mt == "tagged" and not mte_host:
+        errors.append("mt=tagged needs host=mte: PROT_MTE mappings exist only on MTE hosts.")
+        sc = replace(sc, mt="normal")
+    if {"pfnmap", "hugetlb"} <= sc.vma:
+        errors.append("vma cannot be both pfnmap and hugetlb: hugetlbfs mappings are never VM_PFNMAP.")
+        sc = replace(sc, vma=sc.vma - {"hugetlb"})
+    if {"pfnmap", "mixedmap"} <= sc.vma:
+        errors.append("vma cannot be both pfnmap and mixedmap: the kernel BUG()s on that combination.")
+        sc = replace(sc, vma=sc.vma - {"mixedmap"})
+    if sc.pg is not None and (sc.pg == sc.g or sc.pg not in s.HOST_LEAF_SIZES[sc.g]):
+        sc = replace(sc, pg=None)
+    return sc, errors
+
+
+_FIELD_PARSERS = {
+    "vma": _set("vma", s.VMA_FLAGS, "VMA flag"),
+    "mt": _one("mt", s.MEM_TYPES, "memory type"),
+    "mem": _one("mem", s.BACKINGS, "backing"),
+    "host": _set("host", s.HOST_FEATURES, "host feature"),
+    "vm": _set("vm", s.VM_OPTIONS, "VM option"),
+    "slot": _set("slot", s.SLOT_FLAGS, "memslot flag"),
+    "g": _one("g", s.GRANULES, "granule"),
+    "ipa": _ipa_bits,
+    "pg": _pg,
+    "gs1": _one("gs1", s.GUEST_S1_TYPES, "guest stage-1 type"),
+    "remap": _remap,
+    "f": _faults,
+}
+_ATTR = {"f": "faults"}
+
+
+def _clip(text: str, n: int = 40) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= n else text[: n - 1] + "…"

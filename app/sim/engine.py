@@ -1,0 +1,148 @@
+"""simulate(): run one scenario through one kernel model and return its trace."""
+from __future__ import annotations
+
+from . import esr as esr_mod
+from . import memattr
+from .mmu import Abort, Exit, KvmArm64
+from .models import MODELS
+from .pgtable import Geometry, Stage2, permits
+from .scenario import Fault, Scenario
+from .sources import source_for
+from .trace import FaultResult, Phase, Trace, Tracer
+
+_INSTANCES = {mid: cls(source_for) for mid, cls in MODELS.items()}
+
+
+def model(mid: str) -> KvmArm64:
+    return _INSTANCES[mid]
+
+
+def needed_permission(f: Fault) -> str:
+    """What stage 2 must allow for the access: r, w or x (a stage-1 walk reads, or writes to
+    update the guest's descriptors; DC IVAC-like maintenance needs write, the rest read)."""
+    if "ptw" in f.mods:
+        return "w" if f.kind == "w" else "r"
+    return f.kind
+
+
+def probe(s2: Stage2, f: Fault) -> tuple[str | None, int, object]:
+    """What the hardware reports for the access on the table as it is: (fsc, level, walk).
+    fsc None: the access does not fault."""
+    walk = s2.walk(f.ipa)
+    if f.ipa >= 1 << s2.geo.ipa_bits:
+        return "translation", 0, walk
+    if walk.pte is None:
+        return "translation", walk.leaf_level, walk
+    if "af" in f.mods:
+        s2.mkold(f.ipa)
+        return "access_flag", walk.leaf_level, walk
+    if not permits(walk.pte, needed_permission(f)):
+        return "permission", walk.leaf_level, walk
+    if "atomic" in f.mods:
+        return "excl_atomic", walk.leaf_level, walk
+    return None, walk.leaf_level, walk
+
+
+def make_abort(f: Fault, fsc: str, level: int) -> Abort:
+    is_iabt = f.kind == "x"
+    s1ptw, cm = "ptw" in f.mods, "cm" in f.mods
+    isv = not (is_iabt or s1ptw or cm or {"noisv", "atomic"} & f.mods)
+    wnr = f.kind == "w" or cm
+    value = esr_mod.encode(is_iabt=is_iabt, fsc=esr_mod.fsc_code(fsc, level), isv=isv, wnr=wnr,
+                           cm=cm, s1ptw=s1ptw)
+    return Abort(f, fsc, level, is_iabt, s1ptw, cm, isv, wnr, value)
+
+
+def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
+    """Register the memslot, query capability 243, then fire the faults in order on one table."""
+    m = model(mid)
+    geo = Geometry(sc.page_size.bit_length() - 1, sc.ipa)
+    t = Tracer(m, trace)
+    reg = m.prepare_memory_region(sc, t)
+    memslot = Phase(reg, t.freeze())
+    t = Tracer(m, trace)
+    cap = m.check_extension(sc, t)
+    capability = Phase(str(cap), t.freeze())
+    s2 = Stage2(geo)
+    faults = tuple(_fire(m, sc, f, s2, trace) if reg == "ok" else _not_run(f) for f in sc.faults)
+    leaves = tuple(_leaf_of(ipa, level, pte, m, sc) for ipa, level, pte in s2.leaves()) if trace else ()
+    return Trace(mid, memslot, capability, cap, faults, leaves, _geometry(geo),
+                 _host_s1(sc))
+
+
+def _fire(m: KvmArm64, sc: Scenario, f: Fault, s2: Stage2, trace: bool) -> FaultResult:
+    fsc, level, walk = probe(s2, f)
+    t = Tracer(m, trace)
+    if fsc is None:
+        eff = _effective(sc, f, walk.pte, m.has_fwb(sc))
+        t.step("abort.entry", "The leaf at level {level} already allows this {access}: no stage-2 fault, "
+               "the guest never leaves.", "", level=level, access=f.access)
+        return FaultResult(f.ipa, f.access, _mods(f), None, level, None, "no_fault", effective=eff,
+                           walk=walk.to_json(), steps=t.freeze())
+    ab = make_abort(f, fsc, level)
+    ex, st = m.handle_guest_abort(sc, ab, s2, t)
+    after = s2.walk(f.ipa).pte
+    leaf = st.leaf
+    eff = None
+    if ex.outcome in ("map", "relax", "resume") and after is not None:
+        eff = _effective(sc, f, after, m.has_fwb(sc))
+    cmo = dict(st.ops.cmo) if st.ops else {"dcache": "none", "icache": "none"}
+    if leaf is not None and eff is not None and trace:
+        _explain_effective(t, sc, f, leaf.memattr, m.has_fwb(sc), eff)
+    return FaultResult(f.ipa, f.access, _mods(f), fsc, level, ab.esr, ex.outcome, ex.errno, ex.inject,
+                       leaf, cmo, eff, walk.to_json(), t.freeze(), _decided(st))
+
+
+def _not_run(f: Fault) -> FaultResult:
+    return FaultResult(f.ipa, f.access, _mods(f), None, 0, None, "not_run")
+
+
+def _mods(f: Fault) -> tuple[str, ...]:
+    from .scenario import FAULT_MODS
+    return tuple(m for m in FAULT_MODS if m in f.mods)
+
+
+def _effective(sc: Scenario, f: Fault, pte: int, has_fwb: bool) -> dict:
+    from .pgtable import pte_memattr
+    s1 = memattr.guest_s1_type(sc.gs1, f.kind == "x" and "ptw" not in f.mods)
+    typ, forced = memattr.effective_type(s1, pte_memattr(pte), has_fwb)
+    return {"type": typ, "forced_by_fwb": forced, "s1": s1}
+
+
+def _explain_effective(t: Tracer, sc, f, attr: int, has_fwb: bool, eff: dict) -> None:
+    rule = ("FWB: stage 2 decides (0b110 forces Write-Back, 0b101 Non-cacheable unless stage 1 is "
+            "Device, Device takes the stronger Device)" if has_fwb else
+            "no FWB: the more restrictive of stage 1 and stage 2 wins")
+    t.step("s2_memattr", "The guest's stage-1 type {s1} meets stage-2 MemAttr {attr:#x} "
+           "({name}): {rule}. The access is {typ}{forced}.", "",
+           s1=eff["s1"], attr=attr, name=memattr.s2_memattr_name(attr, has_fwb), rule=rule,
+           typ=eff["type"], forced=" (forced by FWB)" if eff["forced_by_fwb"] else "")
+
+
+def _decided(st) -> tuple:
+    return (("write_fault", st.write_fault), ("exec_fault", st.exec_fault), ("writable", st.writable),
+            ("device", st.device), ("cacheable_devmem", st.cacheable_devmem),
+            ("is_vma_cacheable", st.is_vma_cacheable), ("prot", st.prot.describe()),
+            ("vma_pagesize", st.vma_pagesize))
+
+
+def _leaf_of(ipa, level, pte, m, sc):
+    from .mmu import _leaf
+    return _leaf(ipa, level, pte, m.has_fwb(sc), sc)
+
+
+def _geometry(geo: Geometry) -> dict:
+    return {"page_shift": geo.page_shift, "ipa_bits": geo.ipa_bits, "levels": geo.levels,
+            "start_level": geo.start_level, "concatenated_tables": geo.concatenated_tables,
+            "lpa2": geo.lpa2}
+
+
+def _host_s1(sc: Scenario) -> dict:
+    idx = memattr.ATTRINDX[sc.mt]
+    mair = memattr.MAIR_ATTR[idx]
+    if idx == memattr.MT_NORMAL_TAGGED and "mte" in sc.host:
+        mair = 0xF0
+    return {"attrindx": idx, "name": memattr.ATTRINDX_NAME[idx], "mair": mair}
+
+
+__all__ = ["simulate", "model", "Exit"]

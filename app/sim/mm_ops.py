@@ -1,0 +1,99 @@
+"""struct kvm_pgtable_mm_ops for a guest: table allocation, break-before-make and the cache
+maintenance done (or skipped) before a leaf is installed; every call is recorded."""
+from __future__ import annotations
+
+from . import pgtable
+
+
+class MmOps:
+    """Records the side effects of one stage-2 update into a tracer and a CMO summary."""
+
+    def __init__(self, t, has_fwb: bool, has_dic: bool, linear_mapped: bool):
+        self.t = t
+        self.has_fwb, self.has_dic, self.linear_mapped = has_fwb, has_dic, linear_mapped
+        self.cmo = {"dcache": "none", "icache": "none"}
+        self.tables_allocated: list[tuple[int, int]] = []
+        self.leaves = 0
+
+    @property
+    def quiet(self) -> bool:
+        """After the first leaf of a multi-leaf map, only the CMO summary is kept."""
+        return self.leaves > 1
+
+    def alloc_table(self, ipa: int, level: int) -> None:
+        self.tables_allocated.append((ipa, level))
+        self.t.step("pgt.walk_leaf", "No table at level {parent} for IPA {ipa:#x}: allocate a zeroed "
+                    "page from the memcache and link a level-{level} table.",
+                    "new = zalloc_page(); *ptep = table_pte(new)",
+                    parent=level - 1, level=level, ipa=ipa)
+
+    def free_table(self, ipa: int, level: int) -> None:
+        self.t.step("pgt.walk_leaf", "A level-{level} table is replaced by a block at {ipa:#x}.",
+                    level=level, ipa=ipa)
+
+    def break_pte(self, ipa: int, level: int, old: int) -> None:
+        self.t.step("pgt.try_leaf", "Break-before-make: the old level-{level} entry {old:#018x} is "
+                    "invalidated and its TLB entries flushed before the new one goes in.",
+                    level=level, old=old)
+
+    def skip_same(self, ipa: int, level: int) -> None:
+        self.t.step("pgt.try_leaf", "The leaf already holds this mapping (only permissions could "
+                    "differ): nothing is written, the vCPU retries.", level=level)
+
+    def new_leaf(self, ipa: int, level: int, pte: int) -> None:
+        self.leaves += 1
+        if not self.quiet:
+            self.t.step("pgt.init_leaf", "New level-{level} {kind} for IPA {ipa:#x}: {pte:#018x}.",
+                        "pte = OA | attr | (level == 3 ? PAGE : BLOCK) | VALID",
+                        level=level, kind="page" if level == 3 else "block", ipa=ipa, pte=pte)
+
+    def before_install(self, pa: int, size: int, pte: int) -> None:
+        """The CMOs stage2_map_walker_try_leaf() requests before it writes a leaf."""
+        if pgtable.stage2_pte_cacheable(pte, self.has_fwb):
+            self._dcache(pa, size)
+        if pgtable.stage2_pte_executable(pte):
+            self.icache_inval_pou(pa, size)
+
+    def _dcache(self, pa: int, size: int) -> None:
+        if self.has_fwb:
+            self._set("dcache", "skipped")
+            if self.quiet:
+                return
+            self.t.step("clean_dcache", "The new leaf is Normal cacheable, so a D-cache clean+invalidate "
+                        "to PoC is requested, and skipped: with FWB the guest cannot see memory "
+                        "non-cacheably, so there is nothing to clean.",
+                        "if has(ARM64_HAS_STAGE2_FWB): return", size=size)
+            return
+        self._set("dcache", "done")
+        if self.quiet:
+            return
+        if self.linear_mapped:
+            self.t.step("clean_dcache", "No FWB: clean+invalidate {size:#x} bytes to PoC through the "
+                        "kernel's linear map (__va({pa:#x})) before the guest can read it uncached.",
+                        "dcache_clean_inval_poc(__va(pa), size)", pa=pa, size=size)
+        else:
+            self.t.step("clean_dcache", "No FWB: KVM cleans to PoC through __va({pa:#x}), but this PFN "
+                        "has no linear mapping: the real kernel would fault here.",
+                        "dcache_clean_inval_poc(__va(pa), size)  /* no linear alias! */",
+                        pa=pa, size=size, linear_map=False)
+
+    def icache_inval_pou(self, pa: int, size: int) -> None:
+        if self.has_dic:
+            self._set("icache", "skipped")
+            if self.quiet:
+                return
+            self.t.step("inval_icache", "The leaf is executable: I-cache invalidation to PoU is requested; "
+                        "with CTR_EL0.DIC it is only an ISB.", "icache_inval_pou() == isb under DIC",
+                        size=size)
+            return
+        self._set("icache", "done")
+        if self.quiet:
+            return
+        note = "" if self.linear_mapped else " This PFN has no linear mapping: the real kernel would fault here."
+        self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: invalidate the I-cache "
+                    "to PoU for {size:#x} bytes by VA (__va({pa:#x}))." + note,
+                    "icache_inval_pou(__va(pa), size)", pa=pa, size=size, linear_map=self.linear_mapped)
+
+    def _set(self, which: str, value: str) -> None:
+        if self.cmo[which] != "done":
+            self.cmo[which] = value

@@ -1,0 +1,183 @@
+"""The four kernel models. Each is the one before it plus the decisions its kernel changed."""
+from __future__ import annotations
+
+from .mmu import EFAULT, EINVAL, Exit, KvmArm64, _flags_text, _mem_text
+
+NON_CACHEABLE_MT = ("nc", "ngnrne", "ngnre")   # MT_NORMAL_NC, MT_DEVICE_nGnRnE, MT_DEVICE_nGnRE
+
+
+class V6_14(KvmArm64):
+    """Mainline v6.14: stage-2 cacheability follows pfn_is_map_memory() alone."""
+
+
+class PatchV3(V6_14):
+    """v6.14 + "[PATCH v3 1/1] KVM: arm64: Allow cacheable stage 2 mapping using VMA flags"."""
+
+    id = "patch-v3"
+    title = "v6.14 + the v3 patch: cacheable PFNMAP by the VMA's pgprot, checked at fault time only"
+    uma_pipeline = tuple(n for p in KvmArm64.uma_pipeline
+                         for n in ((p, "uma_v3_fwb") if p == "uma_prot" else (p,)))
+
+    def uma_snapshot(self, sc, st, s2, t):
+        super().uma_snapshot(sc, st, s2, t)
+        if "pfnmap" not in sc.vma:
+            return None
+        if sc.is_cow:
+            t.step("uma.v3_cow", "VM_PFNMAP and is_cow_mapping() (VM_MAYWRITE without VM_SHARED): "
+                   "-EINVAL. The return sits before mmap_read_unlock(), so mmap_lock stays held.",
+                   "if (VM_PFNMAP) { if (is_cow_mapping(vm_flags)) return -EINVAL; ... }",
+                   cow=True, mmap_lock="leaked")
+            return Exit("run_error", EINVAL)
+        st.cacheable_devmem = sc.mt == "normal"
+        t.step("uma.v3_cow", "VM_PFNMAP, not COW; mapping_type(vm_page_prot) is {attr}, so "
+               "cacheable_devmem={cd} (only exactly MT_NORMAL counts).",
+               "if (mapping_type(vm_page_prot) == MT_NORMAL) cacheable_devmem = true",
+               attr=_attrindx(sc.mt), cd=st.cacheable_devmem, cacheable_devmem=st.cacheable_devmem)
+        return None
+
+    def uma_classify(self, sc, st, s2, t):
+        if self.pfn_is_map_memory(sc):
+            return self._classify_ram(sc, st, t, "kvm_is_device_pfn() is false: the PFN is kernel memory")
+        st.device = not st.cacheable_devmem
+        t.step("uma.classify", "kvm_is_device_pfn(): the PFN is not kernel memory ({mem}); "
+               "{why}", "if (kvm_is_device_pfn(pfn)) { if (!cacheable_devmem) device = true; }",
+               mem=_mem_text(sc.mem), device=st.device,
+               why="cacheable_devmem keeps device false: it will be mapped Normal."
+               if st.cacheable_devmem else "device = true.")
+        return None
+
+    def uma_v3_fwb(self, sc, st, s2, t):
+        if st.cacheable_devmem and not self.has_fwb(sc):
+            t.step("uma.v3_fwb", "cacheable_devmem without FWB: KVM would have to clean the D-cache "
+                   "through a kernel mapping the memory may not have; -EINVAL, at fault time.",
+                   "if (cacheable_devmem && !stage2_has_fwb(pgt)) { ret = -EINVAL; goto out_unlock; }",
+                   cacheable_devmem=True, stage2_has_fwb=False)
+            return Exit("run_error", EINVAL)
+        if st.cacheable_devmem:
+            t.step("uma.v3_fwb", "cacheable_devmem and FWB: no cache maintenance needed, go on.",
+                   cacheable_devmem=True, stage2_has_fwb=True)
+        return None
+
+
+class V6_17(V6_14):
+    """Mainline v6.17: the series as merged (memslot check, capability 243, FWB && DIC)."""
+
+    id = "v6.17"
+    tag = "v6.17"
+    title = "mainline v6.17: the merged series: memslot check, capability 243, FWB and DIC required"
+    device_var = "s2_force_noncacheable"
+    has_cacheable_pfnmap_cap = True
+
+    @staticmethod
+    def kvm_vma_is_cacheable(mt: str) -> bool:
+        """kvm_vma_is_cacheable(): any AttrIndx but NORMAL_NC, DEVICE_nGnRnE and DEVICE_nGnRE."""
+        return mt not in NON_CACHEABLE_MT
+
+    def prepare_pfnmap_cacheable(self, sc, flags, mt, t):
+        cacheable, ok = self.kvm_vma_is_cacheable(mt), self.supports_cacheable_pfnmap(sc)
+        if cacheable and not ok:
+            t.step("prepare.pfnmap_cacheable", "A cacheable ({attr}) VM_PFNMAP VMA, and the host lacks "
+                   "{missing}: refuse the memslot now, rather than fail at fault time.",
+                   "if (kvm_vma_is_cacheable(vma) && !kvm_supports_cacheable_pfnmap()) return -EINVAL",
+                   attr=_attrindx(mt), missing=self._missing(sc), is_vma_cacheable=True,
+                   supports_cacheable_pfnmap=False)
+            return EINVAL
+        t.step("prepare.pfnmap_cacheable", "VM_PFNMAP VMA with {attr}: {why}.", attr=_attrindx(mt),
+               why="the host has FWB and DIC" if cacheable else "not cacheable, so no hardware requirement",
+               is_vma_cacheable=cacheable)
+        return "ok"
+
+    def _missing(self, sc) -> str:
+        return " and ".join(n for n, have in (("FWB", self.has_fwb(sc)), ("DIC", self.has_dic(sc)))
+                            if not have)
+
+    def check_extension(self, sc, t):
+        r = int(self.supports_cacheable_pfnmap(sc))
+        t.step("cap.check_extension", "KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) on the "
+               "VM fd: {r} ({why}).", "case KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED:\n"
+               "    r = kvm ? kvm_supports_cacheable_pfnmap() : -EINVAL",
+               r=r, why="FWB and DIC" if r else "needs FWB and DIC; missing " + self._missing(sc), cap=243)
+        t.step("cap.supports", "kvm_supports_cacheable_pfnmap() = FWB && CACHE_DIC = {r}.",
+               "return has(STAGE2_FWB) && has(CACHE_DIC)", r=bool(r))
+        return r
+
+    def inject_text(self, where, is_iabt):
+        return "kvm_inject_sea_iabt()" if is_iabt else "kvm_inject_sea_dabt()"
+
+    def uma_entry(self, sc, st, s2, t):
+        ab = st.abort
+        st.exec_fault = ab.is_iabt and not ab.s1ptw
+        st.logging = "log" in sc.slot and "ro" not in sc.slot
+        t.step("uma.entry", "exec_fault={exec_fault}, write_fault={write_fault}, "
+               "logging_active={logging}, fault_is_perm={perm}.",
+               "exec_fault = is_iabt && !S1PTW\nlogging_active = memslot_is_logging(memslot)",
+               exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
+        return None
+
+    def uma_snapshot(self, sc, st, s2, t):
+        st.mte_allowed = "mteok" in sc.vma
+        st.allow_any_uc = "uc" in sc.vma
+        st.is_vma_cacheable = self.kvm_vma_is_cacheable(sc.mt)
+        t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: vm_flags {flags}, "
+               "is_vma_cacheable={c} ({attr}), mte_allowed={mte}.",
+               "vm_flags = vma->vm_flags; is_vma_cacheable = kvm_vma_is_cacheable(vma)\nmmap_read_unlock()",
+               flags=_flags_text(sc.vma), c=st.is_vma_cacheable, attr=_attrindx(sc.mt),
+               mte=st.mte_allowed, is_vma_cacheable=st.is_vma_cacheable)
+        return None
+
+    def uma_classify(self, sc, st, s2, t):
+        """v6.17: the VMA decides. Only a PFNMAP/MIXEDMAP VMA over non-kernel memory is special, and
+        then its pgprot picks non-cacheable, or cacheable if the hardware can keep it coherent."""
+        special = bool({"pfnmap", "mixedmap"} & sc.vma)
+        if not (special and not self.pfn_is_map_memory(sc)):
+            why = ("not a VM_PFNMAP/VM_MIXEDMAP VMA" if not special else "the PFN is kernel memory")
+            return self._classify_ram(sc, st, t, why + ", so it is mapped cacheable")
+        if st.is_vma_cacheable:
+            if not self.supports_cacheable_pfnmap(sc):
+                t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, and the host "
+                       "lacks {missing}: -EFAULT (the VMA changed behind the memslot check).",
+                       "if (is_vma_cacheable && !kvm_supports_cacheable_pfnmap()) return -EFAULT",
+                       missing=self._missing(sc), is_vma_cacheable=True, supports_cacheable_pfnmap=False)
+                return Exit("run_error", EFAULT)
+            t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, on a host with FWB "
+                   "and DIC: keep it cacheable, stage 2 maps it Normal.",
+                   "if (is_vma_cacheable) { if (!supported) return -EFAULT; }",
+                   **{self.device_var: False}, is_vma_cacheable=True)
+            return None
+        st.device = True
+        t.step("uma.classify", "{flag} over memory outside the kernel's map with a non-cacheable pgprot "
+               "({attr}): {var} = true.", "else " + self.device_var + " = true",
+               flag="VM_PFNMAP" if "pfnmap" in sc.vma else "VM_MIXEDMAP", attr=_attrindx(sc.mt),
+               var=self.device_var, **{self.device_var: True})
+        return None
+
+
+class V7_1(V6_17):
+    """Mainline v7.1.3: user_mem_abort() split into kvm_s2_fault_* helpers; FSC 0x35 handled."""
+
+    id = "v7.1"
+    tag = "v7.1.3"
+    title = "mainline v7.1.3: the refactored fault path, with FSC 0x35 (exclusive/atomic) injection"
+    device_var = "map_non_cacheable"
+    handled_fscs = V6_17.handled_fscs + ("excl_atomic",)
+    uma_pipeline = ("uma_entry", "uma_vma_lookup", "uma_vma_size", "uma_snapshot", "uma_faultin",
+                    "uma_classify", "uma_noexec", "uma_excl_atomic", "uma_prot", "uma_mte",
+                    "uma_lock_retry", "uma_thp", "uma_map", "uma_out")
+
+    def uma_excl_atomic(self, sc, st, s2, t):
+        if st.abort.fsc != "excl_atomic":
+            return None
+        t.step("uma.excl_atomic", "FSC 0x35: an exclusive or atomic access the memory type cannot do "
+               "(e.g. LS64 to cacheable memory without FEAT_LS64WB); inject a data abort with FSC 0x35 "
+               "and let the guest handle it.", "if (esr_fsc_is_excl_atomic_fault(esr)) "
+               "{ kvm_inject_dabt_excl_atomic(); return 1; }")
+        return Exit("inject", inject="dabt")
+
+
+MODELS = {m.id: m for m in (V6_14, PatchV3, V6_17, V7_1)}
+LATEST = "v7.1"
+
+
+def _attrindx(mt: str) -> str:
+    return {"normal": "MT_NORMAL", "tagged": "MT_NORMAL_TAGGED", "nc": "MT_NORMAL_NC",
+            "ngnrne": "MT_DEVICE_nGnRnE", "ngnre": "MT_DEVICE_nGnRE"}[mt]

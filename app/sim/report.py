@@ -1,0 +1,43 @@
+"""The trace as the contract's JSON (schema 1) and as plain text."""
+from __future__ import annotations
+
+from .trace import FaultResult, Trace
+
+SCHEMA = 1
+
+
+def trace_json(tr: Trace, canonical: str) -> dict:
+    return {
+        "schema": SCHEMA,
+        "model": tr.model,
+        "canonical": canonical,
+        "cap_cacheable_pfnmap": tr.cap_cacheable_pfnmap,
+        "memslot": {"result": tr.memslot.result, "steps": [s.to_json() for s in tr.memslot.steps]},
+        "capability": {"cap": 243, "result": tr.cap_cacheable_pfnmap,
+                       "steps": [s.to_json() for s in tr.capability.steps]},
+        "faults": [fault_json(f) for f in tr.faults],
+        "stage2": {**tr.geometry, "leaves": [
+            {"ipa": f"{leaf.ipa:#x}", **leaf.to_json()} for leaf in tr.leaves]},
+        "host_s1": tr.host_s1,
+    }
+
+
+def fault_json(f: FaultResult) -> dict:
+    return {
+        "ipa": f"{f.ipa:#x}",
+        "access": f.access,
+        "mods": list(f.mods),
+        "fsc": f.fsc,
+        "level": f.level,
+        "esr": None if f.esr is None else f"{f.esr:#010x}",
+        "outcome": f.outcome,
+        "errno": f.errno,
+        "inject": f.inject,
+        "s2": f.s2.to_json() if f.s2 else None,
+        "cmo": dict(f.cmo),
+        "effective": None if f.effective is None else
+        {"type": f.effective["type"], "forced_by_fwb": f.effective["forced_by_fwb"], "s1": f.effective["s1"]},
+        "walk": list(f.walk),
+        "decided": {k: v for k, v in f.decided},
+        "steps": [s.to_json() for s in f.steps],
+    }

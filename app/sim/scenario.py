@@ -1,0 +1,91 @@
+"""What a permalink can say: the scenario, as frozen values (contract schema 1).
+
+The simulator reads nothing else. Parsing text into these values lives in app.permalink.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Ordered vocabularies: the order is the canonical order of the contract.
+VMA_FLAGS = ("pfnmap", "mixedmap", "io", "shared", "maywrite", "uc", "mteok", "hugetlb")
+MEM_TYPES = ("normal", "tagged", "nc", "ngnrne", "ngnre")
+BACKINGS = ("ram", "dev", "zdev")
+HOST_FEATURES = ("fwb", "dic", "mte")
+VM_OPTIONS = ("mte", "nisv")
+SLOT_FLAGS = ("log", "ro")
+GRANULES = ("4k", "16k", "64k")
+GUEST_S1_TYPES = ("wb", "wt", "nc", "ngnrne", "ngnre", "ngre", "gre", "off")
+FAULT_KINDS = ("r", "w", "x")
+FAULT_MODS = ("noisv", "cm", "ptw", "atomic", "af")
+IPA_BITS_MIN, IPA_BITS_MAX = 32, 52
+MAX_FAULTS = 64
+
+SZ_4K, SZ_16K, SZ_64K = 1 << 12, 1 << 14, 1 << 16
+SZ_2M, SZ_32M, SZ_512M, SZ_1G = 1 << 21, 1 << 25, 1 << 29, 1 << 30
+
+GRANULE_SIZE = {"4k": SZ_4K, "16k": SZ_16K, "64k": SZ_64K}
+
+# Host leaf sizes a granule allows for `pg` (PAGE, PMD and, for 4K, PUD).
+HOST_LEAF_SIZES = {
+    "4k": {"4k": SZ_4K, "2m": SZ_2M, "1g": SZ_1G},
+    "16k": {"16k": SZ_16K, "32m": SZ_32M},
+    "64k": {"64k": SZ_64K, "512m": SZ_512M},
+}
+
+# Fixed in schema 1: one memslot of 1 GiB at guest PA 0x4000_0000, one VMA covering its
+# userspace range, HVA and backing PA congruent for every block size.
+MEMSLOT_GPA = 0x4000_0000
+MEMSLOT_SIZE = SZ_1G
+MEMSLOT_HVA = 0xFFFF_4000_0000
+BACKING_PA_OFFSET = 0x8_0000_0000   # PA = IPA + offset inside the memslot
+HOST_IPA_LIMIT = 52                 # kvm_ipa_limit of the modelled host
+FAULT_IPA_MAX = 1 << 56             # HPFAR_EL2.FIPA reports IPA[55:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One guest access that is fired at the stage-2 table."""
+
+    ipa: int
+    kind: str                       # r, w, x
+    mods: frozenset[str] = frozenset()
+
+    @property
+    def access(self) -> str:
+        return {"r": "read", "w": "write", "x": "exec"}[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """The whole scenario a permalink describes (everything but the model and the step)."""
+
+    vma: frozenset[str] = frozenset({"maywrite"})
+    mt: str = "normal"
+    mem: str = "ram"
+    host: frozenset[str] = frozenset({"fwb", "dic"})
+    vm: frozenset[str] = frozenset()
+    slot: frozenset[str] = frozenset()
+    g: str = "4k"
+    ipa: int = 40
+    pg: str | None = None            # None: the granule
+    gs1: str = "wb"
+    remap: bool = False
+    faults: tuple[Fault, ...] = field(default=())
+
+    @property
+    def page_size(self) -> int:
+        return GRANULE_SIZE[self.g]
+
+    @property
+    def host_leaf(self) -> int:
+        """Largest block the host side allows at the faulting HVA."""
+        return HOST_LEAF_SIZES[self.g][self.pg or self.g]
+
+    @property
+    def is_cow(self) -> bool:
+        """is_cow_mapping(): VM_MAYWRITE set and VM_SHARED clear."""
+        return "maywrite" in self.vma and "shared" not in self.vma
+
+
+def in_memslot(ipa: int) -> bool:
+    return MEMSLOT_GPA <= ipa < MEMSLOT_GPA + MEMSLOT_SIZE

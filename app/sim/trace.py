@@ -1,0 +1,126 @@
+"""The trace: immutable, JSON-able steps, each citing the kernel code it models."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_STEPS_PER_PHASE = 96
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    func: str
+    file: str
+    lines: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One decision: which kernel code took it, what it decided and why."""
+
+    id: str
+    func: str
+    file: str
+    lines: tuple[int, int]
+    text: str
+    vars: tuple[tuple[str, object], ...] = ()
+    code: str = ""
+
+    def to_json(self) -> dict:
+        out = {"id": self.id, "func": self.func, "file": self.file, "lines": list(self.lines),
+               "text": self.text}
+        if self.vars:
+            out["vars"] = {k: v for k, v in self.vars}
+        if self.code:
+            out["code"] = self.code
+        return out
+
+
+class Tracer:
+    """Collects steps for one phase (registration, capability, or one fault).
+
+    With enabled=False nothing is recorded: the sweep uses that to get outcomes fast.
+    """
+
+    __slots__ = ("model", "enabled", "steps", "truncated")
+
+    def __init__(self, model, enabled: bool = True):
+        self.model = model
+        self.enabled = enabled
+        self.steps: list[Step] = []
+        self.truncated = False
+
+    def step(self, sid: str, text: str, code: str = "", **vars) -> None:
+        if not self.enabled:
+            return
+        if len(self.steps) >= MAX_STEPS_PER_PHASE:
+            self.truncated = True
+            return
+        src = self.model.source(sid)
+        self.steps.append(Step(sid, src.func, src.file, src.lines,
+                               text.format(**vars) if vars else text,
+                               tuple(vars.items()), code))
+
+    def freeze(self) -> tuple[Step, ...]:
+        return tuple(self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    ipa: int
+    level: int
+    size: int
+    pte: int
+    memtype: str
+    memattr: int
+    perm: str
+
+    def to_json(self) -> dict:
+        return {"memtype": self.memtype, "memattr": self.memattr, "perm": self.perm,
+                "size": self.size, "level": self.level, "desc": f"{self.pte:#018x}"}
+
+
+@dataclass(frozen=True, slots=True)
+class FaultResult:
+    """What one guest access did."""
+
+    ipa: int
+    access: str
+    mods: tuple[str, ...]
+    fsc: str | None                  # None: the access did not fault
+    level: int
+    esr: int | None
+    outcome: str
+    errno: str | None = None
+    inject: str | None = None
+    s2: Leaf | None = None
+    cmo: dict = field(default_factory=lambda: {"dcache": "none", "icache": "none"})
+    effective: dict | None = None
+    walk: tuple = ()
+    steps: tuple[Step, ...] = ()
+    decided: tuple[tuple[str, object], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    result: str
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    model: str
+    memslot: Phase
+    capability: Phase
+    cap_cacheable_pfnmap: int
+    faults: tuple[FaultResult, ...]
+    leaves: tuple[Leaf, ...]         # the stage-2 table after the last fault
+    geometry: dict
+    host_s1: dict
+
+    def all_steps(self) -> list[tuple[str, Step]]:
+        """Every step in order, with the phase it belongs to (memslot, cap, fault N)."""
+        out = [("memslot", s) for s in self.memslot.steps]
+        out += [("cap", s) for s in self.capability.steps]
+        for i, f in enumerate(self.faults):
+            out += [(f"fault {i + 1}", s) for s in f.steps]
+        return out
