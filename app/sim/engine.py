@@ -73,10 +73,10 @@ def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
 def _fire(m: KvmArm64, sc: Scenario, f: Fault, s2: Stage2, trace: bool) -> FaultResult:
     fsc, level, walk = probe(s2, f)
     t = Tracer(m, trace)
+    if trace:
+        _explain_walk(t, f, fsc, level, walk)
     if fsc is None:
         eff = _effective(sc, f, walk.pte, m.has_fwb(sc))
-        t.step("abort.entry", "The leaf at level {level} already allows this {access}: no stage-2 fault, "
-               "the guest never leaves.", "", level=level, access=f.access)
         return FaultResult(f.ipa, f.access, _mods(f), None, level, None, "no_fault", effective=eff,
                            walk=walk.to_json(), steps=t.freeze())
     ab = make_abort(f, fsc, level)
@@ -91,6 +91,24 @@ def _fire(m: KvmArm64, sc: Scenario, f: Fault, s2: Stage2, trace: bool) -> Fault
         _explain_effective(t, sc, f, leaf.memattr, m.has_fwb(sc), eff)
     return FaultResult(f.ipa, f.access, _mods(f), fsc, level, ab.esr, ex.outcome, ex.errno, ex.inject,
                        leaf, cmo, eff, walk.to_json(), t.freeze(), _decided(st))
+
+
+def _explain_walk(t: Tracer, f: Fault, fsc, level: int, walk) -> None:
+    path = " -> ".join(f"L{w.level}[{w.index:#x}] {w.found}" for w in walk.levels)
+    if f.ipa >= 1 << 56 or not walk.levels:
+        path = "IPA outside the table"
+    if fsc is None:
+        verdict = f"the leaf allows this {f.access}: no stage-2 fault, the guest never leaves"
+    elif fsc == "translation":
+        verdict = f"no valid leaf: translation fault at level {level}"
+    elif fsc == "permission":
+        verdict = f"the level-{level} leaf lacks the permission: permission fault at level {level}"
+    elif fsc == "access_flag":
+        verdict = f"the level-{level} leaf was aged (AF clear): access flag fault"
+    else:
+        verdict = "the memory type cannot do this exclusive/atomic access: FSC 0x35"
+    t.step("hw.walk", "The CPU walks stage 2 for {ipa:#x}: {path}; {verdict}.", "", ipa=f.ipa, path=path,
+           verdict=verdict)
 
 
 def _not_run(f: Fault) -> FaultResult:
@@ -113,7 +131,7 @@ def _explain_effective(t: Tracer, sc, f, attr: int, has_fwb: bool, eff: dict) ->
     rule = ("FWB: stage 2 decides (0b110 forces Write-Back, 0b101 Non-cacheable unless stage 1 is "
             "Device, Device takes the stronger Device)" if has_fwb else
             "no FWB: the more restrictive of stage 1 and stage 2 wins")
-    t.step("s2_memattr", "The guest's stage-1 type {s1} meets stage-2 MemAttr {attr:#x} "
+    t.step("hw.combine", "The guest's stage-1 type {s1} meets stage-2 MemAttr {attr:#x} "
            "({name}): {rule}. The access is {typ}{forced}.", "",
            s1=eff["s1"], attr=attr, name=memattr.s2_memattr_name(attr, has_fwb), rule=rule,
            typ=eff["type"], forced=" (forced by FWB)" if eff["forced_by_fwb"] else "")

@@ -23,27 +23,36 @@ def host_pte_writable(sc: Scenario) -> bool:
 
 
 def faultin_pfn(sc: Scenario, pa: int, write_fault: bool) -> Pfn:
-    """Model of __kvm_faultin_pfn() -> hva_to_pfn(): GUP first, then the VM_IO|VM_PFNMAP fallback."""
+    """Model of __kvm_faultin_pfn() -> hva_to_pfn(): GUP-fast, then slow GUP, then for
+    VM_IO|VM_PFNMAP VMAs hva_to_pfn_remapped() on the host PTE."""
     vma, page_shift = sc.vma, sc.page_size.bit_length() - 1
-    host_w = host_pte_writable(sc)
-    slot_w = "ro" not in sc.slot
-    if not {"io", "pfnmap"} & vma:
-        if sc.mem == "dev":
-            # GUP finds a special PTE (no struct page) and fails; the VMA is not VM_IO|VM_PFNMAP.
-            return Pfn(None, False, False, "GUP: special PTE without struct page, and the VMA is "
+    host_w, slot_w = host_pte_writable(sc), "ro" not in sc.slot
+    pfn = pa >> page_shift
+    io_or_pfnmap = bool({"io", "pfnmap"} & vma)
+    # remap_pfn_range() and vmf_insert_mixed() install special PTEs on arm64, as does any PTE of a
+    # PFN without struct page: GUP cannot take them (vm_normal_page() is NULL).
+    special = sc.mem == "dev" or bool({"pfnmap", "mixedmap"} & vma)
+    if not special:
+        if slot_w and host_w:
+            return Pfn(pfn, True, True, "GUP-fast with FOLL_WRITE succeeds on the present, writable host PTE")
+        if write_fault and not host_w and not io_or_pfnmap:
+            return Pfn(None, False, False, "GUP for write fails: the VMA may not be written, and it is "
                        "neither VM_IO nor VM_PFNMAP", "KVM_PFN_ERR_FAULT")
-        if write_fault and not host_w:
-            return Pfn(None, False, False, "GUP for write fails: the VMA may not be written",
-                       "KVM_PFN_ERR_FAULT")
-        how = "GUP-fast for write succeeded" if host_w else "GUP (read) succeeded; the host PTE is read-only"
-        return Pfn(pa >> page_shift, host_w and slot_w, True, how)
-    # GUP refuses VM_IO|VM_PFNMAP VMAs: hva_to_pfn_remapped() reads the host PTE.
+        if not io_or_pfnmap:
+            how = ("read-only memslot: no GUP-fast write attempt; GUP (read) returns the page" if not slot_w
+                   else "GUP-fast for write fails on the read-only host PTE; GUP (read) returns the page")
+            return Pfn(pfn, False, True, how)
+        lead = "slow GUP refuses VM_IO"
+    elif not io_or_pfnmap:
+        return Pfn(None, False, False, "GUP finds a special PTE and fails; the VMA is neither VM_IO nor "
+                   "VM_PFNMAP, so there is no fallback", "KVM_PFN_ERR_FAULT")
+    else:
+        lead = "GUP cannot take the special PTE"
     if write_fault and not host_w:
-        return Pfn(None, False, False, "GUP refuses VM_IO|VM_PFNMAP; hva_to_pfn_remapped(): write "
-                   "fault on a read-only host PTE", "KVM_PFN_ERR_RO_FAULT")
-    how = "GUP refuses VM_IO|VM_PFNMAP; hva_to_pfn_remapped() read the host PTE (" + \
-        ("writable" if host_w else "read-only") + ")"
-    return Pfn(pa >> page_shift, host_w and slot_w, False, how)
+        return Pfn(None, False, False, lead + "; hva_to_pfn_remapped(): a write fault on a read-only "
+                   "host PTE", "KVM_PFN_ERR_RO_FAULT")
+    return Pfn(pfn, host_w and slot_w, False, lead + "; hva_to_pfn_remapped() read the host PTE ("
+               + ("writable" if host_w else "read-only") + "), no page reference")
 
 
 def backing_pa(ipa: int) -> int:

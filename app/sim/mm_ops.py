@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from . import pgtable
 
+# __invalidate_icache_guest_page() goes by VA up to MAX_DVM_OPS (PTRS_PER_PTE) lines; with
+# 64-byte I-cache lines that is this many bytes per granule. Larger ranges use IC IALLUIS.
+MAX_DVM_OPS_BYTES = {4096: 512 * 64, 16384: 2048 * 64, 65536: 8192 * 64}
+
 
 class MmOps:
     """Records the side effects of one stage-2 update into a tracer and a CMO summary."""
 
-    def __init__(self, t, has_fwb: bool, has_dic: bool, linear_mapped: bool):
+    def __init__(self, t, has_fwb: bool, has_dic: bool, linear_mapped: bool, page_size: int):
         self.t = t
+        self.page_size = page_size
         self.has_fwb, self.has_dic, self.linear_mapped = has_fwb, has_dic, linear_mapped
         self.cmo = {"dcache": "none", "icache": "none"}
         self.tables_allocated: list[tuple[int, int]] = []
@@ -37,8 +42,9 @@ class MmOps:
                     level=level, old=old)
 
     def skip_same(self, ipa: int, level: int) -> None:
-        self.t.step("pgt.try_leaf", "The leaf already holds this mapping (only permissions could "
-                    "differ): nothing is written, the vCPU retries.", level=level)
+        self.t.step("pgt.try_leaf", "The level-{level} leaf at {ipa:#x} already holds this mapping, or "
+                    "differs only in permissions: -EAGAIN, the walk stops and nothing is written.",
+                    "if (!stage2_pte_needs_update(old, new)) return -EAGAIN", level=level, ipa=ipa)
 
     def new_leaf(self, ipa: int, level: int, pte: int) -> None:
         self.leaves += 1
@@ -88,6 +94,11 @@ class MmOps:
             return
         self._set("icache", "done")
         if self.quiet:
+            return
+        if size > MAX_DVM_OPS_BYTES.get(self.page_size, 0):
+            self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: {size:#x} bytes is "
+                        "more than MAX_DVM_OPS I-cache lines, so the whole I-cache is invalidated "
+                        "(IC IALLUIS): no VA needed.", "icache_inval_all_pou()", size=size)
             return
         note = "" if self.linear_mapped else " This PFN has no linear mapping: the real kernel would fault here."
         self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: invalidate the I-cache "

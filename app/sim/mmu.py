@@ -69,6 +69,7 @@ class FaultState:
     writable: bool = False
     has_page: bool = False
     device: bool = False           # B/V3 `device`, M `s2_force_noncacheable`, L `map_non_cacheable`
+    devpfn: bool = False           # L `device`: a VM_PFNMAP/VM_MIXEDMAP PFN outside the kernel's memory
     prot: Prot = Prot(0)
     result: str = "none"           # map | relax | same
     ops: MmOps | None = None
@@ -404,16 +405,17 @@ class KvmArm64:
                    "if (kvm_is_device_pfn(pfn)) device = true\nelse if (logging && !write_fault) writable = false",
                    mem=_mem_text(sc.mem), device=True)
             return None
-        return self._classify_ram(sc, st, t, "kvm_is_device_pfn() is false: the PFN is kernel memory")
+        return self._classify_ram(sc, st, t, "kvm_is_device_pfn() is false, the PFN is kernel memory")
 
     def _classify_ram(self, sc, st, t, why: str):
+        """The not-special branch: cacheable; under dirty logging a read maps read-only."""
         if st.logging and not st.write_fault:
             st.writable = False
-            t.step("uma.classify", why + "; dirty logging and a read: map read-only so the first write "
-                   "faults and gets logged.", "else if (logging_active && !write_fault) writable = false",
+            t.step("uma.classify", why + ": cacheable. Dirty logging and a read: map it read-only so the "
+                   "first write faults and gets logged.", "else if (logging_active && !write_fault) writable = false",
                    **{self.device_var: False}, writable=False)
         else:
-            t.step("uma.classify", why + ": mapped as memory.", **{self.device_var: False})
+            t.step("uma.classify", why + ": it is mapped cacheable.", **{self.device_var: False})
         return None
 
     def uma_noexec(self, sc, st, s2, t):
@@ -485,7 +487,7 @@ class KvmArm64:
     def uma_map(self, sc, st, s2, t):
         ab = st.abort
         has_fwb = self.has_fwb(sc)
-        st.ops = MmOps(t, has_fwb, self.has_dic(sc), linear_mapped=sc.mem != "dev")
+        st.ops = MmOps(t, has_fwb, self.has_dic(sc), linear_mapped=sc.mem != "dev", page_size=sc.page_size)
         if ab.is_perm and st.vma_pagesize == _granule_at(sc, ab.level):
             level, old, new = s2.relax_perms(st.ipa, st.prot)
             st.result = "relax"
@@ -515,6 +517,11 @@ class KvmArm64:
         installed = s2.map(st.ipa, st.vma_pagesize, st.pa, attr, st.ops)
         if not installed:
             st.result = "same"
+            if ab.is_perm:
+                t.step("uma.map", "A permission fault went to the map path (the {size} mapping is larger than "
+                       "the {gran} leaf that faulted) and the map changed nothing: the guest resumes and "
+                       "faults again, forever (a livelock).", size=_size(st.vma_pagesize),
+                       gran=_size(_granule_at(sc, ab.level)), livelock=True)
             return None
         st.result = "map"
         first = installed[0]

@@ -37,7 +37,7 @@ class PatchV3(V6_14):
 
     def uma_classify(self, sc, st, s2, t):
         if self.pfn_is_map_memory(sc):
-            return self._classify_ram(sc, st, t, "kvm_is_device_pfn() is false: the PFN is kernel memory")
+            return self._classify_ram(sc, st, t, "kvm_is_device_pfn() is false, the PFN is kernel memory")
         st.device = not st.cacheable_devmem
         t.step("uma.classify", "kvm_is_device_pfn(): the PFN is not kernel memory ({mem}); "
                "{why}", "if (kvm_is_device_pfn(pfn)) { if (!cacheable_devmem) device = true; }",
@@ -130,8 +130,9 @@ class V6_17(V6_14):
         then its pgprot picks non-cacheable, or cacheable if the hardware can keep it coherent."""
         special = bool({"pfnmap", "mixedmap"} & sc.vma)
         if not (special and not self.pfn_is_map_memory(sc)):
-            why = ("not a VM_PFNMAP/VM_MIXEDMAP VMA" if not special else "the PFN is kernel memory")
-            return self._classify_ram(sc, st, t, why + ", so it is mapped cacheable")
+            why = ("Not a VM_PFNMAP/VM_MIXEDMAP VMA" if not special else "The PFN is kernel memory")
+            return self._classify_ram(sc, st, t, why)
+        st.devpfn = True
         if st.is_vma_cacheable:
             if not self.supports_cacheable_pfnmap(sc):
                 t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, and the host "
@@ -163,6 +164,19 @@ class V7_1(V6_17):
     uma_pipeline = ("uma_entry", "uma_vma_lookup", "uma_vma_size", "uma_snapshot", "uma_faultin",
                     "uma_classify", "uma_noexec", "uma_excl_atomic", "uma_prot", "uma_mte",
                     "uma_lock_retry", "uma_thp", "uma_map", "uma_out")
+
+    def _classify_ram(self, sc, st, t, why):
+        """v7.1 has no logging downgrade here: kvm_s2_fault_compute_prot() decides W instead."""
+        t.step("uma.classify", why + ": map_non_cacheable stays false.", **{self.device_var: False})
+        return None
+
+    def uma_prot(self, sc, st, s2, t):
+        if st.writable and not (st.devpfn or not st.logging or st.write_fault):
+            st.writable = False
+            t.step("uma.prot", "Dirty logging and a read fault on memory: no W, so the first write faults "
+                   "and gets logged.", "if (map_writable && (device || !logging || write_fault)) prot |= W",
+                   writable=False)
+        return super().uma_prot(sc, st, s2, t)
 
     def uma_excl_atomic(self, sc, st, s2, t):
         if st.abort.fsc != "excl_atomic":

@@ -91,7 +91,7 @@ class Geometry:
     @property
     def concatenated_tables(self) -> int:
         hi, lo = self.index_bits(self.start_level)
-        return max(1, 1 << (hi - lo + 1 - self.stride))
+        return 1 << max(0, hi - lo + 1 - self.stride)
 
     def block_allowed(self, level: int) -> bool:
         return level == KVM_PGTABLE_LAST_LEVEL or level >= self.min_block_level
@@ -235,8 +235,11 @@ class Stage2:
         largest level each piece allows; allocate tables on the way; a smaller mapping
         inside an existing block replaces the block by an empty table (break-before-make).
         Returns what was installed; side effects go through ops (an MmOps recorder)."""
-        installed = []
-        self._map_table(self.root, ipa, ipa + size, pa - ipa, attr, ops, installed)
+        installed: list[dict] = []
+        try:
+            self._map_table(self.root, ipa, ipa + size, pa - ipa, attr, ops, installed)
+        except _Again:
+            pass                     # -EAGAIN: the walk stops at the first unchanged leaf
         return installed
 
     def _map_table(self, table, start, end, pa_off, attr, ops, installed):
@@ -254,6 +257,7 @@ class Stage2:
                     ops.free_table(addr, table.level + 1)
                 if isinstance(entry, int) and not (entry ^ pte) & ~_PERMS_MASK:
                     ops.skip_same(addr, table.level)          # stage2_pte_needs_update() false
+                    raise _Again
                 else:
                     ops.new_leaf(addr, table.level, pte)
                     if isinstance(entry, int):
@@ -317,6 +321,10 @@ class Stage2:
                 self._collect(entry, out)
             else:
                 out.append((ipa, table.level, entry))
+
+
+class _Again(Exception):
+    """stage2_map_walker_try_leaf() returned -EAGAIN: the walk ends there."""
 
 
 # KVM_PTE_LEAF_ATTR_S2_PERMS: the bits stage2_pte_needs_update() ignores.

@@ -8,15 +8,32 @@ from importlib import resources
 from .trace import Source
 
 UNKNOWN = Source("?", "?", (0, 0))
+ARCH_FILE = "Arm ARM (ASL)"
+# Steps that are the CPU's doing, not KVM's: cited by their ASL function.
+ARCH = {
+    "hw.walk": Source("AArch64.S2Walk", ARCH_FILE, (0, 0)),
+    "hw.combine": Source("AArch64.S2ApplyFWBMemAttrs / S2CombineS1MemAttrs", ARCH_FILE, (0, 0)),
+}
+
+
+@cache
+def _raw() -> dict:
+    with resources.files(__package__).joinpath("data/sources.json").open() as fh:
+        return json.load(fh)
 
 
 @cache
 def table() -> dict:
-    with resources.files(__package__).joinpath("data/sources.json").open() as fh:
-        data = json.load(fh)
+    data = _raw()
     return {mid: {sid: Source(v["func"], v["file"], tuple(v["lines"])) for sid, v in steps.items()}
             for mid, steps in data["models"].items()}
 
 
 def source_for(mid: str, sid: str) -> Source:
+    if sid in ARCH:
+        return ARCH[sid]
     return table().get(mid, {}).get(sid, UNKNOWN)
+
+
+def tag(mid: str) -> str:
+    return _raw()["tags"][mid]

@@ -15,7 +15,7 @@ DECISIVE = ("prepare.mte", "prepare.pfnmap_log", "prepare.pfnmap_cacheable", "ab
 
 
 def render(tr: Trace, title: str, url: str) -> str:
-    out = [f"s2viz {tr.model}: {title}", ""]
+    out = _wrap(f"s2viz {tr.model}: {title}") + [""]
     out += _wrap(f"memslot: KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}")
     for s in tr.memslot.steps:
         if s.id in DECISIVE:

@@ -1,0 +1,170 @@
+"""One suite, four kernels: every branch of the decision procedure, with what each model decides.
+
+Each case is a permalink query and the verdicts per model (see tests.conftest.verdicts); "*" is
+every model. The expectations come from kernel-behaviour.md §3-4 and the source at each tag.
+"""
+import pytest
+
+from tests.conftest import MODEL_IDS, run, verdicts
+
+NVG = "vma=pfnmap,io,shared,maywrite&mem=dev"          # nvgrace-gpu usemem
+VFIO = "vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev"
+DEVMEM_PRIVATE = "vma=pfnmap,io,maywrite&mt=ngnrne&mem=dev"
+PFNMAP_RAM = "vma=pfnmap,io,shared,maywrite"
+
+CASES = [
+    # --- memslot registration: kvm_arch_prepare_memory_region() -------------------------------
+    ("anonymous RAM registers and maps Normal", "f=40000000r",
+     {"*": "reg=ok | map normal RWX 4K"}),
+    ("MTE VM refuses a VMA without VM_MTE_ALLOWED", "host=fwb,dic,mte&vm=mte&f=40000000r",
+     {"*": "reg=-EINVAL | not_run"}),
+    ("MTE VM accepts VM_MTE_ALLOWED RAM and sanitises tags", "vma=maywrite,mteok&host=fwb,dic,mte&vm=mte&f=40000000r",
+     {"*": "reg=ok | map normal RWX 4K"}),
+    ("MTE VM can never register a PFNMAP slot", "host=fwb,dic,mte&vm=mte&" + VFIO + "&f=40000000r",
+     {"*": "reg=-EINVAL | not_run"}),
+    ("PFNMAP with dirty logging is refused", "slot=log&vma=pfnmap,io,shared,maywrite&mt=ngnrne&mem=dev&f=40000000r",
+     {"*": "reg=-EINVAL | not_run"}),
+    ("cacheable PFNMAP without DIC: only merged kernels refuse the memslot", NVG + "&host=fwb&f=40000000r",
+     {"v6.14": "reg=ok | map device_nGnRE RW- 4K", "patch-v3": "reg=ok | map normal RW- 4K",
+      "v6.17": "reg=-EINVAL | not_run", "v7.1": "reg=-EINVAL | not_run"}),
+    ("cacheable PFNMAP without FWB: v3 fails at fault time, merged kernels at registration",
+     NVG + "&host=&f=40000000r",
+     {"v6.14": "reg=ok | map device_nGnRE RW- 4K", "patch-v3": "reg=ok | run_error -EINVAL",
+      "v6.17": "reg=-EINVAL | not_run", "v7.1": "reg=-EINVAL | not_run"}),
+    ("MT_NORMAL_TAGGED counts as cacheable for the merged check only",
+     "vma=pfnmap,io,shared,maywrite&mt=tagged&mem=dev&host=fwb,mte&f=40000000r",
+     {"v6.14": "reg=ok | map device_nGnRE RW- 4K", "patch-v3": "reg=ok | map device_nGnRE RW- 4K",
+      "v6.17": "reg=-EINVAL | not_run", "v7.1": "reg=-EINVAL | not_run"}),
+    ("non-cacheable PFNMAP needs nothing from the host", VFIO + "&host=&f=40000000r",
+     {"*": "reg=ok | map normal_nc RW- 4K"}),
+    ("the memslot check looks at VM_PFNMAP only, not VM_MIXEDMAP",
+     "vma=mixedmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r",
+     {"v6.14": "reg=ok | map device_nGnRE RW- 4K", "patch-v3": "reg=ok | map device_nGnRE RW- 4K",
+      "v6.17": "reg=ok | run_error -EFAULT", "v7.1": "reg=ok | run_error -EFAULT"}),
+    # --- remap: the VMA changed after registration ----------------------------------------------
+    ("remap: a cacheable PFNMAP swapped in is caught at fault time", NVG + "&host=fwb&remap=1&f=40000000r",
+     {"v6.14": "reg=ok | map device_nGnRE RW- 4K", "patch-v3": "reg=ok | map normal RW- 4K",
+      "v6.17": "reg=ok | run_error -EFAULT", "v7.1": "reg=ok | run_error -EFAULT"}),
+    ("remap: an MTE VM faulting on a swapped-in cacheable PFNMAP",
+     "host=fwb,dic,mte&vm=mte&remap=1&" + NVG + "&f=40000000r",
+     {"v6.14": "reg=ok | map device_nGnRE RW- 4K", "patch-v3": "reg=ok | run_error -EFAULT",
+      "v6.17": "reg=ok | run_error -EFAULT", "v7.1": "reg=ok | run_error -EFAULT"}),
+    ("remap: dirty logging over a swapped-in device PFNMAP keeps it writable",
+     "slot=log&remap=1&vma=pfnmap,io,shared,maywrite&mt=ngnrne&mem=dev&f=40000000r",
+     {"*": "reg=ok | map device_nGnRE RW- 4K"}),
+    # --- kvm_handle_guest_abort() -----------------------------------------------------------------
+    ("IPA beyond the VM's IPA size: abort injected", "ipa=32&f=100000000r,100000000x",
+     {"*": "reg=ok | inject dabt | inject iabt"}),
+    ("IPA beyond the host limit: address size fault injected", "f=10000000000000r",
+     {"*": "reg=ok | inject dabt"}),
+    ("no memslot: MMIO exit with a valid syndrome", "f=80000000r,80000000w",
+     {"*": "reg=ok | exit_mmio | exit_mmio"}),
+    ("no memslot, no ISV: -ENOSYS unless the VMM asked for NISV exits", "f=80000000r.noisv",
+     {"*": "reg=ok | run_error -ENOSYS"}),
+    ("no memslot, no ISV, NISV to user", "vm=nisv&f=80000000w.noisv",
+     {"*": "reg=ok | exit_nisv"}),
+    ("no memslot: instruction fetch gets an abort", "f=80000000x",
+     {"*": "reg=ok | inject iabt"}),
+    ("no memslot: the guest's page tables there get a data abort", "f=80000000r.ptw",
+     {"*": "reg=ok | inject dabt"}),
+    ("no memslot: cache maintenance is skipped", "f=80000000w.cm",
+     {"*": "reg=ok | resume"}),
+    ("read-only memslot: writes are MMIO, reads map read-only", "slot=ro&f=40000000w,40000000r",
+     {"*": "reg=ok | exit_mmio | map normal R-X 4K"}),
+    ("read-only memslot: cache maintenance counts as a write and has no ISV", "slot=ro&f=40000000w.cm",
+     {"*": "reg=ok | run_error -ENOSYS"}),
+    ("access-flag fault: set AF and resume", "f=40000000r,40000000r.af",
+     {"*": "reg=ok | map normal RWX 4K | resume"}),
+    ("an access the leaf allows does not fault", "f=40000000w,40000000r",
+     {"*": "reg=ok | map normal RWX 4K | no_fault"}),
+    ("FSC 0x35: only v7.1 handles it", "f=40000000w,40000000w.atomic",
+     {"v6.14": "reg=ok | map normal RWX 4K | run_error -EFAULT",
+      "patch-v3": "reg=ok | map normal RWX 4K | run_error -EFAULT",
+      "v6.17": "reg=ok | map normal RWX 4K | run_error -EFAULT",
+      "v7.1": "reg=ok | map normal RWX 4K | inject dabt"}),
+    # --- user_mem_abort(): classification ---------------------------------------------------------
+    ("Grace Hopper GPU memory with FWB and DIC", NVG + "&f=40000000r,40001000x",
+     {"v6.14": "reg=ok | map device_nGnRE RW- 4K | inject iabt",
+      "patch-v3": "reg=ok | map normal RWX 4K | map normal RWX 4K",
+      "v6.17": "reg=ok | map normal RWX 4K | map normal RWX 4K",
+      "v7.1": "reg=ok | map normal RWX 4K | map normal RWX 4K"}),
+    ("v3 maps cacheable devmem executable with FWB but no DIC", NVG + "&host=fwb&f=40001000x",
+     {"v6.14": "reg=ok | inject iabt", "patch-v3": "reg=ok | map normal RWX 4K",
+      "v6.17": "reg=-EINVAL | not_run", "v7.1": "reg=-EINVAL | not_run"}),
+    ("vfio-pci BAR: VM_ALLOW_ANY_UNCACHED gives Normal-NC, exec refused", VFIO + "&f=40000000r,40001000x",
+     {"*": "reg=ok | map normal_nc RW- 4K | inject iabt"}),
+    ("device PFNMAP without VM_ALLOW_ANY_UNCACHED is Device-nGnRE",
+     "vma=pfnmap,io,shared,maywrite&mt=ngnrne&mem=dev&f=40000000w",
+     {"*": "reg=ok | map device_nGnRE RW- 4K"}),
+    ("exec on an already mapped device page: permission fault, then -ENOEXEC", VFIO + "&f=40000000r,40000000x",
+     {"*": "reg=ok | map normal_nc RW- 4K | inject iabt"}),
+    ("COW PFNMAP: v3 refuses it, others map read-only", DEVMEM_PRIVATE + "&f=40000000r,40000000w",
+     {"v6.14": "reg=ok | map device_nGnRE R-- 4K | run_error -EFAULT",
+      "patch-v3": "reg=ok | run_error -EINVAL | run_error -EINVAL",
+      "v6.17": "reg=ok | map device_nGnRE R-- 4K | run_error -EFAULT",
+      "v7.1": "reg=ok | map device_nGnRE R-- 4K | run_error -EFAULT"}),
+    ("PFNMAP of kernel RAM without FWB: v3 rejects what v6.14 mapped", PFNMAP_RAM + "&host=&f=40000000r",
+     {"v6.14": "reg=ok | map normal RW- 4K", "patch-v3": "reg=ok | run_error -EINVAL",
+      "v6.17": "reg=-EINVAL | not_run", "v7.1": "reg=-EINVAL | not_run"}),
+    ("PFNMAP of kernel RAM with a non-cacheable pgprot is still mapped Normal",
+     PFNMAP_RAM + "&mt=nc&f=40000000r", {"*": "reg=ok | map normal RWX 4K"}),
+    ("ZONE_DEVICE memory without PFNMAP: Device before v6.17, Normal after",
+     "vma=shared,maywrite&mem=zdev&f=40000000r",
+     {"v6.14": "reg=ok | map device_nGnRE RW- 4K", "patch-v3": "reg=ok | map device_nGnRE RW- 4K",
+      "v6.17": "reg=ok | map normal RWX 4K", "v7.1": "reg=ok | map normal RWX 4K"}),
+    ("MIXEDMAP without VM_IO: the PFN cannot be looked up", "vma=mixedmap,shared,maywrite&mem=dev&f=40000000r",
+     {"*": "reg=ok | run_error -EFAULT"}),
+    ("MIXEDMAP with VM_IO and a non-cacheable pgprot", "vma=mixedmap,io,shared,maywrite&mt=ngnre&mem=dev&f=40000000r",
+     {"*": "reg=ok | map device_nGnRE RW- 4K"}),
+    # --- writable, dirty logging, permission faults ----------------------------------------------
+    ("dirty logging: read maps read-only, the write relaxes", "slot=log&f=40000000r,40000000w",
+     {"*": "reg=ok | map normal R-X 4K | relax normal RWX 4K"}),
+    ("dirty logging: a stage-1 walk that writes relaxes too", "slot=log&f=40000000r,40000000w.ptw",
+     {"*": "reg=ok | map normal R-X 4K | relax normal RWX 4K"}),
+    ("a VMA that may not be written maps read-only and a write fails", "vma=shared&f=40000000r,40000000w",
+     {"*": "reg=ok | map normal R-X 4K | run_error -EFAULT"}),
+    ("without DIC, the first exec of a mapped page relaxes to add X", "host=fwb&f=40000000r,40000000x",
+     {"*": "reg=ok | map normal RW- 4K | relax normal RWX 4K"}),
+    ("without DIC, an exec fault maps X at once", "host=fwb&f=40000000x",
+     {"*": "reg=ok | map normal RWX 4K"}),
+    # --- mapping size -----------------------------------------------------------------------------
+    ("THP-backed RAM maps a 2M block", "pg=2m&f=40000000r", {"*": "reg=ok | map normal RWX 2M"}),
+    ("hugetlbfs 1G maps a 1G block", "vma=maywrite,hugetlb&pg=1g&f=40000000r",
+     {"*": "reg=ok | map normal RWX 1G"}),
+    ("dirty logging forces pages even on hugetlbfs", "vma=maywrite,hugetlb&pg=2m&slot=log&f=40000000w",
+     {"*": "reg=ok | map normal RWX 4K"}),
+    ("device PFNMAP aligned to 2M maps a block, no THP needed", VFIO + "&pg=2m&f=40000000r",
+     {"*": "reg=ok | map normal_nc RW- 2M"}),
+    ("16K granule: 32M block", "g=16k&pg=32m&f=40000000r", {"*": "reg=ok | map normal RWX 32M"}),
+    ("64K granule: 512M block", "g=64k&ipa=48&vma=maywrite,hugetlb&pg=512m&f=40000000r",
+     {"*": "reg=ok | map normal RWX 512M"}),
+    ("a permission fault on a block relaxes the block", "pg=2m&slot=ro&f=40000000r,40000000x&host=fwb",
+     {"*": "reg=ok | map normal R-- 2M | relax normal R-X 2M"}),
+]
+
+
+def _expected(table: dict, model: str) -> str:
+    return table.get(model, table.get("*"))
+
+
+@pytest.mark.parametrize("name,query,expect", CASES, ids=[c[0] for c in CASES])
+def test_branch(model, name, query, expect):
+    assert verdicts(run(model, query)) == _expected(expect, model)
+
+
+def test_every_case_names_every_model():
+    for name, _, table in CASES:
+        assert "*" in table or set(table) == set(MODEL_IDS), name
+
+
+def test_capability_243_answers_fwb_and_dic_on_merged_kernels_only():
+    for host, merged in (("fwb,dic", 1), ("fwb", 0), ("dic", 0), ("", 0)):
+        for m in MODEL_IDS:
+            want = merged if m in ("v6.17", "v7.1") else 0
+            assert run(m, f"host={host}").cap_cacheable_pfnmap == want, (m, host)
+
+
+def test_v3_cow_check_leaks_the_mmap_lock():
+    tr = run("patch-v3", DEVMEM_PRIVATE + "&f=40000000r")
+    step = next(s for s in tr.faults[0].steps if s.id == "uma.v3_cow")
+    assert dict(step.vars)["mmap_lock"] == "leaked"

@@ -1,0 +1,64 @@
+"""The JSON API and /healthz through Flask's test client."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app import create_app
+
+
+@pytest.fixture
+def client():
+    return create_app({"TESTING": True}).test_client()
+
+
+def test_healthz(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json == {"status": "ok"}
+
+
+def test_api_returns_contract_json(client):
+    r = client.get("/api/v1/v6.14/?vma=pfnmap,io&mem=dev&f=40000000r")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert r.json["canonical"] == "/v6.14/?vma=pfnmap,io&mem=dev&f=40000000r"
+    assert r.json["faults"][0]["s2"]["memtype"] == "device_nGnRE"
+    assert r.json["cap_cacheable_pfnmap"] == 0
+
+
+def test_non_canonical_query_redirects_permanently(client):
+    r = client.get("/api/v1/v6.17/?mem=dev&vma=io,pfnmap&f=0x4000_0000R")
+    assert r.status_code == 301
+    assert r.headers["Location"] == "/api/v1/v6.17/?vma=pfnmap,io&mem=dev&f=40000000r"
+
+
+def test_latest_redirects_temporarily_to_a_pinned_model(client):
+    r = client.get("/api/v1/latest/?f=40000000r")
+    assert r.status_code == 302 and r.headers["Location"] == "/api/v1/v7.1/?f=40000000r"
+
+
+@pytest.mark.parametrize("url,fragment", [
+    ("/api/v1/v6.17/?mt=cached", "not a memory type"),
+    ("/api/v1/v6.17/?bogus=1", "Unknown key"),
+    ("/api/v1/v2.6/?", "Unknown model"),
+])
+def test_bad_input_is_400_with_one_sentence_and_a_nearest_link(client, url, fragment):
+    r = client.get(url)
+    assert r.status_code == 400
+    assert fragment in r.json["error"]
+    assert r.json["nearest"].startswith("/api/v1/")
+    assert client.get(r.json["nearest"]).status_code == 200
+
+
+def test_unknown_route_is_a_json_404(client):
+    r = client.get("/no/such/thing")
+    assert r.status_code == 404 and "error" in r.json
+
+
+QUERY_CHARS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789=&,._x%-+;#/ ", max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(q=QUERY_CHARS, model=st.sampled_from(["v6.14", "patch-v3", "v6.17", "v7.1", "latest", "zz"]))
+def test_fuzzed_queries_never_5xx(q, model):
+    client = create_app({"TESTING": True}).test_client()
+    r = client.get(f"/api/v1/{model}/?{q}")
+    assert r.status_code < 500
