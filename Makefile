@@ -23,6 +23,7 @@ run: $(VENV)/.app
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --worker-class gthread --workers 2 --threads 4 'app:create_app()'
 
 test: $(VENV)/.test
+	$(BIN)/ruff check app tests bench
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test

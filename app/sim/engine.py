@@ -5,10 +5,10 @@ from . import esr as esr_mod
 from . import memattr
 from .mmu import Abort, Exit, KvmArm64
 from .models import MODELS
-from .pgtable import Geometry, Stage2, permits
+from .pgtable import Geometry, Prot, Stage2, Walk, geometry, permits
 from .scenario import Fault, Scenario
 from .sources import source_for
-from .trace import FaultResult, Phase, Trace, Tracer
+from .trace import NO_CMO, FaultResult, Phase, Trace, Tracer
 
 _INSTANCES = {mid: cls(source_for) for mid, cls in MODELS.items()}
 
@@ -25,22 +25,22 @@ def needed_permission(f: Fault) -> str:
     return f.kind
 
 
-def probe(s2: Stage2, f: Fault) -> tuple[str | None, int, object]:
-    """What the hardware reports for the access on the table as it is: (fsc, level, walk).
+def probe(s2: Stage2, f: Fault) -> tuple[str | None, int, int | None]:
+    """What the hardware reports for the access on the table as it is: (fsc, level, leaf pte).
     fsc None: the access does not fault."""
-    walk = s2.walk(f.ipa)
     if f.ipa >= 1 << s2.geo.ipa_bits:
-        return "translation", 0, walk
-    if walk.pte is None:
-        return "translation", walk.leaf_level, walk
+        return "translation", 0, None
+    pte, level = s2.lookup(f.ipa)
+    if pte is None:
+        return "translation", level, None
     if "af" in f.mods:
         s2.mkold(f.ipa)
-        return "access_flag", walk.leaf_level, walk
-    if not permits(walk.pte, needed_permission(f)):
-        return "permission", walk.leaf_level, walk
+        return "access_flag", level, pte
+    if not permits(pte, needed_permission(f)):
+        return "permission", level, pte
     if "atomic" in f.mods:
-        return "excl_atomic", walk.leaf_level, walk
-    return None, walk.leaf_level, walk
+        return "excl_atomic", level, pte
+    return None, level, pte
 
 
 def make_abort(f: Fault, fsc: str, level: int) -> Abort:
@@ -56,13 +56,13 @@ def make_abort(f: Fault, fsc: str, level: int) -> Abort:
 def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
     """Register the memslot, query capability 243, then fire the faults in order on one table."""
     m = model(mid)
-    geo = Geometry(sc.page_size.bit_length() - 1, sc.ipa)
-    t = Tracer(m, trace)
+    geo = geometry(sc.page_size.bit_length() - 1, sc.ipa)
+    t = Tracer(m) if trace else None
     reg = m.prepare_memory_region(sc, t)
-    memslot = Phase(reg, t.freeze())
-    t = Tracer(m, trace)
+    memslot = Phase(reg, t.freeze() if t else ())
+    t = Tracer(m) if trace else None
     cap = m.check_extension(sc, t)
-    capability = Phase(str(cap), t.freeze())
+    capability = Phase(str(cap), t.freeze() if t else ())
     s2 = Stage2(geo)
     faults = tuple(_fire(m, sc, f, s2, trace) if reg == "ok" else _not_run(f) for f in sc.faults)
     leaves = tuple(_leaf_of(ipa, level, pte, m, sc) for ipa, level, pte in s2.leaves()) if trace else ()
@@ -71,32 +71,36 @@ def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
 
 
 def _fire(m: KvmArm64, sc: Scenario, f: Fault, s2: Stage2, trace: bool) -> FaultResult:
-    fsc, level, walk = probe(s2, f)
-    t = Tracer(m, trace)
-    if trace:
+    t = Tracer(m) if trace else None
+    in_range = f.ipa < 1 << s2.geo.ipa_bits
+    # The record of the walk, taken before the fault changes the table.
+    walk = (s2.walk(f.ipa) if in_range else Walk((), None, 0)) if t else None
+    fsc, level, pte = probe(s2, f)
+    if t:
         _explain_walk(t, f, fsc, level, walk)
     if fsc is None:
-        eff = _effective(sc, f, walk.pte, m.has_fwb(sc))
+        eff = _effective(sc, f, pte, m.has_fwb(sc)) if t else None
         return FaultResult(f.ipa, f.access, _mods(f), None, level, None, "no_fault", effective=eff,
-                           walk=walk.to_json(), steps=t.freeze())
+                           walk=walk.to_json() if t else (), steps=t.freeze() if t else ())
     ab = make_abort(f, fsc, level)
     ex, st = m.handle_guest_abort(sc, ab, s2, t)
-    after = s2.walk(f.ipa).pte
+    after = s2.lookup(f.ipa)[0] if t else None
     leaf = st.leaf
     eff = None
-    if ex.outcome in ("map", "relax", "resume") and after is not None:
+    if t and ex.outcome in ("map", "relax", "resume") and after is not None:
         eff = _effective(sc, f, after, m.has_fwb(sc))
-    cmo = dict(st.ops.cmo) if st.ops else {"dcache": "none", "icache": "none"}
-    if leaf is not None and eff is not None and trace:
+    cmo = tuple(st.ops.cmo.items()) if st.ops else NO_CMO
+    if leaf is not None and eff is not None and t:
         _explain_effective(t, sc, f, leaf.memattr, m.has_fwb(sc), eff)
     return FaultResult(f.ipa, f.access, _mods(f), fsc, level, ab.esr, ex.outcome, ex.errno, ex.inject,
-                       leaf, cmo, eff, walk.to_json(), t.freeze(), _decided(st))
+                       leaf, cmo, eff, walk.to_json() if t else (), t.freeze() if t else (),
+                       _decided(st) if t else ())
 
 
 def _explain_walk(t: Tracer, f: Fault, fsc, level: int, walk) -> None:
     path = " -> ".join(f"L{w.level}[{w.index:#x}] {w.found}" for w in walk.levels)
-    if f.ipa >= 1 << 56 or not walk.levels:
-        path = "IPA outside the table"
+    if not walk.levels:
+        path = "the IPA is above the input size VTCR_EL2.T0SZ allows"
     if fsc is None:
         verdict = f"the leaf allows this {f.access}: no stage-2 fault, the guest never leaves"
     elif fsc == "translation":
@@ -107,8 +111,9 @@ def _explain_walk(t: Tracer, f: Fault, fsc, level: int, walk) -> None:
         verdict = f"the level-{level} leaf was aged (AF clear): access flag fault"
     else:
         verdict = "the memory type cannot do this exclusive/atomic access: FSC 0x35"
-    t.step("hw.walk", "The CPU walks stage 2 for {ipa:#x}: {path}; {verdict}.", "", ipa=f.ipa, path=path,
-           verdict=verdict)
+    if t:
+        t.step("hw.walk", "The CPU walks stage 2 for {ipa:#x}: {path}; {verdict}.", "", ipa=f.ipa, path=path,
+               verdict=verdict)
 
 
 def _not_run(f: Fault) -> FaultResult:
@@ -116,8 +121,7 @@ def _not_run(f: Fault) -> FaultResult:
 
 
 def _mods(f: Fault) -> tuple[str, ...]:
-    from .scenario import FAULT_MODS
-    return tuple(m for m in FAULT_MODS if m in f.mods)
+    return f.mod_list
 
 
 def _effective(sc: Scenario, f: Fault, pte: int, has_fwb: bool) -> dict:
@@ -131,16 +135,17 @@ def _explain_effective(t: Tracer, sc, f, attr: int, has_fwb: bool, eff: dict) ->
     rule = ("FWB: stage 2 decides (0b110 forces Write-Back, 0b101 Non-cacheable unless stage 1 is "
             "Device, Device takes the stronger Device)" if has_fwb else
             "no FWB: the more restrictive of stage 1 and stage 2 wins")
-    t.step("hw.combine", "The guest's stage-1 type {s1} meets stage-2 MemAttr {attr:#x} "
-           "({name}): {rule}. The access is {typ}{forced}.", "",
-           s1=eff["s1"], attr=attr, name=memattr.s2_memattr_name(attr, has_fwb), rule=rule,
-           typ=eff["type"], forced=" (forced by FWB)" if eff["forced_by_fwb"] else "")
+    if t:
+        t.step("hw.combine", "The guest's stage-1 type {s1} meets stage-2 MemAttr {attr:#x} "
+               "({name}): {rule}. The access is {typ}{forced}.", "",
+               s1=eff["s1"], attr=attr, name=memattr.s2_memattr_name(attr, has_fwb), rule=rule,
+               typ=eff["type"], forced=" (forced by FWB)" if eff["forced_by_fwb"] else "")
 
 
 def _decided(st) -> tuple:
     return (("write_fault", st.write_fault), ("exec_fault", st.exec_fault), ("writable", st.writable),
             ("device", st.device), ("cacheable_devmem", st.cacheable_devmem),
-            ("is_vma_cacheable", st.is_vma_cacheable), ("prot", st.prot.describe()),
+            ("is_vma_cacheable", st.is_vma_cacheable), ("prot", Prot.describe(st.prot)),
             ("vma_pagesize", st.vma_pagesize))
 
 

@@ -1,10 +1,11 @@
 """ESR_EL2 for a guest stage-2 abort: exception class, ISS bits, fault status codes (asm/esr.h)."""
 from __future__ import annotations
 
-from .bits import bit, field_prep, genmask
+from .bits import bit, genmask
 
 ESR_ELx_EC_IABT_LOW = 0x20
 ESR_ELx_EC_DABT_LOW = 0x24
+ESR_ELx_EC_SHIFT = 26
 ESR_ELx_EC = genmask(31, 26)
 ESR_ELx_IL = bit(25)
 ESR_ELx_ISV = bit(24)
@@ -33,13 +34,13 @@ def fsc_code(fsc: str, level: int) -> int:
 
 def encode(*, is_iabt: bool, fsc: int, isv: bool, wnr: bool, cm: bool, s1ptw: bool) -> int:
     """The ESR_EL2 value the CPU reports (ISV syndrome: 64-bit access through X0)."""
-    esr = field_prep(ESR_ELx_EC, ESR_ELx_EC_IABT_LOW if is_iabt else ESR_ELx_EC_DABT_LOW)
-    esr |= ESR_ELx_IL | field_prep(ESR_ELx_FSC, fsc)
+    esr = (ESR_ELx_EC_IABT_LOW if is_iabt else ESR_ELx_EC_DABT_LOW) << ESR_ELx_EC_SHIFT
+    esr |= ESR_ELx_IL | (fsc & ESR_ELx_FSC)
     if s1ptw:
         esr |= ESR_ELx_S1PTW
     if not is_iabt:
         if isv:
-            esr |= ESR_ELx_ISV | field_prep(ESR_ELx_SAS, 3) | ESR_ELx_SF
+            esr |= ESR_ELx_ISV | ESR_ELx_SAS | ESR_ELx_SF      # SAS = 0b11: a 64-bit access
         if wnr:
             esr |= ESR_ELx_WNR
         if cm:

@@ -27,31 +27,36 @@ class MmOps:
 
     def alloc_table(self, ipa: int, level: int) -> None:
         self.tables_allocated.append((ipa, level))
-        self.t.step("pgt.walk_leaf", "No table at level {parent} for IPA {ipa:#x}: allocate a zeroed "
-                    "page from the memcache and link a level-{level} table.",
-                    "new = zalloc_page(); *ptep = table_pte(new)",
-                    parent=level - 1, level=level, ipa=ipa)
+        if self.t:
+            self.t.step("pgt.walk_leaf", "No table at level {parent} for IPA {ipa:#x}: allocate a zeroed "
+                        "page from the memcache and link a level-{level} table.",
+                        "new = zalloc_page(); *ptep = table_pte(new)",
+                        parent=level - 1, level=level, ipa=ipa)
 
     def free_table(self, ipa: int, level: int) -> None:
-        self.t.step("pgt.walk_leaf", "A level-{level} table is replaced by a block at {ipa:#x}.",
-                    level=level, ipa=ipa)
+        if self.t:
+            self.t.step("pgt.walk_leaf", "A level-{level} table is replaced by a block at {ipa:#x}.",
+                        level=level, ipa=ipa)
 
     def break_pte(self, ipa: int, level: int, old: int) -> None:
-        self.t.step("pgt.try_leaf", "Break-before-make: the old level-{level} entry {old:#018x} is "
-                    "invalidated and its TLB entries flushed before the new one goes in.",
-                    level=level, old=old)
+        if self.t:
+            self.t.step("pgt.try_leaf", "Break-before-make: the old level-{level} entry {old:#018x} is "
+                        "invalidated and its TLB entries flushed before the new one goes in.",
+                        level=level, old=old)
 
     def skip_same(self, ipa: int, level: int) -> None:
-        self.t.step("pgt.try_leaf", "The level-{level} leaf at {ipa:#x} already holds this mapping, or "
-                    "differs only in permissions: -EAGAIN, the walk stops and nothing is written.",
-                    "if (!stage2_pte_needs_update(old, new)) return -EAGAIN", level=level, ipa=ipa)
+        if self.t:
+            self.t.step("pgt.try_leaf", "The level-{level} leaf at {ipa:#x} already holds this mapping, or "
+                        "differs only in permissions: -EAGAIN, the walk stops and nothing is written.",
+                        "if (!stage2_pte_needs_update(old, new)) return -EAGAIN", level=level, ipa=ipa)
 
     def new_leaf(self, ipa: int, level: int, pte: int) -> None:
         self.leaves += 1
         if not self.quiet:
-            self.t.step("pgt.init_leaf", "New level-{level} {kind} for IPA {ipa:#x}: {pte:#018x}.",
-                        "pte = OA | attr | (level == 3 ? PAGE : BLOCK) | VALID",
-                        level=level, kind="page" if level == 3 else "block", ipa=ipa, pte=pte)
+            if self.t:
+                self.t.step("pgt.init_leaf", "New level-{level} {kind} for IPA {ipa:#x}: {pte:#018x}.",
+                            "pte = OA | attr | (level == 3 ? PAGE : BLOCK) | VALID",
+                            level=level, kind="page" if level == 3 else "block", ipa=ipa, pte=pte)
 
     def before_install(self, pa: int, size: int, pte: int) -> None:
         """The CMOs stage2_map_walker_try_leaf() requests before it writes a leaf."""
@@ -65,45 +70,51 @@ class MmOps:
             self._set("dcache", "skipped")
             if self.quiet:
                 return
-            self.t.step("clean_dcache", "The new leaf is Normal cacheable, so a D-cache clean+invalidate "
-                        "to PoC is requested, and skipped: with FWB the guest cannot see memory "
-                        "non-cacheably, so there is nothing to clean.",
-                        "if has(ARM64_HAS_STAGE2_FWB): return", size=size)
+            if self.t:
+                self.t.step("clean_dcache", "The new leaf is Normal cacheable, so a D-cache clean+invalidate "
+                            "to PoC is requested, and skipped: with FWB the guest cannot see memory "
+                            "non-cacheably, so there is nothing to clean.",
+                            "if has(ARM64_HAS_STAGE2_FWB): return", size=size)
             return
         self._set("dcache", "done")
         if self.quiet:
             return
         if self.linear_mapped:
-            self.t.step("clean_dcache", "No FWB: clean+invalidate {size:#x} bytes to PoC through the "
-                        "kernel's linear map (__va({pa:#x})) before the guest can read it uncached.",
-                        "dcache_clean_inval_poc(__va(pa), size)", pa=pa, size=size)
+            if self.t:
+                self.t.step("clean_dcache", "No FWB: clean+invalidate {size:#x} bytes to PoC through the "
+                            "kernel's linear map (__va({pa:#x})) before the guest can read it uncached.",
+                            "dcache_clean_inval_poc(__va(pa), size)", pa=pa, size=size)
         else:
-            self.t.step("clean_dcache", "No FWB: KVM cleans to PoC through __va({pa:#x}), but this PFN "
-                        "has no linear mapping: the real kernel would fault here.",
-                        "dcache_clean_inval_poc(__va(pa), size)  /* no linear alias! */",
-                        pa=pa, size=size, linear_map=False)
+            if self.t:
+                self.t.step("clean_dcache", "No FWB: KVM cleans to PoC through __va({pa:#x}), but this PFN "
+                            "has no linear mapping: the real kernel would fault here.",
+                            "dcache_clean_inval_poc(__va(pa), size)  /* no linear alias! */",
+                            pa=pa, size=size, linear_map=False)
 
     def icache_inval_pou(self, pa: int, size: int) -> None:
         if self.has_dic:
             self._set("icache", "skipped")
             if self.quiet:
                 return
-            self.t.step("inval_icache", "The leaf is executable: I-cache invalidation to PoU is requested; "
-                        "with CTR_EL0.DIC it is only an ISB.", "icache_inval_pou() == isb under DIC",
-                        size=size)
+            if self.t:
+                self.t.step("inval_icache", "The leaf is executable: I-cache invalidation to PoU is requested; "
+                            "with CTR_EL0.DIC it is only an ISB.", "icache_inval_pou() == isb under DIC",
+                            size=size)
             return
         self._set("icache", "done")
         if self.quiet:
             return
         if size > MAX_DVM_OPS_BYTES.get(self.page_size, 0):
-            self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: {size:#x} bytes is "
-                        "more than MAX_DVM_OPS I-cache lines, so the whole I-cache is invalidated "
-                        "(IC IALLUIS): no VA needed.", "icache_inval_all_pou()", size=size)
+            if self.t:
+                self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: {size:#x} bytes is "
+                            "more than MAX_DVM_OPS I-cache lines, so the whole I-cache is invalidated "
+                            "(IC IALLUIS): no VA needed.", "icache_inval_all_pou()", size=size)
             return
         note = "" if self.linear_mapped else " This PFN has no linear mapping: the real kernel would fault here."
-        self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: invalidate the I-cache "
-                    "to PoU for {size:#x} bytes by VA (__va({pa:#x}))." + note,
-                    "icache_inval_pou(__va(pa), size)", pa=pa, size=size, linear_map=self.linear_mapped)
+        if self.t:
+            self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: invalidate the I-cache "
+                        "to PoU for {size:#x} bytes by VA (__va({pa:#x}))." + note,
+                        "icache_inval_pou(__va(pa), size)", pa=pa, size=size, linear_map=self.linear_mapped)
 
     def _set(self, which: str, value: str) -> None:
         if self.cmo[which] != "done":

@@ -6,22 +6,28 @@ small methods, named after the kernel's own pieces, in the order the model's ker
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import esr as esr_mod
 from . import kvm_main, memattr
 from .mm_ops import MmOps
-from .pgtable import (KVM_PTE_LEAF_ATTR_HI_S2_XN, Geometry, Prot, Stage2, pte_kind, pte_memattr,
-                      pte_perm, stage2_set_prot_attr)
-from .scenario import (HOST_IPA_LIMIT, MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, SZ_1G, Fault,
-                       Scenario, in_memslot)
+from .pgtable import (
+    KVM_PTE_LEAF_ATTR_HI_S2_XN,
+    Prot,
+    Stage2,
+    pte_kind,
+    pte_memattr,
+    pte_perm,
+    stage2_set_prot_attr,
+)
+from .scenario import HOST_IPA_LIMIT, MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, SZ_1G, Fault, Scenario, in_memslot
 from .trace import Leaf, Tracer
 
 EFAULT, EINVAL, ENOSYS, ENOEXEC, EPERM = "-EFAULT", "-EINVAL", "-ENOSYS", "-ENOEXEC", "-EPERM"
 
 
-@dataclass(frozen=True, slots=True)
-class Exit:
+class Exit(NamedTuple):
     """How a fault ends: the contract's outcome, with errno or injected abort."""
 
     outcome: str
@@ -70,11 +76,10 @@ class FaultState:
     has_page: bool = False
     device: bool = False           # B/V3 `device`, M `s2_force_noncacheable`, L `map_non_cacheable`
     devpfn: bool = False           # L `device`: a VM_PFNMAP/VM_MIXEDMAP PFN outside the kernel's memory
-    prot: Prot = Prot(0)
+    prot: int = 0
     result: str = "none"           # map | relax | same
     ops: MmOps | None = None
     leaf: Leaf | None = None
-    decided: dict = field(default_factory=dict)
 
 
 class KvmArm64:
@@ -92,6 +97,7 @@ class KvmArm64:
 
     def __init__(self, sources):
         self._sources = sources
+        self._uma_steps = tuple(getattr(self, name) for name in self.uma_pipeline)
 
     def source(self, sid: str):
         return self._sources(self.id, sid)
@@ -121,34 +127,41 @@ class KvmArm64:
     def prepare_memory_region(self, sc: Scenario, t: Tracer) -> str:
         """Model of kvm_arch_prepare_memory_region(): the checks at memslot registration."""
         end = MEMSLOT_GPA + MEMSLOT_SIZE
-        t.step("prepare.entry", "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the "
+        if t:
+            t.step("prepare.entry", "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the "
                "VM's {ipa}-bit IPA space, so no -EFAULT.",
                "if (change not CREATE/MOVE/FLAGS) return 0\nif (slot end > 1 << ipa_bits) return -EFAULT",
                gpa=MEMSLOT_GPA, end=end, ipa=sc.ipa)
         flags, mt = self.registration_vma(sc)
-        t.step("prepare.vma_loop", "Walk the VMAs covering HVA [{hva:#x}, +1 GiB): one VMA with flags "
+        if t:
+            t.step("prepare.vma_loop", "Walk the VMAs covering HVA [{hva:#x}, +1 GiB): one VMA with flags "
                "{flags}{remap}.", "for each vma in [uaddr, uaddr + size):",
                hva=MEMSLOT_HVA, flags=_flags_text(flags),
                remap=" (anonymous RAM: the configured VMA is mapped over it only later)" if sc.remap else "")
         if "mte" in sc.vm and "mteok" not in flags:
-            t.step("prepare.mte", "The VM has MTE but the VMA lacks VM_MTE_ALLOWED: tags could not be "
-                   "kept for this memory.", "if (kvm_has_mte(kvm) && !VM_MTE_ALLOWED) return -EINVAL",
-                   kvm_has_mte=True, mte_allowed=False)
+            if t:
+                t.step("prepare.mte", "The VM has MTE but the VMA lacks VM_MTE_ALLOWED: tags could not be "
+                       "kept for this memory.", "if (kvm_has_mte(kvm) && !VM_MTE_ALLOWED) return -EINVAL",
+                       kvm_has_mte=True, mte_allowed=False)
             return EINVAL
         if "mte" in sc.vm:
-            t.step("prepare.mte", "The VM has MTE and the VMA has VM_MTE_ALLOWED.",
-                   kvm_has_mte=True, mte_allowed=True)
+            if t:
+                t.step("prepare.mte", "The VM has MTE and the VMA has VM_MTE_ALLOWED.",
+                       kvm_has_mte=True, mte_allowed=True)
         if "pfnmap" not in flags:
-            t.step("prepare.pfnmap_log", "Not a VM_PFNMAP VMA: the PFNMAP checks do not apply.",
-                   pfnmap=False)
+            if t:
+                t.step("prepare.pfnmap_log", "Not a VM_PFNMAP VMA: the PFNMAP checks do not apply.",
+                       pfnmap=False)
             return "ok"
         if "log" in sc.slot:
-            t.step("prepare.pfnmap_log", "VM_PFNMAP with KVM_MEM_LOG_DIRTY_PAGES: dirty logging of IO "
-                   "memory is not allowed.", "if (VM_PFNMAP && LOG_DIRTY_PAGES) return -EINVAL",
-                   pfnmap=True, log_dirty=True)
+            if t:
+                t.step("prepare.pfnmap_log", "VM_PFNMAP with KVM_MEM_LOG_DIRTY_PAGES: dirty logging of IO "
+                       "memory is not allowed.", "if (VM_PFNMAP && LOG_DIRTY_PAGES) return -EINVAL",
+                       pfnmap=True, log_dirty=True)
             return EINVAL
-        t.step("prepare.pfnmap_log", "VM_PFNMAP without dirty logging: allowed.", pfnmap=True,
-               log_dirty=False)
+        if t:
+            t.step("prepare.pfnmap_log", "VM_PFNMAP without dirty logging: allowed.", pfnmap=True,
+                   log_dirty=False)
         return self.prepare_pfnmap_cacheable(sc, flags, mt, t)
 
     def prepare_pfnmap_cacheable(self, sc: Scenario, flags, mt: str, t: Tracer) -> str:
@@ -157,9 +170,10 @@ class KvmArm64:
 
     def check_extension(self, sc: Scenario, t: Tracer) -> int:
         """KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED = 243) on the VM fd."""
-        t.step("cap.check_extension", "This kernel does not know capability 243: "
-               "kvm_vm_ioctl_check_extension() answers 0, so a VMM cannot discover FWB.",
-               "default: r = 0", cap=243, r=0)
+        if t:
+            t.step("cap.check_extension", "This kernel does not know capability 243: "
+                   "kvm_vm_ioctl_check_extension() answers 0, so a VMM cannot discover FWB.",
+                   "default: r = 0", cap=243, r=0)
         return 0
 
     # ---- kvm_handle_guest_abort ----------------------------------------------------------------
@@ -168,33 +182,38 @@ class KvmArm64:
         """Model of kvm_handle_guest_abort()."""
         f = ab.fault
         st = FaultState(ab, f.ipa)
-        t.step("abort.entry", "{ec} from the guest: ESR_EL2 {esr:#x}, FSC {fsc_code:#04x} ({fsc} fault, "
-               "level {level}), fault IPA {ipa:#x}.", "esr = ESR_EL2; ipa = HPFAR_EL2 -> IPA; is_iabt = EC == IABT_LOW",
-               ec="Instruction abort" if ab.is_iabt else "Data abort", esr=ab.esr,
-               fsc_code=esr_mod.fsc_code(ab.fsc, ab.level), fsc=ab.fsc.replace("_", " "),
-               level=ab.level, ipa=f.ipa)
+        if t:
+            t.step("abort.entry", "{ec} from the guest: ESR_EL2 {esr:#x}, FSC {fsc_code:#04x} ({fsc} fault, "
+                   "level {level}), fault IPA {ipa:#x}.",
+                   "esr = ESR_EL2; ipa = HPFAR_EL2 -> IPA; is_iabt = EC == IABT_LOW",
+                   ec="Instruction abort" if ab.is_iabt else "Data abort", esr=ab.esr,
+                   fsc_code=esr_mod.fsc_code(ab.fsc, ab.level), fsc=ab.fsc.replace("_", " "),
+                   level=ab.level, ipa=f.ipa)
         if ab.fsc == "translation":
             out = self.check_ipa_range(sc, ab, t)
             if out:
                 return out, st
         if ab.fsc not in self.handled_fscs:
-            t.step("abort.fsc", "FSC {fsc_code:#04x} is not a translation, permission or access-flag fault: "
-                   "\"Unsupported FSC\", KVM_RUN fails.", "if (!trans && !perm && !access) return -EFAULT",
-                   fsc_code=esr_mod.fsc_code(ab.fsc, ab.level))
+            if t:
+                t.step("abort.fsc", "FSC {fsc_code:#04x} is not a translation, permission or access-flag fault: "
+                       "\"Unsupported FSC\", KVM_RUN fails.", "if (!trans && !perm && !access) return -EFAULT",
+                       fsc_code=esr_mod.fsc_code(ab.fsc, ab.level))
             return Exit("run_error", EFAULT), st
-        t.step("abort.fsc", "A {fsc} fault: one KVM handles.", fsc=ab.fsc.replace("_", " "))
+        if t:
+            t.step("abort.fsc", "A {fsc} fault: one KVM handles.", fsc=ab.fsc.replace("_", " "))
         slot_writable = "ro" not in sc.slot
         st.write_fault = self.is_write_fault(ab)
         have_slot = in_memslot(f.ipa)
-        t.step("abort.memslot", "gfn {gfn:#x}: {where}; write_fault={write_fault} (kvm_is_write_fault: {why}).",
-               "memslot = gfn_to_memslot(gfn); hva = gfn_to_hva_memslot_prot(memslot, gfn, &writable)\n"
-               "write_fault = kvm_is_write_fault(vcpu)",
-               gfn=f.ipa >> 12 if sc.g == "4k" else f.ipa >> (sc.page_size.bit_length() - 1),
-               where=("memslot at {:#x}, hva {:#x}, slot {}".format(
-                   MEMSLOT_GPA, MEMSLOT_HVA + f.ipa - MEMSLOT_GPA, "writable" if slot_writable else "read-only")
-                      if have_slot else "no memslot covers it (error hva)"),
-               write_fault=st.write_fault, why=self._write_fault_reason(ab),
-               slot_writable=slot_writable if have_slot else None)
+        if t:
+            t.step("abort.memslot", "gfn {gfn:#x}: {where}; write_fault={write_fault} (kvm_is_write_fault: {why}).",
+                   "memslot = gfn_to_memslot(gfn); hva = gfn_to_hva_memslot_prot(memslot, gfn, &writable)\n"
+                   "write_fault = kvm_is_write_fault(vcpu)",
+                   gfn=f.ipa >> 12 if sc.g == "4k" else f.ipa >> (sc.page_size.bit_length() - 1),
+                   where=("memslot at {:#x}, hva {:#x}, slot {}".format(
+                       MEMSLOT_GPA, MEMSLOT_HVA + f.ipa - MEMSLOT_GPA, "writable" if slot_writable else "read-only")
+                          if have_slot else "no memslot covers it (error hva)"),
+                   write_fault=st.write_fault, why=self._write_fault_reason(ab),
+                   slot_writable=slot_writable if have_slot else None)
         if not have_slot or (st.write_fault and not slot_writable):
             return self.handle_noslot(sc, ab, have_slot, t), st
         if ab.fsc == "access_flag":
@@ -204,16 +223,19 @@ class KvmArm64:
     def check_ipa_range(self, sc: Scenario, ab: Abort, t: Tracer) -> Exit | None:
         ipa, kind = ab.fault.ipa, "iabt" if ab.is_iabt else "dabt"
         if ipa >= 1 << HOST_IPA_LIMIT:
-            t.step("abort.ipa_range", "IPA {ipa:#x} is beyond the host's {lim}-bit IPA limit: inject an "
-                   "address size fault.", "if (ipa >= BIT(kvm_ipa_limit)) { inject_size_fault(); return 1; }",
-                   ipa=ipa, lim=HOST_IPA_LIMIT)
+            if t:
+                t.step("abort.ipa_range", "IPA {ipa:#x} is beyond the host's {lim}-bit IPA limit: inject an "
+                       "address size fault.", "if (ipa >= BIT(kvm_ipa_limit)) { inject_size_fault(); return 1; }",
+                       ipa=ipa, lim=HOST_IPA_LIMIT)
             return Exit("inject", inject=kind)
         if ipa >= 1 << sc.ipa:
-            t.step("abort.ipa_range", "IPA {ipa:#x} lies between the VM's {bits}-bit IPA space and the host "
-                   "limit: {how}.", "if (ipa >= BIT(vm_ipa_bits)) { inject abort; return 1; }",
-                   ipa=ipa, bits=sc.ipa, how=self.inject_text("range", ab.is_iabt))
+            if t:
+                t.step("abort.ipa_range", "IPA {ipa:#x} lies between the VM's {bits}-bit IPA space and the host "
+                       "limit: {how}.", "if (ipa >= BIT(vm_ipa_bits)) { inject abort; return 1; }",
+                       ipa=ipa, bits=sc.ipa, how=self.inject_text("range", ab.is_iabt))
             return Exit("inject", inject=kind)
-        t.step("abort.ipa_range", "IPA {ipa:#x} is inside the VM's {bits}-bit IPA space.", ipa=ipa, bits=sc.ipa)
+        if t:
+            t.step("abort.ipa_range", "IPA {ipa:#x} is inside the VM's {bits}-bit IPA space.", ipa=ipa, bits=sc.ipa)
         return None
 
     def inject_text(self, where: str, is_iabt: bool) -> str:
@@ -244,46 +266,55 @@ class KvmArm64:
         """The no-memslot / read-only-memslot block of kvm_handle_guest_abort()."""
         why = "no memslot" if not have_slot else "a write to a read-only memslot"
         if ab.is_iabt:
-            t.step("abort.noslot_iabt", "Instruction fetch from {why}: userspace cannot emulate it; "
-                   "{how}.", "if (is_iabt) -> inject instruction abort", why=why,
-                   how=self.inject_text("noslot_iabt", True))
+            if t:
+                t.step("abort.noslot_iabt", "Instruction fetch from {why}: userspace cannot emulate it; "
+                       "{how}.", "if (is_iabt) -> inject instruction abort", why=why,
+                       how=self.inject_text("noslot_iabt", True))
             return Exit("inject", inject="iabt")
         if ab.s1ptw:
-            t.step("abort.noslot_s1ptw", "The guest's stage-1 page tables live in {why}: {how}.",
-                   "if (S1PTW) { inject data abort; return 1; }", why=why,
-                   how=self.inject_text("noslot_s1ptw", False))
+            if t:
+                t.step("abort.noslot_s1ptw", "The guest's stage-1 page tables live in {why}: {how}.",
+                       "if (S1PTW) { inject data abort; return 1; }", why=why,
+                       how=self.inject_text("noslot_s1ptw", False))
             return Exit("inject", inject="dabt")
         if not have_slot and ab.cm:
-            t.step("abort.noslot_cm", "Cache maintenance outside any memslot: KVM assumes the guest is being "
-                   "cautious and skips the instruction.", "if (error_hva && ESR.CM) { skip insn; return 1; }")
+            if t:
+                t.step("abort.noslot_cm", "Cache maintenance outside any memslot: KVM assumes the guest is being "
+                       "cautious and skips the instruction.", "if (error_hva && ESR.CM) { skip insn; return 1; }")
             return Exit("resume")
-        t.step("abort.noslot_mmio", "Data access to {why}: treat it as MMIO.", "return io_mem_abort(vcpu, ipa)",
-               why=why)
+        if t:
+            t.step("abort.noslot_mmio", "Data access to {why}: treat it as MMIO.", "return io_mem_abort(vcpu, ipa)",
+                   why=why)
         return self.io_mem_abort(sc, ab, t)
 
     def io_mem_abort(self, sc: Scenario, ab: Abort, t: Tracer) -> Exit:
         """Model of io_mem_abort() (arch/arm64/kvm/mmio.c)."""
         if not ab.isv:
             if "nisv" in sc.vm:
-                t.step("io_mem_abort.nisv", "No valid instruction syndrome (ISV=0) and the VMM enabled "
-                       "KVM_CAP_ARM_NISV_TO_USER: exit with KVM_EXIT_ARM_NISV.",
-                       "if (!ISV) return nisv_to_user ? EXIT_ARM_NISV : -ENOSYS", isv=False, nisv_to_user=True)
+                if t:
+                    t.step("io_mem_abort.nisv", "No valid instruction syndrome (ISV=0) and the VMM enabled "
+                           "KVM_CAP_ARM_NISV_TO_USER: exit with KVM_EXIT_ARM_NISV.",
+                           "if (!ISV) return nisv_to_user ? EXIT_ARM_NISV : -ENOSYS", isv=False, nisv_to_user=True)
                 return Exit("exit_nisv")
-            t.step("io_mem_abort.nisv", "No valid instruction syndrome (ISV=0): KVM cannot emulate the access "
-                   "and the VMM did not ask for NISV exits; KVM_RUN fails with -ENOSYS.",
-                   "if (!ISV) return nisv_to_user ? EXIT_ARM_NISV : -ENOSYS", isv=False, nisv_to_user=False)
+            if t:
+                t.step("io_mem_abort.nisv", "No valid instruction syndrome (ISV=0): KVM cannot emulate the access "
+                       "and the VMM did not ask for NISV exits; KVM_RUN fails with -ENOSYS.",
+                       "if (!ISV) return nisv_to_user ? EXIT_ARM_NISV : -ENOSYS", isv=False, nisv_to_user=False)
             return Exit("run_error", ENOSYS)
-        t.step("io_mem_abort.mmio", "ISV=1: decode the access from the syndrome, no in-kernel device claims "
-               "it, so KVM_RUN returns KVM_EXIT_MMIO for the VMM to emulate.",
-               "run->exit_reason = KVM_EXIT_MMIO; return 0", isv=True, is_write=ab.wnr)
+        if t:
+            t.step("io_mem_abort.mmio", "ISV=1: decode the access from the syndrome, no in-kernel device claims "
+                   "it, so KVM_RUN returns KVM_EXIT_MMIO for the VMM to emulate.",
+                   "run->exit_reason = KVM_EXIT_MMIO; return 0", isv=True, is_write=ab.wnr)
         return Exit("exit_mmio")
 
     def handle_access_fault(self, ipa: int, s2: Stage2, st: FaultState, t: Tracer) -> Exit:
         pte = s2.mkyoung(ipa)
-        t.step("abort.access_flag", "Access-flag fault: mark the leaf young (set AF) and resume.",
-               "handle_access_fault(vcpu, ipa); return 1")
-        t.step("handle_access_fault", "kvm_pgtable_stage2_mkyoung() sets AF in the leaf: {pte:#018x}.",
-               "pte |= AF", pte=pte or 0)
+        if t:
+            t.step("abort.access_flag", "Access-flag fault: mark the leaf young (set AF) and resume.",
+                   "handle_access_fault(vcpu, ipa); return 1")
+        if t:
+            t.step("handle_access_fault", "kvm_pgtable_stage2_mkyoung() sets AF in the leaf: {pte:#018x}.",
+                   "pte |= AF", pte=pte or 0)
         st.result = "young"
         return Exit("resume")
 
@@ -291,25 +322,28 @@ class KvmArm64:
         ret = self.user_mem_abort(sc, st, s2, t)
         if ret is None:
             out = {"map": "map", "relax": "relax"}.get(st.result, "resume")
-            t.step("abort.uma_call", "user_mem_abort() returned 0: re-enter the guest.", "if (ret == 0) ret = 1")
+            if t:
+                t.step("abort.uma_call", "user_mem_abort() returned 0: re-enter the guest.", "if (ret == 0) ret = 1")
             return Exit(out)
         if ret.errno == ENOEXEC:
-            t.step("abort.uma_call", "user_mem_abort() returned -ENOEXEC: {how}, and the guest runs on.",
-                   "if (ret == -ENOEXEC) { inject instruction abort; ret = 1; }",
-                   how=self.inject_text("enoexec", True))
+            if t:
+                t.step("abort.uma_call", "user_mem_abort() returned -ENOEXEC: {how}, and the guest runs on.",
+                       "if (ret == -ENOEXEC) { inject instruction abort; ret = 1; }",
+                       how=self.inject_text("enoexec", True))
             return Exit("inject", inject="iabt")
         if ret.outcome != "run_error":
             return ret
-        t.step("abort.uma_call", "user_mem_abort() returned {errno}: KVM_RUN fails with it and the VMM "
-               "sees the error.", "return ret  /* < 0: KVM_RUN error */", errno=ret.errno)
+        if t:
+            t.step("abort.uma_call", "user_mem_abort() returned {errno}: KVM_RUN fails with it and the VMM "
+                   "sees the error.", "return ret  /* < 0: KVM_RUN error */", errno=ret.errno)
         return ret
 
     # ---- user_mem_abort ------------------------------------------------------------------------
 
     def user_mem_abort(self, sc: Scenario, st: FaultState, s2: Stage2, t: Tracer) -> Exit | None:
         """Model of user_mem_abort(): the model's pipeline of decisions, stopping at the first exit."""
-        for name in self.uma_pipeline:
-            ret = getattr(self, name)(sc, st, s2, t)
+        for step in self._uma_steps:
+            ret = step(sc, st, s2, t)
             if ret is not None:
                 return ret
         return None
@@ -318,20 +352,23 @@ class KvmArm64:
         ab = st.abort
         st.exec_fault = ab.is_iabt and not ab.s1ptw
         st.logging = "log" in sc.slot and "ro" not in sc.slot
-        t.step("uma.entry", "exec_fault={exec_fault}, write_fault={write_fault}, "
-               "logging_active={logging} (dirty logging needs a writable slot), fault_is_perm={perm}.",
-               "exec_fault = is_iabt && !S1PTW\nlogging_active = memslot_is_logging(memslot)",
-               exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
+        if t:
+            t.step("uma.entry", "exec_fault={exec_fault}, write_fault={write_fault}, "
+                   "logging_active={logging} (dirty logging needs a writable slot), fault_is_perm={perm}.",
+                   "exec_fault = is_iabt && !S1PTW\nlogging_active = memslot_is_logging(memslot)",
+                   exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
         if ab.is_perm and not st.write_fault and not st.exec_fault:
-            t.step("uma.entry", "A permission fault that is neither a write nor an exec: "
-                   "\"Unexpected L2 read permission error\".", "return -EFAULT")
+            if t:
+                t.step("uma.entry", "A permission fault that is neither a write nor an exec: "
+                       "\"Unexpected L2 read permission error\".", "return -EFAULT")
             return Exit("run_error", EFAULT)
         return None
 
     def uma_vma_lookup(self, sc, st, s2, t):
-        t.step("uma.vma_lookup", "mmap_read_lock(); vma_lookup(hva {hva:#x}) finds the VMA ({flags}).",
-               "vma = vma_lookup(mm, hva); if (!vma) return -EFAULT",
-               hva=MEMSLOT_HVA + st.ipa - MEMSLOT_GPA, flags=_flags_text(sc.vma))
+        if t:
+            t.step("uma.vma_lookup", "mmap_read_lock(); vma_lookup(hva {hva:#x}) finds the VMA ({flags}).",
+                   "vma = vma_lookup(mm, hva); if (!vma) return -EFAULT",
+                   hva=MEMSLOT_HVA + st.ipa - MEMSLOT_GPA, flags=_flags_text(sc.vma))
         return None
 
     def get_vma_page_shift(self, sc: Scenario) -> tuple[int, str]:
@@ -359,36 +396,40 @@ class KvmArm64:
             notes.append("PMD block does not fit the memslot: PAGE_SIZE")
         st.vma_shift, st.vma_pagesize = shift, 1 << shift
         st.ipa = st.ipa & ~(st.vma_pagesize - 1)
-        t.step("uma.vma_size", "vma_shift={shift} ({size}): {why}{notes}; force_pte={force_pte}.",
-               "vma_shift = logging ? PAGE_SHIFT : get_vma_page_shift(vma, hva)\n"
-               "demote PUD/PMD unless fault_supports_stage2_huge_mapping()",
-               shift=shift, size=_size(st.vma_pagesize), why=why,
-               notes="".join("; " + n for n in notes), force_pte=st.force_pte,
-               vma_pagesize=st.vma_pagesize)
+        if t:
+            t.step("uma.vma_size", "vma_shift={shift} ({size}): {why}{notes}; force_pte={force_pte}.",
+                   "vma_shift = logging ? PAGE_SHIFT : get_vma_page_shift(vma, hva)\n"
+                   "demote PUD/PMD unless fault_supports_stage2_huge_mapping()",
+                   shift=shift, size=_size(st.vma_pagesize), why=why,
+                   notes="".join("; " + n for n in notes), force_pte=st.force_pte,
+                   vma_pagesize=st.vma_pagesize)
         return None
 
     def uma_snapshot(self, sc, st, s2, t):
         st.mte_allowed = "mteok" in sc.vma
         st.allow_any_uc = "uc" in sc.vma
-        t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: mte_allowed={mte}, "
-               "vfio_allow_any_uc={uc} (VM_ALLOW_ANY_UNCACHED).",
-               "mte_allowed = VM_MTE_ALLOWED; vfio_allow_any_uc = VM_ALLOW_ANY_UNCACHED\nmmap_read_unlock()",
-               mte=st.mte_allowed, uc=st.allow_any_uc)
+        if t:
+            t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: mte_allowed={mte}, "
+                   "vfio_allow_any_uc={uc} (VM_ALLOW_ANY_UNCACHED).",
+                   "mte_allowed = VM_MTE_ALLOWED; vfio_allow_any_uc = VM_ALLOW_ANY_UNCACHED\nmmap_read_unlock()",
+                   mte=st.mte_allowed, uc=st.allow_any_uc)
         return None
 
     def uma_faultin(self, sc, st, s2, t):
         st.pa = kvm_main.backing_pa(st.ipa)
         p = kvm_main.faultin_pfn(sc, st.pa, st.write_fault)
         if p.pfn is None:
-            t.step("uma.faultin", "__kvm_faultin_pfn(): {path} -> {err}; user_mem_abort returns -EFAULT.",
-                   "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)\n"
-                   "if (is_error_noslot_pfn(pfn)) return -EFAULT", path=p.path, err=p.error)
+            if t:
+                t.step("uma.faultin", "__kvm_faultin_pfn(): {path} -> {err}; user_mem_abort returns -EFAULT.",
+                       "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)\n"
+                       "if (is_error_noslot_pfn(pfn)) return -EFAULT", path=p.path, err=p.error)
             return Exit("run_error", EFAULT)
         st.pfn, st.writable, st.has_page = p.pfn, p.writable, p.has_page
-        t.step("uma.faultin", "__kvm_faultin_pfn(): {path}: pfn {pfn:#x}, writable={writable}{ro}.",
-               "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)",
-               path=p.path, pfn=p.pfn, writable=p.writable,
-               ro=" (read-only memslot)" if "ro" in sc.slot else "")
+        if t:
+            t.step("uma.faultin", "__kvm_faultin_pfn(): {path}: pfn {pfn:#x}, writable={writable}{ro}.",
+                   "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)",
+                   path=p.path, pfn=p.pfn, writable=p.writable,
+                   ro=" (read-only memslot)" if "ro" in sc.slot else "")
         return None
 
     @staticmethod
@@ -400,10 +441,11 @@ class KvmArm64:
         """v6.14: the PFN alone decides: not kernel memory means device, whatever the VMA says."""
         if not self.pfn_is_map_memory(sc):
             st.device = True
-            t.step("uma.classify", "kvm_is_device_pfn(): the PFN is not kernel memory ({mem}), so "
-                   "device = true: the VMA's flags and memory type are not looked at.",
-                   "if (kvm_is_device_pfn(pfn)) device = true\nelse if (logging && !write_fault) writable = false",
-                   mem=_mem_text(sc.mem), device=True)
+            if t:
+                t.step("uma.classify", "kvm_is_device_pfn(): the PFN is not kernel memory ({mem}), so "
+                       "device = true: the VMA's flags and memory type are not looked at.",
+                       "if (kvm_is_device_pfn(pfn)) device = true\nelse if (logging && !write_fault) writable = false",
+                       mem=_mem_text(sc.mem), device=True)
             return None
         return self._classify_ram(sc, st, t, "kvm_is_device_pfn() is false, the PFN is kernel memory")
 
@@ -411,23 +453,28 @@ class KvmArm64:
         """The not-special branch: cacheable; under dirty logging a read maps read-only."""
         if st.logging and not st.write_fault:
             st.writable = False
-            t.step("uma.classify", why + ": cacheable. Dirty logging and a read: map it read-only so the "
-                   "first write faults and gets logged.", "else if (logging_active && !write_fault) writable = false",
-                   **{self.device_var: False}, writable=False)
+            if t:
+                t.step("uma.classify", why + ": cacheable. Dirty logging and a read: map it read-only so the "
+                       "first write faults and gets logged.",
+                       "else if (logging_active && !write_fault) writable = false",
+                       **{self.device_var: False}, writable=False)
         else:
-            t.step("uma.classify", why + ": it is mapped cacheable.", **{self.device_var: False})
+            if t:
+                t.step("uma.classify", why + ": it is mapped cacheable.", **{self.device_var: False})
         return None
 
     def uma_noexec(self, sc, st, s2, t):
         if st.exec_fault and st.device:
-            t.step("uma.noexec", "An instruction fetch from memory mapped {var}: refuse with -ENOEXEC.",
-                   "if (exec_fault && device) return -ENOEXEC", var="non-cacheable")
+            if t:
+                t.step("uma.noexec", "An instruction fetch from memory mapped {var}: refuse with -ENOEXEC.",
+                       "if (exec_fault && device) return -ENOEXEC", var="non-cacheable")
             return Exit("run_error", ENOEXEC)
         return None
 
     def uma_lock_retry(self, sc, st, s2, t):
-        t.step("uma.lock_retry", "Take kvm_fault_lock; no MMU-notifier invalidation raced with us.",
-               "kvm_fault_lock(kvm); if (mmu_invalidate_retry(kvm, mmu_seq)) return -EAGAIN")
+        if t:
+            t.step("uma.lock_retry", "Take kvm_fault_lock; no MMU-notifier invalidation raced with us.",
+                   "kvm_fault_lock(kvm); if (mmu_invalidate_retry(kvm, mmu_seq)) return -EAGAIN")
         return None
 
     def uma_thp(self, sc, st, s2, t):
@@ -435,22 +482,26 @@ class KvmArm64:
         if st.vma_pagesize != sc.page_size or st.force_pte or st.device:
             why = ("the size is already a block" if st.vma_pagesize != sc.page_size else
                    "force_pte" if st.force_pte else f"{self.device_var}: no upgrade")
-            t.step("uma.thp", "No THP/granule adjustment: {why}.", why=why)
+            if t:
+                t.step("uma.thp", "No THP/granule adjustment: {why}.", why=why)
             return None
         if ab.is_perm and _granule_at(sc, ab.level) > sc.page_size:
             st.vma_pagesize = _granule_at(sc, ab.level)
-            t.step("uma.thp", "Permission fault on a {size} block: handle it at the block's size.",
-                   "if (fault_is_perm && fault_granule > PAGE_SIZE) vma_pagesize = fault_granule",
-                   size=_size(st.vma_pagesize))
+            if t:
+                t.step("uma.thp", "Permission fault on a {size} block: handle it at the block's size.",
+                       "if (fault_is_perm && fault_granule > PAGE_SIZE) vma_pagesize = fault_granule",
+                       size=_size(st.vma_pagesize))
         else:
             pmd = sc.page_size << (sc.page_size.bit_length() - 4)
             if sc.host_leaf >= pmd and _huge_mapping_ok(st.ipa, pmd):
                 st.vma_pagesize = pmd
-                t.step("thp_adjust", "The host maps this HVA with a {leaf} leaf: upgrade to a {pmd} block.",
-                       "if (get_user_mapping_size(hva) >= PMD_SIZE) return PMD_SIZE",
-                       leaf=_size(sc.host_leaf), pmd=_size(pmd), vma_pagesize=pmd)
+                if t:
+                    t.step("thp_adjust", "The host maps this HVA with a {leaf} leaf: upgrade to a {pmd} block.",
+                           "if (get_user_mapping_size(hva) >= PMD_SIZE) return PMD_SIZE",
+                           leaf=_size(sc.host_leaf), pmd=_size(pmd), vma_pagesize=pmd)
             else:
-                t.step("thp_adjust", "The host leaf is {leaf}: stay at PAGE_SIZE.", leaf=_size(sc.host_leaf))
+                if t:
+                    t.step("thp_adjust", "The host leaf is {leaf}: stay at PAGE_SIZE.", leaf=_size(sc.host_leaf))
         st.ipa &= ~(st.vma_pagesize - 1)
         return None
 
@@ -458,12 +509,14 @@ class KvmArm64:
         if st.abort.is_perm or st.device or "mte" not in sc.vm:
             return None
         if not st.mte_allowed:
-            t.step("uma.mte", "The VM has MTE, but this VMA (swapped in after registration?) lacks "
-                   "VM_MTE_ALLOWED: -EFAULT.", "if (!fault_is_perm && !device && kvm_has_mte(kvm))\n"
-                   "    if (!mte_allowed) return -EFAULT", mte_allowed=False)
+            if t:
+                t.step("uma.mte", "The VM has MTE, but this VMA (swapped in after registration?) lacks "
+                       "VM_MTE_ALLOWED: -EFAULT.", "if (!fault_is_perm && !device && kvm_has_mte(kvm))\n"
+                       "    if (!mte_allowed) return -EFAULT", mte_allowed=False)
             return Exit("run_error", EFAULT)
-        t.step("uma.mte", "The VM has MTE: sanitise the tags of the {size} being mapped.",
-               "sanitise_mte_tags(kvm, pfn, vma_pagesize)", size=_size(st.vma_pagesize))
+        if t:
+            t.step("uma.mte", "The VM has MTE: sanitise the tags of the {size} being mapped.",
+                   "sanitise_mte_tags(kvm, pfn, vma_pagesize)", size=_size(st.vma_pagesize))
         return None
 
     def uma_prot(self, sc, st, s2, t):
@@ -477,11 +530,12 @@ class KvmArm64:
         elif self.has_dic(sc):
             prot |= Prot.X
         st.prot = prot
-        t.step("uma.prot", "prot = {prot}: {why}.",
-               "prot = R | (writable ? W : 0) | (exec_fault ? X : 0)\n"
-               "if (device) prot |= vfio_allow_any_uc ? NORMAL_NC : DEVICE\n"
-               "else if (has(ARM64_HAS_CACHE_DIC)) prot |= X",
-               prot=prot.describe(), why=_prot_reason(st, self.has_dic(sc)))
+        if t:
+            t.step("uma.prot", "prot = {prot}: {why}.",
+                   "prot = R | (writable ? W : 0) | (exec_fault ? X : 0)\n"
+                   "if (device) prot |= vfio_allow_any_uc ? NORMAL_NC : DEVICE\n"
+                   "else if (has(ARM64_HAS_CACHE_DIC)) prot |= X",
+                   prot=Prot.describe(prot), why=_prot_reason(st, self.has_dic(sc)))
         return None
 
     def uma_map(self, sc, st, s2, t):
@@ -491,51 +545,59 @@ class KvmArm64:
         if ab.is_perm and st.vma_pagesize == _granule_at(sc, ab.level):
             level, old, new = s2.relax_perms(st.ipa, st.prot)
             st.result = "relax"
-            t.step("uma.map", "Permission fault at the mapping's own size: relax the existing leaf "
-                   "in place.", "kvm_pgtable_stage2_relax_perms(pgt, ipa, prot)")
-            t.step("pgt.relax_perms", "Set S2AP/clear XN as prot asks: {old:#018x} -> {new:#018x}.",
-                   "pte |= S2AP bits for R/W; pte &= ~XN if X", old=old, new=new)
+            if t:
+                t.step("uma.map", "Permission fault at the mapping's own size: relax the existing leaf "
+                       "in place.", "kvm_pgtable_stage2_relax_perms(pgt, ipa, prot)")
+            if t:
+                t.step("pgt.relax_perms", "Set S2AP/clear XN as prot asks: {old:#018x} -> {new:#018x}.",
+                       "pte |= S2AP bits for R/W; pte &= ~XN if X", old=old, new=new)
             if old & KVM_PTE_LEAF_ATTR_HI_S2_XN and not new & KVM_PTE_LEAF_ATTR_HI_S2_XN:
                 st.ops.icache_inval_pou(st.pa, st.vma_pagesize)
             st.leaf = _leaf(st.ipa, level, new, has_fwb, sc)
             return None
         attr = stage2_set_prot_attr(st.prot, has_fwb, s2.geo)
-        t.step("pgt.set_prot_attr", "stage2_set_prot_attr({prot}): MemAttr {memattr:#x} ({name}), "
-               "S2AP {s2ap}, SH {sh}, AF=1, XN={xn}.",
-               "memattr = DEVICE ? DEVICE_nGnRE : NORMAL_NC ? NORMAL_NC : NORMAL\n"
-               "attr = MEMATTR(memattr) | S2AP(R,W) | SH_IS | AF | (X ? 0 : XN)",
-               prot=st.prot.describe(), memattr=pte_memattr(attr),
-               name=memattr.s2_memattr_name(pte_memattr(attr), has_fwb),
-               s2ap=pte_perm(attr)[:2], sh="omitted (LPA2)" if s2.geo.lpa2 else "0b11 (inner shareable)",
-               xn=int(bool(attr & KVM_PTE_LEAF_ATTR_HI_S2_XN)))
-        t.step("uma.map", "Map {size} at IPA {ipa:#x} -> PA {pa:#x}.",
-               "kvm_pgtable_stage2_map(pgt, ipa, vma_pagesize, pa, prot, memcache)",
-               size=_size(st.vma_pagesize), ipa=st.ipa, pa=st.pa)
-        t.step("pgt.stage2_map", "Walk from level {start}; install the leaf where its size fits a block "
-               "Linux allows.", "walk [ipa, ipa + size): table, or leaf if the granule fits",
+        if t:
+            t.step("pgt.set_prot_attr", "stage2_set_prot_attr({prot}): MemAttr {memattr:#x} ({name}), "
+                   "S2AP {s2ap}, SH {sh}, AF=1, XN={xn}.",
+                   "memattr = DEVICE ? DEVICE_nGnRE : NORMAL_NC ? NORMAL_NC : NORMAL\n"
+                   "attr = MEMATTR(memattr) | S2AP(R,W) | SH_IS | AF | (X ? 0 : XN)",
+                   prot=Prot.describe(st.prot), memattr=pte_memattr(attr),
+                   name=memattr.s2_memattr_name(pte_memattr(attr), has_fwb),
+                   s2ap=pte_perm(attr)[:2], sh="omitted (LPA2)" if s2.geo.lpa2 else "0b11 (inner shareable)",
+                   xn=int(bool(attr & KVM_PTE_LEAF_ATTR_HI_S2_XN)))
+        if t:
+            t.step("uma.map", "Map {size} at IPA {ipa:#x} -> PA {pa:#x}.",
+                   "kvm_pgtable_stage2_map(pgt, ipa, vma_pagesize, pa, prot, memcache)",
+                   size=_size(st.vma_pagesize), ipa=st.ipa, pa=st.pa)
+        if t:
+            t.step("pgt.stage2_map", "Walk from level {start}; install the leaf where its size fits a block "
+                   "Linux allows.", "walk [ipa, ipa + size): table, or leaf if the granule fits",
                start=s2.geo.start_level)
         installed = s2.map(st.ipa, st.vma_pagesize, st.pa, attr, st.ops)
         if not installed:
             st.result = "same"
             if ab.is_perm:
-                t.step("uma.map", "A permission fault went to the map path (the {size} mapping is larger than "
-                       "the {gran} leaf that faulted) and the map changed nothing: the guest resumes and "
-                       "faults again, forever (a livelock).", size=_size(st.vma_pagesize),
-                       gran=_size(_granule_at(sc, ab.level)), livelock=True)
+                if t:
+                    t.step("uma.map", "A permission fault went to the map path (the {size} mapping is larger than "
+                           "the {gran} leaf that faulted) and the map changed nothing: the guest resumes and "
+                           "faults again, forever (a livelock).", size=_size(st.vma_pagesize),
+                           gran=_size(_granule_at(sc, ab.level)), livelock=True)
             return None
         st.result = "map"
         first = installed[0]
         if len(installed) > 1:
-            t.step("pgt.stage2_map", "The start level cannot hold a {size} block: {n} level-{level} blocks "
-                   "cover the range instead.", size=_size(st.vma_pagesize), n=len(installed),
-                   level=first["level"])
+            if t:
+                t.step("pgt.stage2_map", "The start level cannot hold a {size} block: {n} level-{level} blocks "
+                       "cover the range instead.", size=_size(st.vma_pagesize), n=len(installed),
+                       level=first["level"])
         st.leaf = _leaf(first["ipa"], first["level"], first["pte"], has_fwb, sc, len(installed) * first["size"])
         return None
 
     def uma_out(self, sc, st, s2, t):
-        t.step("uma.out", "Release the page, drop the lock{dirty}.",
-               "kvm_release_faultin_page(); kvm_fault_unlock(); if (writable) mark_page_dirty()",
-               dirty="; mark the page dirty in the slot's log" if st.writable and st.logging else "")
+        if t:
+            t.step("uma.out", "Release the page, drop the lock{dirty}.",
+                   "kvm_release_faultin_page(); kvm_fault_unlock(); if (writable) mark_page_dirty()",
+                   dirty="; mark the page dirty in the slot's log" if st.writable and st.logging else "")
         return None
 
 

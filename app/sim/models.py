@@ -23,39 +23,44 @@ class PatchV3(V6_14):
         if "pfnmap" not in sc.vma:
             return None
         if sc.is_cow:
-            t.step("uma.v3_cow", "VM_PFNMAP and is_cow_mapping() (VM_MAYWRITE without VM_SHARED): "
-                   "-EINVAL. The return sits before mmap_read_unlock(), so mmap_lock stays held.",
-                   "if (VM_PFNMAP) { if (is_cow_mapping(vm_flags)) return -EINVAL; ... }",
-                   cow=True, mmap_lock="leaked")
+            if t:
+                t.step("uma.v3_cow", "VM_PFNMAP and is_cow_mapping() (VM_MAYWRITE without VM_SHARED): "
+                       "-EINVAL. The return sits before mmap_read_unlock(), so mmap_lock stays held.",
+                       "if (VM_PFNMAP) { if (is_cow_mapping(vm_flags)) return -EINVAL; ... }",
+                       cow=True, mmap_lock="leaked")
             return Exit("run_error", EINVAL)
         st.cacheable_devmem = sc.mt == "normal"
-        t.step("uma.v3_cow", "VM_PFNMAP, not COW; mapping_type(vm_page_prot) is {attr}, so "
-               "cacheable_devmem={cd} (only exactly MT_NORMAL counts).",
-               "if (mapping_type(vm_page_prot) == MT_NORMAL) cacheable_devmem = true",
-               attr=_attrindx(sc.mt), cd=st.cacheable_devmem, cacheable_devmem=st.cacheable_devmem)
+        if t:
+            t.step("uma.v3_cow", "VM_PFNMAP, not COW; mapping_type(vm_page_prot) is {attr}, so "
+                   "cacheable_devmem={cd} (only exactly MT_NORMAL counts).",
+                   "if (mapping_type(vm_page_prot) == MT_NORMAL) cacheable_devmem = true",
+                   attr=_attrindx(sc.mt), cd=st.cacheable_devmem, cacheable_devmem=st.cacheable_devmem)
         return None
 
     def uma_classify(self, sc, st, s2, t):
         if self.pfn_is_map_memory(sc):
             return self._classify_ram(sc, st, t, "kvm_is_device_pfn() is false, the PFN is kernel memory")
         st.device = not st.cacheable_devmem
-        t.step("uma.classify", "kvm_is_device_pfn(): the PFN is not kernel memory ({mem}); "
-               "{why}", "if (kvm_is_device_pfn(pfn)) { if (!cacheable_devmem) device = true; }",
-               mem=_mem_text(sc.mem), device=st.device,
-               why="cacheable_devmem keeps device false: it will be mapped Normal."
-               if st.cacheable_devmem else "device = true.")
+        if t:
+            t.step("uma.classify", "kvm_is_device_pfn(): the PFN is not kernel memory ({mem}); "
+                   "{why}", "if (kvm_is_device_pfn(pfn)) { if (!cacheable_devmem) device = true; }",
+                   mem=_mem_text(sc.mem), device=st.device,
+                   why="cacheable_devmem keeps device false: it will be mapped Normal."
+                   if st.cacheable_devmem else "device = true.")
         return None
 
     def uma_v3_fwb(self, sc, st, s2, t):
         if st.cacheable_devmem and not self.has_fwb(sc):
-            t.step("uma.v3_fwb", "cacheable_devmem without FWB: KVM would have to clean the D-cache "
-                   "through a kernel mapping the memory may not have; -EINVAL, at fault time.",
-                   "if (cacheable_devmem && !stage2_has_fwb(pgt)) { ret = -EINVAL; goto out_unlock; }",
-                   cacheable_devmem=True, stage2_has_fwb=False)
+            if t:
+                t.step("uma.v3_fwb", "cacheable_devmem without FWB: KVM would have to clean the D-cache "
+                       "through a kernel mapping the memory may not have; -EINVAL, at fault time.",
+                       "if (cacheable_devmem && !stage2_has_fwb(pgt)) { ret = -EINVAL; goto out_unlock; }",
+                       cacheable_devmem=True, stage2_has_fwb=False)
             return Exit("run_error", EINVAL)
         if st.cacheable_devmem:
-            t.step("uma.v3_fwb", "cacheable_devmem and FWB: no cache maintenance needed, go on.",
-                   cacheable_devmem=True, stage2_has_fwb=True)
+            if t:
+                t.step("uma.v3_fwb", "cacheable_devmem and FWB: no cache maintenance needed, go on.",
+                       cacheable_devmem=True, stage2_has_fwb=True)
         return None
 
 
@@ -76,15 +81,17 @@ class V6_17(V6_14):
     def prepare_pfnmap_cacheable(self, sc, flags, mt, t):
         cacheable, ok = self.kvm_vma_is_cacheable(mt), self.supports_cacheable_pfnmap(sc)
         if cacheable and not ok:
-            t.step("prepare.pfnmap_cacheable", "A cacheable ({attr}) VM_PFNMAP VMA, and the host lacks "
-                   "{missing}: refuse the memslot now, rather than fail at fault time.",
-                   "if (kvm_vma_is_cacheable(vma) && !kvm_supports_cacheable_pfnmap()) return -EINVAL",
-                   attr=_attrindx(mt), missing=self._missing(sc), is_vma_cacheable=True,
-                   supports_cacheable_pfnmap=False)
+            if t:
+                t.step("prepare.pfnmap_cacheable", "A cacheable ({attr}) VM_PFNMAP VMA, and the host lacks "
+                       "{missing}: refuse the memslot now, rather than fail at fault time.",
+                       "if (kvm_vma_is_cacheable(vma) && !kvm_supports_cacheable_pfnmap()) return -EINVAL",
+                       attr=_attrindx(mt), missing=self._missing(sc), is_vma_cacheable=True,
+                       supports_cacheable_pfnmap=False)
             return EINVAL
-        t.step("prepare.pfnmap_cacheable", "VM_PFNMAP VMA with {attr}: {why}.", attr=_attrindx(mt),
-               why="the host has FWB and DIC" if cacheable else "not cacheable, so no hardware requirement",
-               is_vma_cacheable=cacheable)
+        if t:
+            t.step("prepare.pfnmap_cacheable", "VM_PFNMAP VMA with {attr}: {why}.", attr=_attrindx(mt),
+                   why="the host has FWB and DIC" if cacheable else "not cacheable, so no hardware requirement",
+                   is_vma_cacheable=cacheable)
         return "ok"
 
     def _missing(self, sc) -> str:
@@ -93,12 +100,14 @@ class V6_17(V6_14):
 
     def check_extension(self, sc, t):
         r = int(self.supports_cacheable_pfnmap(sc))
-        t.step("cap.check_extension", "KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) on the "
-               "VM fd: {r} ({why}).", "case KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED:\n"
-               "    r = kvm ? kvm_supports_cacheable_pfnmap() : -EINVAL",
-               r=r, why="FWB and DIC" if r else "needs FWB and DIC; missing " + self._missing(sc), cap=243)
-        t.step("cap.supports", "kvm_supports_cacheable_pfnmap() = FWB && CACHE_DIC = {r}.",
-               "return has(STAGE2_FWB) && has(CACHE_DIC)", r=bool(r))
+        if t:
+            t.step("cap.check_extension", "KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) on the "
+                   "VM fd: {r} ({why}).", "case KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED:\n"
+                   "    r = kvm ? kvm_supports_cacheable_pfnmap() : -EINVAL",
+                   r=r, why="FWB and DIC" if r else "needs FWB and DIC; missing " + self._missing(sc), cap=243)
+        if t:
+            t.step("cap.supports", "kvm_supports_cacheable_pfnmap() = FWB && CACHE_DIC = {r}.",
+                   "return has(STAGE2_FWB) && has(CACHE_DIC)", r=bool(r))
         return r
 
     def inject_text(self, where, is_iabt):
@@ -108,21 +117,23 @@ class V6_17(V6_14):
         ab = st.abort
         st.exec_fault = ab.is_iabt and not ab.s1ptw
         st.logging = "log" in sc.slot and "ro" not in sc.slot
-        t.step("uma.entry", "exec_fault={exec_fault}, write_fault={write_fault}, "
-               "logging_active={logging}, fault_is_perm={perm}.",
-               "exec_fault = is_iabt && !S1PTW\nlogging_active = memslot_is_logging(memslot)",
-               exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
+        if t:
+            t.step("uma.entry", "exec_fault={exec_fault}, write_fault={write_fault}, "
+                   "logging_active={logging}, fault_is_perm={perm}.",
+                   "exec_fault = is_iabt && !S1PTW\nlogging_active = memslot_is_logging(memslot)",
+                   exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
         return None
 
     def uma_snapshot(self, sc, st, s2, t):
         st.mte_allowed = "mteok" in sc.vma
         st.allow_any_uc = "uc" in sc.vma
         st.is_vma_cacheable = self.kvm_vma_is_cacheable(sc.mt)
-        t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: vm_flags {flags}, "
-               "is_vma_cacheable={c} ({attr}), mte_allowed={mte}.",
-               "vm_flags = vma->vm_flags; is_vma_cacheable = kvm_vma_is_cacheable(vma)\nmmap_read_unlock()",
-               flags=_flags_text(sc.vma), c=st.is_vma_cacheable, attr=_attrindx(sc.mt),
-               mte=st.mte_allowed, is_vma_cacheable=st.is_vma_cacheable)
+        if t:
+            t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: vm_flags {flags}, "
+                   "is_vma_cacheable={c} ({attr}), mte_allowed={mte}.",
+                   "vm_flags = vma->vm_flags; is_vma_cacheable = kvm_vma_is_cacheable(vma)\nmmap_read_unlock()",
+                   flags=_flags_text(sc.vma), c=st.is_vma_cacheable, attr=_attrindx(sc.mt),
+                   mte=st.mte_allowed, is_vma_cacheable=st.is_vma_cacheable)
         return None
 
     def uma_classify(self, sc, st, s2, t):
@@ -135,21 +146,24 @@ class V6_17(V6_14):
         st.devpfn = True
         if st.is_vma_cacheable:
             if not self.supports_cacheable_pfnmap(sc):
-                t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, and the host "
-                       "lacks {missing}: -EFAULT (the VMA changed behind the memslot check).",
-                       "if (is_vma_cacheable && !kvm_supports_cacheable_pfnmap()) return -EFAULT",
-                       missing=self._missing(sc), is_vma_cacheable=True, supports_cacheable_pfnmap=False)
+                if t:
+                    t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, and the host "
+                           "lacks {missing}: -EFAULT (the VMA changed behind the memslot check).",
+                           "if (is_vma_cacheable && !kvm_supports_cacheable_pfnmap()) return -EFAULT",
+                           missing=self._missing(sc), is_vma_cacheable=True, supports_cacheable_pfnmap=False)
                 return Exit("run_error", EFAULT)
-            t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, on a host with FWB "
-                   "and DIC: keep it cacheable, stage 2 maps it Normal.",
-                   "if (is_vma_cacheable) { if (!supported) return -EFAULT; }",
-                   **{self.device_var: False}, is_vma_cacheable=True)
+            if t:
+                t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, on a host with FWB "
+                       "and DIC: keep it cacheable, stage 2 maps it Normal.",
+                       "if (is_vma_cacheable) { if (!supported) return -EFAULT; }",
+                       **{self.device_var: False}, is_vma_cacheable=True)
             return None
         st.device = True
-        t.step("uma.classify", "{flag} over memory outside the kernel's map with a non-cacheable pgprot "
-               "({attr}): {var} = true.", "else " + self.device_var + " = true",
-               flag="VM_PFNMAP" if "pfnmap" in sc.vma else "VM_MIXEDMAP", attr=_attrindx(sc.mt),
-               var=self.device_var, **{self.device_var: True})
+        if t:
+            t.step("uma.classify", "{flag} over memory outside the kernel's map with a non-cacheable pgprot "
+                   "({attr}): {var} = true.", "else " + self.device_var + " = true",
+                   flag="VM_PFNMAP" if "pfnmap" in sc.vma else "VM_MIXEDMAP", attr=_attrindx(sc.mt),
+                   var=self.device_var, **{self.device_var: True})
         return None
 
 
@@ -167,24 +181,27 @@ class V7_1(V6_17):
 
     def _classify_ram(self, sc, st, t, why):
         """v7.1 has no logging downgrade here: kvm_s2_fault_compute_prot() decides W instead."""
-        t.step("uma.classify", why + ": map_non_cacheable stays false.", **{self.device_var: False})
+        if t:
+            t.step("uma.classify", why + ": map_non_cacheable stays false.", **{self.device_var: False})
         return None
 
     def uma_prot(self, sc, st, s2, t):
         if st.writable and not (st.devpfn or not st.logging or st.write_fault):
             st.writable = False
-            t.step("uma.prot", "Dirty logging and a read fault on memory: no W, so the first write faults "
-                   "and gets logged.", "if (map_writable && (device || !logging || write_fault)) prot |= W",
-                   writable=False)
+            if t:
+                t.step("uma.prot", "Dirty logging and a read fault on memory: no W, so the first write faults "
+                       "and gets logged.", "if (map_writable && (device || !logging || write_fault)) prot |= W",
+                       writable=False)
         return super().uma_prot(sc, st, s2, t)
 
     def uma_excl_atomic(self, sc, st, s2, t):
         if st.abort.fsc != "excl_atomic":
             return None
-        t.step("uma.excl_atomic", "FSC 0x35: an exclusive or atomic access the memory type cannot do "
-               "(e.g. LS64 to cacheable memory without FEAT_LS64WB); inject a data abort with FSC 0x35 "
-               "and let the guest handle it.", "if (esr_fsc_is_excl_atomic_fault(esr)) "
-               "{ kvm_inject_dabt_excl_atomic(); return 1; }")
+        if t:
+            t.step("uma.excl_atomic", "FSC 0x35: an exclusive or atomic access the memory type cannot do "
+                   "(e.g. LS64 to cacheable memory without FEAT_LS64WB); inject a data abort with FSC 0x35 "
+                   "and let the guest handle it.", "if (esr_fsc_is_excl_atomic_fault(esr)) "
+                   "{ kvm_inject_dabt_excl_atomic(); return 1; }")
         return Exit("inject", inject="dabt")
 
 

@@ -5,11 +5,11 @@ kvm_get_vtcr() and stage2_pgtable_levels().
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from enum import IntFlag
 
 from . import memattr
-from .bits import bit, field_get, field_prep, genmask
+from .bits import bit, genmask
 
 KVM_PTE_VALID = bit(0)
 KVM_PTE_TYPE = bit(1)                      # 1: table or page, 0: block
@@ -29,68 +29,73 @@ DESC_FIELDS = (
 )
 
 
-class Prot(IntFlag):
-    """enum kvm_pgtable_prot, by name (the bit numbers differ between kernel versions)."""
+class Prot:
+    """enum kvm_pgtable_prot, by name (the bit numbers differ between kernel versions); values are
+    plain ints so that the hot path stays cheap."""
 
     R = 1
     W = 2
     X = 4
     DEVICE = 8
     NORMAL_NC = 16
+    NAMES = (("R", 1), ("W", 2), ("X", 4), ("DEVICE", 8), ("NORMAL_NC", 16))
 
-    def describe(self) -> str:
-        return "|".join(p.name for p in Prot if p in self) or "0"
+    @staticmethod
+    def describe(prot: int) -> str:
+        return "|".join(name for name, bit in Prot.NAMES if prot & bit) or "0"
 
 
-@dataclass(frozen=True, slots=True)
+@functools.cache
+def geometry(page_shift: int, ipa_bits: int) -> Geometry:
+    return Geometry(page_shift, ipa_bits)
+
+
 class Geometry:
-    """Stage-2 translation geometry as Linux sets it up in VTCR_EL2."""
+    """Stage-2 translation geometry as Linux sets it up in VTCR_EL2 (computed once)."""
 
-    page_shift: int
-    ipa_bits: int
+    __slots__ = ("page_shift", "ipa_bits", "stride", "levels", "start_level", "lpa2", "min_block_level",
+                 "_shift", "_bits", "_mask")
 
-    @property
-    def stride(self) -> int:
-        return self.page_shift - 3
+    def __init__(self, page_shift: int, ipa_bits: int):
+        self.page_shift, self.ipa_bits = page_shift, ipa_bits
+        self.stride = page_shift - 3
+        # stage2_pgtable_levels(): ARM64_HW_PGTABLE_LEVELS(ipa - 4), at least 2 (kvm_get_vtcr()).
+        self.levels = max(2, (ipa_bits - 4 - 4) // self.stride)
+        self.start_level = 4 - self.levels
+        # 52-bit IPAs with 4K/16K granules need the LPA2 descriptor format (VTCR_EL2.DS).
+        self.lpa2 = page_shift != 16 and ipa_bits > 48
+        # KVM_PGTABLE_MIN_BLOCK_LEVEL: level 1 blocks only with 4K pages.
+        self.min_block_level = 1 if page_shift == 12 else 2
+        self._shift = {lvl: self.stride * (3 - lvl) + page_shift for lvl in range(self.start_level, 4)}
+        self._bits = {lvl: (ipa_bits - 1 if lvl == self.start_level else sh + self.stride - 1, sh)
+                      for lvl, sh in self._shift.items()}
+        self._mask = {lvl: (1 << (hi - lo + 1)) - 1 for lvl, (hi, lo) in self._bits.items()}
 
-    @property
-    def levels(self) -> int:
-        """stage2_pgtable_levels(): ARM64_HW_PGTABLE_LEVELS(ipa - 4), at least 2."""
-        return max(2, (self.ipa_bits - 4 - 4) // self.stride)
+    def __eq__(self, other):
+        return isinstance(other, Geometry) and (self.page_shift, self.ipa_bits) == (other.page_shift, other.ipa_bits)
 
-    @property
-    def start_level(self) -> int:
-        return 4 - self.levels
+    def __hash__(self):
+        return hash((self.page_shift, self.ipa_bits))
 
-    @property
-    def lpa2(self) -> bool:
-        """52-bit IPAs with 4K/16K granules need the LPA2 descriptor format (VTCR_EL2.DS)."""
-        return self.page_shift != 16 and self.ipa_bits > 48
-
-    @property
-    def min_block_level(self) -> int:
-        """KVM_PGTABLE_MIN_BLOCK_LEVEL: level 1 blocks only with 4K pages."""
-        return 1 if self.page_shift == 12 else 2
+    def __repr__(self):
+        return f"Geometry(page_shift={self.page_shift}, ipa_bits={self.ipa_bits})"
 
     def shift(self, level: int) -> int:
-        return self.stride * (3 - level) + self.page_shift
+        return self._shift[level] if level in self._shift else self.stride * (3 - level) + self.page_shift
 
     def granule_size(self, level: int) -> int:
         return 1 << self.shift(level)
 
     def index_bits(self, level: int) -> tuple[int, int]:
         """IPA bits [hi:lo] the level indexes (the start level includes concatenation)."""
-        lo = self.shift(level)
-        hi = self.ipa_bits - 1 if level == self.start_level else lo + self.stride - 1
-        return hi, lo
+        return self._bits[level]
 
     def index(self, ipa: int, level: int) -> int:
-        hi, lo = self.index_bits(level)
-        return field_get(genmask(hi, lo), ipa)
+        return (ipa >> self._shift[level]) & self._mask[level]
 
     @property
     def concatenated_tables(self) -> int:
-        hi, lo = self.index_bits(self.start_level)
+        hi, lo = self._bits[self.start_level]
         return 1 << max(0, hi - lo + 1 - self.stride)
 
     def block_allowed(self, level: int) -> bool:
@@ -100,26 +105,26 @@ class Geometry:
         return genmask(49 if self.lpa2 else 47, self.page_shift)
 
 
-def stage2_set_prot_attr(prot: Prot, has_fwb: bool, geo: Geometry) -> int:
+def stage2_set_prot_attr(prot: int, has_fwb: bool, geo: Geometry) -> int:
     """Model of stage2_set_prot_attr(): leaf attribute bits for a prot, or -EINVAL (as a negative int)."""
-    device, nc = Prot.DEVICE in prot, Prot.NORMAL_NC in prot
+    device, nc = prot & Prot.DEVICE, prot & Prot.NORMAL_NC
     if device and nc:
         return -22
     if device or nc:
-        if Prot.X in prot:
+        if prot & Prot.X:
             return -22
         kind = memattr.S2_DEVICE if device else memattr.S2_NORMAL_NC
     else:
         kind = memattr.S2_NORMAL
-    attr = field_prep(KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR, memattr.s2_memattr(kind, has_fwb))
-    if Prot.X not in prot:
+    attr = memattr.s2_memattr(kind, has_fwb) << 2          # FIELD_PREP(..._S2_MEMATTR, ...)
+    if not prot & Prot.X:
         attr |= KVM_PTE_LEAF_ATTR_HI_S2_XN
-    if Prot.R in prot:
+    if prot & Prot.R:
         attr |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R
-    if Prot.W in prot:
+    if prot & Prot.W:
         attr |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W
     if not geo.lpa2:
-        attr |= field_prep(KVM_PTE_LEAF_ATTR_LO_S2_SH, KVM_PTE_LEAF_ATTR_LO_S2_SH_IS)
+        attr |= KVM_PTE_LEAF_ATTR_LO_S2_SH_IS << 8             # FIELD_PREP(..._S2_SH, SH_IS)
     return attr | KVM_PTE_LEAF_ATTR_LO_S2_AF
 
 
@@ -132,7 +137,7 @@ def kvm_init_valid_leaf_pte(pa: int, attr: int, level: int, geo: Geometry) -> in
 
 
 def pte_memattr(pte: int) -> int:
-    return field_get(KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR, pte)
+    return (pte & KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR) >> 2
 
 
 def pte_perm(pte: int) -> str:
@@ -219,6 +224,18 @@ class Stage2:
             out.append(WalkLevel(level, geo.index_bits(level), idx, "leaf"))
             return Walk(tuple(out), entry, level)
 
+    def lookup(self, ipa: int) -> tuple[int | None, int]:
+        """(leaf pte or None, level of the leaf or of the invalid entry): walk() without the record."""
+        geo, table = self.geo, self.root
+        while True:
+            entry = table.entries.get(geo.index(ipa, table.level))
+            if entry is None:
+                return None, table.level
+            if isinstance(entry, Table):
+                table = entry
+                continue
+            return entry, table.level
+
     def _slot(self, ipa: int, level: int) -> tuple[Table, int]:
         """The table holding the entry for ipa at level (which must exist down to there)."""
         table = self.root
@@ -276,18 +293,18 @@ class Stage2:
                 self._map_table(entry, addr, nxt, pa_off, attr, ops, installed)
             addr = nxt
 
-    def relax_perms(self, ipa: int, prot: Prot) -> tuple[int, int, int] | None:
+    def relax_perms(self, ipa: int, prot: int) -> tuple[int, int, int] | None:
         """Model of kvm_pgtable_stage2_relax_perms(): only adds R/W and clears XN for X.
         Returns (level, old pte, new pte) or None if there is no valid leaf."""
         walk = self.walk(ipa)
         if walk.pte is None:
             return None
         new = walk.pte
-        if Prot.R in prot:
+        if prot & Prot.R:
             new |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R
-        if Prot.W in prot:
+        if prot & Prot.W:
             new |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W
-        if Prot.X in prot:
+        if prot & Prot.X:
             new &= ~KVM_PTE_LEAF_ATTR_HI_S2_XN
         self.set_leaf(ipa, walk.leaf_level, new)
         return walk.leaf_level, walk.pte, new

@@ -54,6 +54,11 @@ class Fault:
     def access(self) -> str:
         return {"r": "read", "w": "write", "x": "exec"}[self.kind]
 
+    @property
+    def mod_list(self) -> tuple[str, ...]:
+        """The modifiers in canonical order."""
+        return tuple(m for m in FAULT_MODS if m in self.mods) if self.mods else ()
+
 
 @dataclass(frozen=True, slots=True)
 class Scenario:

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed next to their targets, with a same-run baseline."""
