@@ -5,7 +5,20 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean assets
+
+# Browser libraries come from package-lock.json; static/vendor/ is generated.
+ASSETS := static/vendor/htmx.min.js static/vendor/plotly.min.js
+
+node_modules/.package-lock.json: package.json package-lock.json
+	command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(ASSETS) &: node_modules/.package-lock.json scripts/build-assets.sh
+	./scripts/build-assets.sh
+
+assets: $(ASSETS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +32,10 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-run: $(VENV)/.app
+run: $(VENV)/.app $(ASSETS)
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --worker-class gthread --workers 2 --threads 4 'app:create_app()'
 
-test: $(VENV)/.test
+test: $(VENV)/.test $(ASSETS)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/python -m pytest
 
@@ -30,4 +43,4 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis node_modules static/vendor
