@@ -36,6 +36,7 @@ run: $(VENV)/.app $(ASSETS)
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --worker-class gthread --workers 2 --threads 4 'app:create_app()'
 
 test: $(VENV)/.test $(ASSETS)
+	./scripts/ensure-browser.sh $(BIN)/python
 	$(BIN)/ruff check app tests bench
 	$(BIN)/python -m pytest
 

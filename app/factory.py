@@ -15,7 +15,9 @@ def build(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.sort_keys = False
-    from . import api, errors
+    from . import api, errors, security, views
+    app.after_request(security.add_headers)
     app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
     errors.register(app)
     return app

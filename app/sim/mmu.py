@@ -21,8 +21,9 @@ from .pgtable import (
     pte_perm,
     stage2_set_prot_attr,
 )
-from .scenario import HOST_IPA_LIMIT, MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, SZ_1G, Fault, Scenario, in_memslot
+from .scenario import HOST_IPA_LIMIT, MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Fault, Scenario, in_memslot
 from .trace import Leaf, Tracer
+from .units import size_text
 
 EFAULT, EINVAL, ENOSYS, ENOEXEC, EPERM = "-EFAULT", "-EINVAL", "-ENOSYS", "-ENOEXEC", "-EPERM"
 
@@ -208,7 +209,7 @@ class KvmArm64:
             t.step("abort.memslot", "gfn {gfn:#x}: {where}; write_fault={write_fault} (kvm_is_write_fault: {why}).",
                    "memslot = gfn_to_memslot(gfn); hva = gfn_to_hva_memslot_prot(memslot, gfn, &writable)\n"
                    "write_fault = kvm_is_write_fault(vcpu)",
-                   gfn=f.ipa >> 12 if sc.g == "4k" else f.ipa >> (sc.page_size.bit_length() - 1),
+                   gfn=f.ipa >> (sc.page_size.bit_length() - 1),
                    where=("memslot at {:#x}, hva {:#x}, slot {}".format(
                        MEMSLOT_GPA, MEMSLOT_HVA + f.ipa - MEMSLOT_GPA, "writable" if slot_writable else "read-only")
                           if have_slot else "no memslot covers it (error hva)"),
@@ -621,11 +622,7 @@ def _granule_at(sc: Scenario, level: int) -> int:
     return 1 << ((page_shift - 3) * (3 - level) + page_shift)
 
 
-def _size(n: int) -> str:
-    for unit, sz in (("G", SZ_1G), ("M", 1 << 20), ("K", 1 << 10)):
-        if n >= sz and n % sz == 0:
-            return f"{n // sz}{unit}"
-    return str(n)
+_size = size_text   # short alias for the many step texts
 
 
 def _flags_text(flags) -> str:

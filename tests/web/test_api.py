@@ -48,9 +48,12 @@ def test_bad_input_is_400_with_one_sentence_and_a_nearest_link(client, url, frag
     assert client.get(r.json["nearest"]).status_code == 200
 
 
-def test_unknown_route_is_a_json_404(client):
+def test_unknown_routes_are_404_json_under_the_api_and_html_elsewhere(client):
+    r = client.get("/api/v1/v6.17/extra")
+    assert r.status_code == 404 and r.json["error"] == "There is no page at this address."
     r = client.get("/no/such/thing")
-    assert r.status_code == 404 and "error" in r.json
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    assert b"There is no page at this address." in r.data
 
 
 QUERY_CHARS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789=&,._x%-+;#/ ", max_size=80)

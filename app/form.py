@@ -1,0 +1,81 @@
+"""The page's form: turn what a browser submits into a contract query, and back.
+
+Browsers submit one key per checkbox and forget unchecked ones, so set-valued keys come with a
+hidden empty field and repeat; a preset fills controls; the fault composer appends a fault. None
+of these form-only forms reach a permalink: the page answers with a redirect to the canonical URL.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from .permalink import KEYS, Parsed, fault_text, parse_query
+from .sim.presets import PRESETS
+from .sim.scenario import FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES
+
+SET_KEYS = ("vma", "host", "vm", "slot")
+FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "clear")
+
+
+def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
+    """Parse submitted (key, value) pairs; contract queries pass through unchanged."""
+    merged: dict[str, list[str]] = {}
+    extra: dict[str, list[str]] = {}
+    rest: list[tuple[str, str]] = []
+    for k, v in pairs:
+        if k in SET_KEYS:
+            merged.setdefault(k, []).append(v)
+        elif k in FORM_KEYS:
+            extra.setdefault(k, []).append(v)
+        else:
+            rest.append((k, v))
+    query = [(k, ",".join(x for x in vs if x)) for k, vs in merged.items()] + _drop_stale_pg(rest)
+    if "clear" in extra:
+        query = [(k, v) for k, v in query if k != "f"]
+    parsed = parse_query(urlencode(query, safe=",."))
+    if parsed.errors:
+        return parsed
+    sc = parsed.scenario
+    preset = (extra.get("preset") or [""])[-1]
+    if preset:
+        if preset not in PRESETS:
+            return Parsed(sc, parsed.step, [f"Unknown preset '{preset[:40]}': use {', '.join(PRESETS)}."])
+        sc = PRESETS[preset].apply(sc)
+    if "fire" in extra:
+        fault, error = _composed_fault(extra)
+        if error:
+            return Parsed(sc, parsed.step, [error])
+        sc = replace(sc, faults=sc.faults + fault)
+        parsed = replace(parsed, step=None)
+    return replace(parsed, scenario=sc)
+
+
+def _drop_stale_pg(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A granule change leaves the old host-leaf size in the form: drop it rather than refuse."""
+    g = next((v for k, v in pairs if k == "g"), "4k").lower()
+    sizes = HOST_LEAF_SIZES.get(g, {})
+    return [(k, v) for k, v in pairs if not (k == "pg" and sizes and v.lower() not in sizes)]
+
+
+def _composed_fault(extra: dict) -> tuple[tuple, str | None]:
+    ipa = (extra.get("fire_ipa") or [""])[-1].strip()
+    kind = (extra.get("fire_kind") or ["r"])[-1]
+    mods = [m for m in extra.get("fire_mod", []) if m]
+    if kind not in FAULT_KINDS or any(m not in FAULT_MODS for m in mods):
+        return (), "The fault to fire needs a kind of r, w or x and known modifiers."
+    text = f"{ipa}{kind}" + "".join("." + m for m in mods)
+    probe = parse_query(urlencode([("f", text)], safe=",."))
+    if probe.errors:
+        return (), probe.errors[0]
+    return probe.scenario.faults, None
+
+
+def is_contract_query(pairs: list[tuple[str, str]]) -> bool:
+    return all(k in KEYS for k, _ in pairs)
+
+
+def without_fault(sc, index: int):
+    return replace(sc, faults=sc.faults[:index] + sc.faults[index + 1:])
+
+
+__all__ = ["parse_form", "without_fault", "fault_text"]

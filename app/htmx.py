@@ -1,0 +1,23 @@
+"""The one place that reads htmx request headers (htmx 4).
+
+htmx 4 sends HX-Request on every request it makes and HX-Request-Type: partial when it swaps a
+part of the page; a history restore (back/forward after a cache miss) re-fetches the URL with
+HX-History-Restore-Request and HX-Request-Type: full, and must get the whole page. 4xx responses
+are swapped too, so an error fragment is content.
+"""
+from __future__ import annotations
+
+from flask import Request, Response
+
+VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request"
+
+
+def wants_fragment(request: Request) -> bool:
+    h = request.headers
+    return (h.get("HX-Request") == "true" and h.get("HX-Request-Type", "partial") == "partial"
+            and h.get("HX-History-Restore-Request") != "true")
+
+
+def vary(resp: Response) -> Response:
+    resp.vary.update(v.strip() for v in VARY.split(","))
+    return resp

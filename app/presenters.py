@@ -1,0 +1,202 @@
+"""Trace -> what the page shows: verdicts in words, descriptor fields, walk rows. Pure functions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sim import memattr
+from .sim.pgtable import DESC_FIELDS
+from .sim.scenario import MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
+from .sim.sources import ARCH, tag
+from .sim.trace import FaultResult, Step, Trace
+from .sim.units import size_text
+
+MEMTYPE_NAMES = {"normal": "Normal", "normal_nc": "Normal Non-cacheable", "device_nGnRE": "Device-nGnRE",
+                 "normal_wb": "Normal Write-Back", "normal_wt": "Normal Write-Through",
+                 "device_nGnRnE": "Device-nGnRnE", "device_nGRE": "Device-nGRE", "device_GRE": "Device-GRE"}
+ERRNO_TEXT = {"-EFAULT": "Bad address", "-EINVAL": "Invalid argument", "-ENOSYS": "Function not implemented",
+              "-EPERM": "Operation not permitted"}
+FIELD_MEANING = {
+    "XN": "Execute-never: 0b00 lets the guest execute, bit 54 set forbids it",
+    "OA": "Output address: the host physical page or block",
+    "AF": "Access flag: KVM always sets it",
+    "SH": "Shareability: 0b11 inner shareable (omitted with LPA2)",
+    "S2AP": "Stage-2 access permissions: bit 6 read, bit 7 write",
+    "MemAttr": "Stage-2 memory type; its meaning depends on HCR_EL2.FWB",
+    "Type": "1: page (level 3) or table, 0: block",
+    "Valid": "1: the descriptor is valid",
+}
+
+
+@dataclass(frozen=True)
+class StepView:
+    n: int                 # 1-based position in the whole trace
+    phase: str             # "memslot", "capability" or "fault N"
+    fault: int | None      # 0-based fault index, None for memslot/capability
+    step: Step
+    href: str              # Elixir link to the source lines, "" for architectural steps
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    headline: str
+    where: str
+    vmm: str
+    guest: str
+    check: str
+
+
+def steps(tr: Trace) -> list[StepView]:
+    out = []
+    for phase, s in tr.all_steps():
+        fault = int(phase.split()[1]) - 1 if phase.startswith("fault") else None
+        out.append(StepView(len(out) + 1, phase, fault, s, source_href(tr.model, s)))
+    return out
+
+
+def source_href(model: str, s: Step) -> str:
+    if s.id in ARCH or not s.lines[0]:
+        return ""
+    return f"https://elixir.bootlin.com/linux/{tag(model)}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}"
+
+
+def memslot_verdict(tr: Trace) -> Verdict | None:
+    if tr.memslot.result == "ok":
+        return None
+    check = tr.memslot.steps[-1] if tr.memslot.steps else None
+    return Verdict(False, f"Memslot refused: KVM_SET_USER_MEMORY_REGION fails with {tr.memslot.result}",
+                   "at memslot registration, before the guest runs",
+                   f"the ioctl returns {tr.memslot.result} ({ERRNO_TEXT.get(tr.memslot.result, '')}); no fault is "
+                   "ever taken", "nothing: the memory never appears in the guest",
+                   _check(check))
+
+
+def fault_verdict(f: FaultResult) -> Verdict:
+    check = _check(_decisive(f))
+    if f.outcome in ("map", "relax"):
+        leaf = f.s2
+        verb = "Mapped" if f.outcome == "map" else "Permissions relaxed"
+        return Verdict(True, f"{verb} {MEMTYPE_NAMES[leaf.memtype]}, {leaf.perm}, {size_text(leaf.size)}",
+                       "at fault time (kvm_handle_guest_abort)",
+                       "nothing: KVM handles the fault and KVM_RUN carries on",
+                       f"the access completes as {MEMTYPE_NAMES.get(f.effective['type'], '?')}"
+                       + (" (forced by FWB)" if f.effective and f.effective["forced_by_fwb"] else "")
+                       if f.effective else "the access completes", check)
+    if f.outcome == "run_error":
+        return Verdict(False, f"Rejected at fault time: KVM_RUN fails with {f.errno}",
+                       "at fault time, inside the KVM_RUN ioctl",
+                       f"KVM_RUN returns {f.errno} ({ERRNO_TEXT.get(f.errno, '')}); the vCPU cannot go on",
+                       "nothing: the vCPU is stuck on the faulting instruction", check)
+    if f.outcome == "inject":
+        kind = "an instruction abort" if f.inject == "iabt" else "a data abort"
+        return Verdict(False, f"Abort injected into the guest ({f.inject})", "at fault time",
+                       "nothing: KVM_RUN carries on", f"{kind} (a synchronous external abort) at the faulting address",
+                       check)
+    if f.outcome == "exit_mmio":
+        return Verdict(True, "MMIO exit: the VMM emulates the access", "at fault time",
+                       "KVM_RUN returns with exit reason KVM_EXIT_MMIO", "the access completes once the VMM "
+                       "has emulated it", check)
+    if f.outcome == "exit_nisv":
+        return Verdict(False, "NISV exit: no syndrome to emulate the access", "at fault time",
+                       "KVM_RUN returns with exit reason KVM_EXIT_ARM_NISV", "whatever the VMM decides", check)
+    if f.outcome == "no_fault":
+        return Verdict(True, "No fault: the existing leaf allows the access", "in hardware",
+                       "nothing", "the access completes" + (
+                           f" as {MEMTYPE_NAMES.get(f.effective['type'], '?')}" if f.effective else ""), check)
+    if f.outcome == "not_run":
+        return Verdict(False, "Not run: the memslot was refused", "-", "-", "-", "")
+    return Verdict(True, "Resumed: nothing new mapped", "at fault time", "nothing",
+                   "the guest re-executes the instruction (or skips it, for cache maintenance)", check)
+
+
+def _decisive(f: FaultResult) -> Step | None:
+    """The step that decided the outcome: the classification for a mapping, else the last step that
+    decided something (before the plumbing that returns)."""
+    if f.outcome in ("map", "relax"):
+        for s in f.steps:
+            if s.id == "uma.classify":
+                return s
+    skip = ("abort.uma_call", "uma.out", "hw.combine", "pgt.init_leaf", "clean_dcache", "inval_icache",
+            "pgt.walk_leaf", "pgt.stage2_map", "uma.map", "pgt.set_prot_attr", "pgt.relax_perms", "uma.lock_retry",
+            "thp_adjust", "uma.thp", "pgt.try_leaf")
+    for s in reversed(f.steps):
+        if s.id not in skip:
+            return s
+    return None
+
+
+def _check(s: Step | None) -> str:
+    if s is None:
+        return ""
+    return f"{s.func}() at {s.file}:{s.lines[0]}" if s.lines[0] else s.func
+
+
+def descriptor(pte: int) -> list[dict]:
+    """The 64-bit descriptor as named fields, high bits first, with gaps as reserved runs."""
+    out, bit = [], 63
+    for name, hi, lo in DESC_FIELDS:
+        if bit > hi:
+            out.append(_field("", bit, hi + 1, pte))
+        out.append(_field(name, hi, lo, pte))
+        bit = lo - 1
+    return out
+
+
+def _field(name: str, hi: int, lo: int, pte: int) -> dict:
+    value = (pte >> lo) & ((1 << (hi - lo + 1)) - 1)
+    width = hi - lo + 1
+    shown = f"{value:#x}" if width > 4 else format(value, f"0{width}b")
+    return {"name": name or "-", "hi": hi, "lo": lo, "width": width, "value": value, "shown": shown,
+            "meaning": FIELD_MEANING.get(name, "ignored or zero for KVM's guest mappings")}
+
+
+def memtypes(sc: Scenario, tr: Trace, f: FaultResult, has_fwb: bool) -> dict:
+    """The memory-type panel: host stage 1, stage 2, guest stage 1, effective."""
+    host = tr.host_s1
+    out = {"host": f"{host['name']} (AttrIndx {host['attrindx']}, MAIR byte {host['mair']:#04x})",
+           "fwb": has_fwb, "s2": None, "guest": None, "effective": None, "forced": False}
+    if f.s2:
+        out["s2"] = (f"MemAttr {f.s2.memattr:#x} = {memattr.s2_memattr_name(f.s2.memattr, has_fwb)}: "
+                     f"{memattr.s2_memattr_meaning(f.s2.memattr, has_fwb)}")
+        out["s2_other"] = (f"without FWB the same mapping would be MemAttr "
+                           f"{memattr.s2_memattr(f.s2.memtype, not has_fwb):#x}: "
+                           f"{memattr.s2_memattr_meaning(memattr.s2_memattr(f.s2.memtype, not has_fwb), not has_fwb)}"
+                           if f.s2.memtype in (memattr.S2_NORMAL, memattr.S2_NORMAL_NC, memattr.S2_DEVICE) else "")
+    if f.effective:
+        out["guest"] = MEMTYPE_NAMES.get(f.effective["s1"], f.effective["s1"]) + (
+            " (guest MMU off)" if sc.gs1 == "off" else "")
+        out["effective"] = MEMTYPE_NAMES.get(f.effective["type"], f.effective["type"])
+        out["forced"] = f.effective["forced_by_fwb"]
+    return out
+
+
+def cmo_text(f: FaultResult, sc: Scenario) -> list[str]:
+    cmo = dict(f.cmo)
+    out = []
+    d, i = cmo["dcache"], cmo["icache"]
+    if d == "done":
+        out.append("D-cache cleaned and invalidated to PoC through the kernel's linear map (no FWB)."
+                   + (" This memory has no linear mapping: the real kernel would fault." if sc.mem == "dev" else ""))
+    elif d == "skipped":
+        out.append("D-cache maintenance skipped: FWB makes the guest's view cacheable, nothing to clean.")
+    else:
+        out.append("No D-cache maintenance: " + ("the new leaf is not Normal cacheable." if f.s2 else
+                                                 "no leaf was written."))
+    if i == "done":
+        out.append("I-cache invalidated to PoU for the executable leaf (no DIC).")
+    elif i == "skipped":
+        out.append("I-cache maintenance skipped: with DIC it is only an ISB.")
+    else:
+        out.append("No I-cache maintenance: " + ("the leaf is not executable." if f.s2 else "no leaf was written."))
+    return out
+
+
+def leaf_rows(tr: Trace) -> list[dict]:
+    """The leaves in the table after the last fault, relative to the memslot."""
+    rows = []
+    for leaf in tr.leaves:
+        inside = MEMSLOT_GPA <= leaf.ipa < MEMSLOT_GPA + MEMSLOT_SIZE
+        rows.append({"ipa": f"{leaf.ipa:#x}", "size": size_text(leaf.size), "level": leaf.level,
+                     "memtype": MEMTYPE_NAMES.get(leaf.memtype, leaf.memtype), "perm": leaf.perm,
+                     "desc": f"{leaf.pte:#018x}", "inside": inside})
+    return rows

@@ -1,0 +1,114 @@
+"""The page: /<model>/?<query>. Each view parses, simulates and renders; htmx.py picks page or fragment."""
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, redirect, render_template, request
+
+from . import htmx, presenters
+from .form import parse_form, without_fault
+from .permalink import ScenarioError, canonical_query, canonical_url, fault_text, resolve_model
+from .sim import LATEST, MODELS, simulate
+from .sim.presets import PRESETS
+from .sim.scenario import GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
+
+bp = Blueprint("page", __name__)
+
+DEFAULT = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"
+
+
+@bp.get("/")
+def index():
+    return redirect(DEFAULT, 302)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect("/static/favicon.svg", 301)
+
+
+@bp.get("/<name>/")
+def page(name: str):
+    try:
+        mid = resolve_model(name)
+    except ScenarioError as e:
+        return _bad(str(e), canonical_url(LATEST, Scenario()))
+    parsed = parse_form(list(request.args.items(multi=True)))
+    if parsed.errors:
+        return _bad(parsed.errors[0], canonical_url(mid, parsed.scenario))
+    sc = parsed.scenario
+    tr = simulate(mid, sc)
+    steps = presenters.steps(tr)
+    if parsed.step is not None and parsed.step > len(steps):
+        return _bad(f"step {parsed.step} is past the last step ({len(steps)}).", canonical_url(mid, sc))
+    step = None if parsed.step in (None, len(steps)) else parsed.step
+    canonical = canonical_url(mid, sc, step)
+    if name != mid:
+        return redirect(canonical, 302)
+    if request.query_string.decode("utf-8", "replace") != canonical_query(sc, step):
+        return redirect(canonical, 301)
+    return _render("page.html", "_main.html", **_context(mid, sc, tr, steps, step or len(steps), canonical))
+
+
+@bp.get("/figure/<name>/")
+def figure(name: str):
+    """The memslot map as Plotly JSON, fetched when the reader opens it."""
+    try:
+        mid = resolve_model(name)
+    except ScenarioError as e:
+        return {"error": str(e)}, 400
+    parsed = parse_form(list(request.args.items(multi=True)))
+    if parsed.errors:
+        return {"error": parsed.errors[0]}, 400
+    from .figures import memslot_map
+    return memslot_map(simulate(mid, parsed.scenario))
+
+
+def _context(mid: str, sc: Scenario, tr, steps, current: int, canonical: str) -> dict:
+    has_fwb = "fwb" in sc.host
+    faults = []
+    for i, f in enumerate(tr.faults):
+        faults.append({
+            "n": i + 1, "f": f, "label": fault_text(sc.faults[i]),
+            "verdict": presenters.fault_verdict(f),
+            "walk": f.walk, "desc": presenters.descriptor(f.s2.pte) if f.s2 else None,
+            "memtypes": presenters.memtypes(sc, tr, f, has_fwb), "cmo": presenters.cmo_text(f, sc),
+            "remove": canonical_url(mid, without_fault(sc, i)),
+            "first_step": next((s.n for s in steps if s.fault == i), None),
+        })
+    current_fault = steps[current - 1].fault if steps else None
+    memslot_verdict = presenters.memslot_verdict(tr)
+    verdict = memslot_verdict or (faults[-1]["verdict"] if faults else None)
+    query = canonical_query(sc)
+    return {
+        "faults_text": ",".join(fault_text(f) for f in sc.faults),
+        "hidden": parse_qsl(query, keep_blank_values=True),
+        "model": mid, "model_title": MODELS[mid].title, "sc": sc, "trace": tr, "steps": steps,
+        "current": current, "current_fault": current_fault, "faults": faults, "verdict": verdict,
+        "memslot_verdict": memslot_verdict, "canonical": canonical, "query": query,
+        "models": [{"id": m, "title": cls.title, "href": f"/{m}/" + (f"?{query}" if query else "")}
+                   for m, cls in MODELS.items()],
+        "presets": PRESETS.values(), "granules": GRANULES, "gs1_types": GUEST_S1_TYPES,
+        "leaf_sizes": HOST_LEAF_SIZES[sc.g], "memslot": (MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE),
+        "ipa_limit": 1 << sc.ipa, "leaves": presenters.leaf_rows(tr),
+        "step_href": lambda n: canonical_url(mid, sc, None if n == len(steps) else n),
+        "clear_href": canonical_url(mid, Scenario(**{**_fields(sc), "faults": ()})),
+        "api_href": canonical_url(mid, sc, prefix="/api/v1"),
+    }
+
+
+def _fields(sc: Scenario) -> dict:
+    return {k: getattr(sc, k) for k in sc.__dataclass_fields__}
+
+
+def _render(page: str, fragment: str, **ctx) -> Response:
+    name = fragment if htmx.wants_fragment(request) else page
+    return htmx.vary(Response(render_template(name, **ctx), mimetype="text/html"))
+
+
+def _bad(message: str, nearest: str) -> Response:
+    name = "_error.html" if htmx.wants_fragment(request) else "error.html"
+    resp = htmx.vary(Response(render_template(name, message=message, nearest=nearest), status=400,
+                              mimetype="text/html"))
+    return resp
+

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Make the local stand-in for debian:bookworm-slim that the Dockerfile's BASE argument can point at
+# when no registry is reachable: a minimal Debian bookworm (with python3, python3-venv and
+# ca-certificates) built by debootstrap from the Debian mirror this machine's apt already uses, then
+# imported into podman as localhost/bookworm-py:local.
+#
+# Idempotent: does nothing if the image exists. Installs podman, runc and debootstrap if missing.
+# Environment: S2VIZ_BASE_IMAGE (default localhost/bookworm-py:local),
+#              S2VIZ_DEBIAN_MIRROR (default: taken from apt's configured sources).
+set -euo pipefail
+
+fail() { echo "container-base: FAIL: $*" >&2; exit 1; }
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export CONTAINERS_CONF="$ROOT/containers/containers.conf"
+IMAGE=${S2VIZ_BASE_IMAGE:-localhost/bookworm-py:local}
+SUITE=bookworm
+
+[ "$(id -u)" = 0 ] || fail "must run as root (debootstrap and rootful podman)"
+
+missing=()
+for tool in podman runc debootstrap; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "container-base: installing ${missing[*]}"
+    apt-get update -qq >/dev/null 2>&1 || fail "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null 2>&1 \
+        || fail "apt-get install podman runc debootstrap"
+fi
+
+if podman image exists "$IMAGE"; then
+    echo "container-base: $IMAGE already present"
+    exit 0
+fi
+
+# Repository URIs of the configured Debian suites, one "URI SUITE" per line, read through apt itself
+# so both sources.list and deb822 .sources files count (--no-release-info: lists need not be fetched).
+repos=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
+        'Created-By: Packages' 2>/dev/null | awk '$3 == "main" { print $1, $2 }' | sort -u)
+uri_for() { awk -v s="$1" '$2 == s { print $1; exit }' <<<"$repos"; }
+
+MIRROR=${S2VIZ_DEBIAN_MIRROR:-$(uri_for "$SUITE")}
+[ -n "$MIRROR" ] || fail "no '$SUITE main' source in apt's configuration; set S2VIZ_DEBIAN_MIRROR"
+
+ROOTFS=$(mktemp -d /var/tmp/bookworm-rootfs.XXXXXX)
+trap 'rm -rf "$ROOTFS"' EXIT
+
+echo "container-base: debootstrap $SUITE from $MIRROR"
+start=$(date +%s)
+debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+    "$SUITE" "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
+    || { tail -n 20 "$ROOTFS.log" >&2; rm -f "$ROOTFS.log"; fail "debootstrap (log tail above)"; }
+rm -f "$ROOTFS.log"
+
+# Like the real image: the same suites as this machine uses, and no package lists or .debs inside.
+{
+    echo "deb $MIRROR $SUITE main"
+    for extra in "$SUITE-updates" "$SUITE-security"; do
+        uri=$(uri_for "$extra")
+        [ -z "$uri" ] || echo "deb $uri $extra main"
+    done
+} >"$ROOTFS/etc/apt/sources.list"
+# The published image carries the latest updates; so does this one. (It also keeps a later build
+# from upgrading ca-certificates, whose postinst cannot rewrite the CA bundle the smoke build
+# mounts read-only.)
+mount -t proc proc "$ROOTFS/proc"
+trap 'umount "$ROOTFS/proc" 2>/dev/null || true; rm -rf "$ROOTFS"' EXIT
+{ chroot "$ROOTFS" apt-get update -qq \
+  && DEBIAN_FRONTEND=noninteractive chroot "$ROOTFS" apt-get upgrade -y -qq; } >"$ROOTFS.log" 2>&1 \
+    || { tail -n 20 "$ROOTFS.log" >&2; rm -f "$ROOTFS.log"; fail "apt-get upgrade in the new root"; }
+rm -f "$ROOTFS.log"
+umount "$ROOTFS/proc"
+chroot "$ROOTFS" apt-get clean
+rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/*
+
+tar --numeric-owner -C "$ROOTFS" -c . \
+    | podman import --quiet --change 'CMD ["/bin/bash"]' - "$IMAGE" >/dev/null \
+    || fail "podman import"
+echo "container-base: made $IMAGE in $(( $(date +%s) - start )) s"

@@ -1,0 +1,157 @@
+"""The page through Flask's test client: page or fragment, redirects, errors, presets, steps."""
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app import create_app
+from app.sim import MODELS
+from app.sim.presets import PRESETS
+
+NVG = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
+PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "#main"}
+
+
+@pytest.fixture
+def client():
+    return create_app({"TESTING": True}).test_client()
+
+
+def rendered(client, url, **headers):
+    """(response, names of the templates rendered)"""
+    from flask import template_rendered
+    names = []
+
+    def record(sender, template, context, **extra):
+        names.append(template.name)
+
+    with template_rendered.connected_to(record, client.application):
+        r = client.get(url, headers=headers)
+    return r, names
+
+
+def test_plain_request_gets_the_whole_page(client):
+    r, names = rendered(client, NVG)
+    assert r.status_code == 200 and names[0] == "page.html"
+    assert b"<html" in r.data and b"Mapped Normal, RWX, 4K" in r.data
+    assert {"HX-Request", "HX-Request-Type", "HX-History-Restore-Request"} <= set(r.vary)
+
+
+def test_htmx_partial_request_gets_the_fragment(client):
+    r, names = rendered(client, NVG, **PARTIAL)
+    assert names[0] == "_main.html" and b"<html" not in r.data
+    assert b"Mapped Normal" in r.data
+    assert "HX-Request" in r.vary
+
+
+def test_history_restore_gets_the_whole_page(client):
+    r, names = rendered(client, NVG, **{"HX-Request": "true", "HX-Request-Type": "full",
+                                        "HX-History-Restore-Request": "true"})
+    assert names[0] == "page.html"
+
+
+def test_root_redirects_to_a_permalink(client):
+    r = client.get("/")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/v6.17/?")
+    assert client.get(r.headers["Location"]).status_code == 200
+
+
+def test_latest_redirects_to_the_newest_model(client):
+    r = client.get("/latest/?f=40000000r")
+    assert r.status_code == 302 and r.headers["Location"] == "/v7.1/?f=40000000r"
+
+
+@pytest.mark.parametrize("url,location", [
+    ("/v6.17/?mem=dev&vma=io,pfnmap", "/v6.17/?vma=pfnmap,io&mem=dev"),
+    ("/v6.17/?vma=&vma=pfnmap&vma=io&host=&host=fwb&mt=normal&ipa=40", "/v6.17/?vma=pfnmap,io&host=fwb"),
+    ("/v6.17/?vma=&host=&host=fwb&host=dic&f=", "/v6.17/?vma="),
+    ("/v6.17/?g=16k&pg=2m", "/v6.17/?g=16k"),
+    ("/v6.17/?f=40000000r&fire=1&fire_ipa=0x8000_0000&fire_kind=w&fire_mod=noisv",
+     "/v6.17/?f=40000000r,80000000w.noisv"),
+    ("/v6.17/?f=40000000r&fire_ipa=90000000&fire_kind=w", "/v6.17/?f=40000000r"),
+    ("/v6.17/?f=40000000r&clear=1", "/v6.17/"),
+    ("/v6.17/?f=40000000r&step=99999&fire=1&fire_ipa=40001000", "/v6.17/?f=40000000r,40001000r"),
+])
+def test_form_submissions_redirect_to_the_canonical_url(client, url, location):
+    r = client.get(url)
+    assert r.status_code == 301 and r.headers["Location"] == location
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_preset_renders_on_every_model(client, preset, model):
+    r = client.get(f"/{model}/?preset={preset}&f=40000000r,40001000w,40002000x")
+    assert r.status_code == 301
+    page = client.get(r.headers["Location"])
+    assert page.status_code == 200
+    assert b'data-testid="verdict"' in page.data
+
+
+@pytest.mark.parametrize("url,message", [
+    ("/v6.17/?mt=cached", b"is not a memory type"),
+    ("/v6.17/?nope=1", b"Unknown key"),
+    ("/v9.0/?f=40000000r", b"Unknown model"),
+    ("/v6.17/?f=40000000r&step=0", b"step must be"),
+    ("/v6.17/?f=40000000r&step=500", b"is past the last step"),
+    ("/v6.17/?f=40000000r&fire=1&fire_ipa=zz", b"is not &lt;hex IPA&gt;"),
+    ("/v6.17/?preset=nothing", b"Unknown preset"),
+])
+def test_bad_scenarios_get_a_400_page_with_the_nearest_valid_one(client, url, message):
+    r = client.get(url)
+    assert r.status_code == 400 and message in r.data
+    nearest = re.search(rb'The nearest valid scenario: <a href="([^"]+)"', r.data).group(1).decode()
+    assert client.get(nearest).status_code == 200
+
+
+def test_a_bad_htmx_request_gets_an_error_fragment(client):
+    r, names = rendered(client, "/v6.17/?mt=cached", **PARTIAL)
+    assert r.status_code == 400 and names == ["_error.html"]
+
+
+def test_step_selects_the_current_step(client):
+    r = client.get("/v6.17/?f=40000000r&step=3")
+    assert r.status_code == 200
+    assert re.search(rb'class="step current" id="step-3"', r.data)
+    assert b'data-current="3"' in r.data
+
+
+def test_the_last_step_is_the_default_and_never_written(client):
+    r = client.get("/v6.17/?f=40000000r")
+    total = int(re.search(rb'data-total="(\d+)"', r.data).group(1))
+    assert client.get(f"/v6.17/?f=40000000r&step={total}").headers["Location"] == "/v6.17/?f=40000000r"
+
+
+def test_steps_link_to_their_source_lines_at_the_model_tag(client):
+    r = client.get("/v7.1/?f=40000000r")
+    assert b"https://elixir.bootlin.com/linux/v7.1.3/source/arch/arm64/kvm/mmu.c#L" in r.data
+    r = client.get("/patch-v3/?vma=pfnmap,io&mem=dev&f=40000000r")
+    assert b"https://elixir.bootlin.com/linux/v6.14/source/arch/arm64/kvm/mmu.c#L1613-L1624" in r.data
+
+
+def test_figure_endpoint_returns_plotly_json(client):
+    r = client.get("/figure/v6.17/?f=40000000r,80000000r")
+    assert r.status_code == 200
+    fig = r.json
+    assert {"data", "layout"} <= set(fig)
+    assert any(t.get("name") == "Normal" for t in fig["data"])
+    assert client.get("/figure/v6.17/?mt=bad").status_code == 400
+
+
+def test_page_does_not_load_plotly_up_front(client):
+    r = client.get(NVG)
+    assert b"plotly" not in r.data.lower().split(b"<body")[0]
+
+
+QUERY = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789=&,._x%-+;/ ", max_size=80)
+
+
+@settings(max_examples=200, deadline=None)
+@given(q=QUERY, name=st.sampled_from(["v6.14", "patch-v3", "v6.17", "v7.1", "latest", "x"]),
+       hx=st.booleans())
+def test_fuzzed_page_queries_never_5xx(q, name, hx):
+    client = create_app({"TESTING": True}).test_client()
+    r = client.get(f"/{name}/?{q}", headers=PARTIAL if hx else {})
+    assert r.status_code < 500
+    r = client.get(f"/figure/{name}/?{q}")
+    assert r.status_code < 500
