@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .sim import memattr
-from .sim.pgtable import DESC_FIELDS
+from .sim.pgtable import DESC_FIELDS, geometry
 from .sim.scenario import MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
 from .sim.sources import ARCH, tag
 from .sim.trace import FaultResult, Step, Trace
@@ -129,6 +129,27 @@ def _check(s: Step | None) -> str:
     if s is None:
         return ""
     return f"{s.func}() at {s.file}:{s.lines[0]}" if s.lines[0] else s.func
+
+
+def walk_rows(f: FaultResult, geo: dict) -> list[dict]:
+    """The walk before the fault, then what the fault added below where it stopped."""
+    rows = [{"level": w["level"], "bits": w["bits"], "index": w["index"], "found": w["found"], "now": ""}
+            for w in f.walk]
+    if not rows:
+        return rows
+    if f.outcome == "map" and f.s2:
+        stop = rows[-1]["level"]
+        for r in rows:
+            if r["level"] == stop:
+                r["now"] = "leaf written" if f.s2.level == stop else "new table linked"
+        g = geometry(geo["page_shift"], geo["ipa_bits"])
+        for level in range(stop + 1, f.s2.level + 1):
+            rows.append({"level": level, "bits": g.index_bits(level), "index": g.index(f.ipa, level),
+                         "found": "(table allocated by this fault)",
+                         "now": "leaf written" if level == f.s2.level else "new table linked"})
+    elif f.outcome == "relax":
+        rows[-1]["now"] = "permissions relaxed"
+    return rows
 
 
 def descriptor(pte: int) -> list[dict]:

@@ -34,6 +34,8 @@ def page(name: str):
     except ScenarioError as e:
         return _bad(str(e), canonical_url(LATEST, Scenario()))
     parsed = parse_form(list(request.args.items(multi=True)))
+    if parsed.errors and htmx.wants_fragment(request):
+        return _inline_error(mid, parsed.scenario, parsed.errors[0])
     if parsed.errors:
         return _bad(parsed.errors[0], canonical_url(mid, parsed.scenario))
     sc = parsed.scenario
@@ -64,6 +66,18 @@ def figure(name: str):
     return memslot_map(simulate(mid, parsed.scenario))
 
 
+def _inline_error(mid: str, sc: Scenario, message: str) -> Response:
+    """A bad field in the form: show the nearest valid scenario with the message beside the
+    controls, and keep the address bar as it was."""
+    tr = simulate(mid, sc)
+    steps = presenters.steps(tr)
+    ctx = _context(mid, sc, tr, steps, len(steps), canonical_url(mid, sc))
+    resp = htmx.vary(Response(render_template("_main.html", form_error=message, **ctx), status=400,
+                              mimetype="text/html"))
+    resp.headers["HX-Push-Url"] = "false"
+    return resp
+
+
 def _context(mid: str, sc: Scenario, tr, steps, current: int, canonical: str) -> dict:
     has_fwb = "fwb" in sc.host
     faults = []
@@ -71,7 +85,7 @@ def _context(mid: str, sc: Scenario, tr, steps, current: int, canonical: str) ->
         faults.append({
             "n": i + 1, "f": f, "label": fault_text(sc.faults[i]),
             "verdict": presenters.fault_verdict(f),
-            "walk": f.walk, "desc": presenters.descriptor(f.s2.pte) if f.s2 else None,
+            "walk": presenters.walk_rows(f, tr.geometry), "desc": presenters.descriptor(f.s2.pte) if f.s2 else None,
             "memtypes": presenters.memtypes(sc, tr, f, has_fwb), "cmo": presenters.cmo_text(f, sc),
             "remove": canonical_url(mid, without_fault(sc, i)),
             "first_step": next((s.n for s in steps if s.fault == i), None),

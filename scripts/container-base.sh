@@ -74,6 +74,31 @@ umount "$ROOTFS/proc"
 chroot "$ROOTFS" apt-get clean
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/*
 
+# Slim, like debian:*-slim: no documentation (copyright files stay), manuals or translations, now or
+# for packages installed later; apt keeps no package caches.
+cat >"$ROOTFS/etc/dpkg/dpkg.cfg.d/slim" <<'CFG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+CFG
+cat >"$ROOTFS/etc/apt/apt.conf.d/slim" <<'CFG'
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT::Keep-Downloaded-Packages "false";
+CFG
+find "$ROOTFS/usr/share/doc" -mindepth 1 -not -type d -not -name copyright -delete
+find "$ROOTFS/usr/share/doc" -depth -mindepth 1 -type d -empty -delete
+find "$ROOTFS/usr/share/locale" -depth -mindepth 1 -not -name locale.alias -delete
+for d in man info groff lintian linda; do
+    [ ! -d "$ROOTFS/usr/share/$d" ] || find "$ROOTFS/usr/share/$d" -depth -mindepth 1 -delete
+done
+
 tar --numeric-owner -C "$ROOTFS" -c . \
     | podman import --quiet --change 'CMD ["/bin/bash"]' - "$IMAGE" >/dev/null \
     || fail "podman import"

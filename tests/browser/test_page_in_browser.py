@@ -106,3 +106,13 @@ def test_a_bad_link_shows_one_sentence_and_the_nearest_scenario(page):
     page.page.click(".error a")
     expect(verdict(page)).to_be_visible()
     page.errors.clear()          # the 400 itself is logged by the browser
+
+
+def test_an_impossible_combination_is_explained_inline_and_nothing_is_lost(page):
+    page.goto("/v6.17/?f=40000000r")
+    page.page.check('input[name="vm"][value="mte"]')
+    expect(page.page.locator('[data-testid="form-error"]')).to_contain_text("vm=mte needs host=mte")
+    assert page.path() == "/v6.17/?f=40000000r"
+    expect(page.page.locator(".fault-list li")).to_have_count(1)
+    page.shot("inline-error")
+    page.errors[:] = [e for e in page.errors if "400" not in e]

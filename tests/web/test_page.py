@@ -104,8 +104,8 @@ def test_bad_scenarios_get_a_400_page_with_the_nearest_valid_one(client, url, me
     assert client.get(nearest).status_code == 200
 
 
-def test_a_bad_htmx_request_gets_an_error_fragment(client):
-    r, names = rendered(client, "/v6.17/?mt=cached", **PARTIAL)
+def test_an_htmx_request_for_an_unknown_model_gets_an_error_fragment(client):
+    r, names = rendered(client, "/v6.99/?f=40000000r", **PARTIAL)
     assert r.status_code == 400 and names == ["_error.html"]
 
 
@@ -155,3 +155,16 @@ def test_fuzzed_page_queries_never_5xx(q, name, hx):
     assert r.status_code < 500
     r = client.get(f"/figure/{name}/?{q}")
     assert r.status_code < 500
+
+
+def test_a_bad_field_in_an_htmx_request_keeps_the_controls_and_the_address(client):
+    r, names = rendered(client, "/v6.17/?vm=mte&host=fwb,dic&f=40000000r", **PARTIAL)
+    assert r.status_code == 400 and names[0] == "_main.html"
+    assert r.headers["HX-Push-Url"] == "false"
+    assert b'data-testid="form-error"' in r.data and b"vm=mte needs host=mte" in r.data
+    assert b'id="controls"' in r.data
+
+
+def test_the_walk_shows_the_tables_a_fault_allocated(client):
+    r = client.get("/v6.17/?f=40000000r")
+    assert b"(table allocated by this fault)" in r.data and b"leaf written" in r.data
