@@ -51,7 +51,7 @@
   function scrollList(li) {
     // Scroll only the step list, never the page.
     const list = li.closest(".steps");
-    const top = li.offsetTop - list.offsetTop;
+    const top = li.offsetTop;   // .steps is position: relative
     if (top < list.scrollTop || top + li.offsetHeight > list.scrollTop + list.clientHeight) {
       list.scrollTop = Math.max(0, top - list.clientHeight / 3);
     }
