@@ -18,7 +18,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(ASSETS) &: node_modules/.package-lock.json scripts/build-assets.sh
 	./scripts/build-assets.sh
 
-assets: $(ASSETS)
+static/dist/manifest.json: $(ASSETS) static/css/app.css static/js/app.js static/favicon.svg app/assets.py | $(VENV)/.app
+	$(BIN)/python -m app.assets
+
+assets: static/dist/manifest.json
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +35,10 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-run: $(VENV)/.app $(ASSETS)
+run: $(VENV)/.app static/dist/manifest.json
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --worker-class gthread --workers 2 --threads 4 'app:create_app()'
 
-test: $(VENV)/.test $(ASSETS)
+test: $(VENV)/.test static/dist/manifest.json
 	./scripts/ensure-browser.sh $(BIN)/python
 	$(BIN)/ruff check app tests bench
 	$(BIN)/python -m pytest
@@ -44,4 +47,4 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis node_modules static/vendor
+	rm -rf $(VENV) .pytest_cache .hypothesis node_modules static/vendor static/dist

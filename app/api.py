@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, request
 
 from .permalink import ScenarioError, canonical_query, canonical_url, parse_query, resolve_model
-from .sim import LATEST, simulate
+from .sim import LATEST
 from .sim.report import trace_json
+from .views import traced
 
 bp = Blueprint("api", __name__)
 
@@ -29,8 +30,7 @@ def trace(name: str):
         return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix="/api/v1"), 302)
     if query != canonical_query(parsed.scenario, parsed.step):
         return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix="/api/v1"), 301)
-    tr = simulate(mid, parsed.scenario)
-    return jsonify(trace_json(tr, canonical_url(mid, parsed.scenario)))
+    return jsonify(trace_json(traced(mid, parsed.scenario), canonical_url(mid, parsed.scenario)))
 
 
 def _bad(message: str, nearest: str):

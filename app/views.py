@@ -1,18 +1,27 @@
 """The page: /<model>/?<query>. Each view parses, simulates and renders; htmx.py picks page or fragment."""
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 
 from . import htmx, presenters
+from .assets import asset_url
 from .form import parse_form, without_fault
 from .permalink import ScenarioError, canonical_query, canonical_url, fault_text, resolve_model
+from .serving import LRU
 from .sim import LATEST, MODELS, simulate
 from .sim.presets import PRESETS
 from .sim.scenario import GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
 
 bp = Blueprint("page", __name__)
+
+
+@lru_cache(maxsize=1024)
+def traced(mid: str, sc: Scenario):
+    """Traces are pure functions of (model, scenario): compute each once per worker."""
+    return simulate(mid, sc)
 
 DEFAULT = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"
 
@@ -24,7 +33,7 @@ def index():
 
 @bp.get("/favicon.ico")
 def favicon():
-    return redirect("/static/favicon.svg", 301)
+    return redirect(asset_url("favicon.svg"), 302)
 
 
 @bp.get("/<name>/")
@@ -39,7 +48,7 @@ def page(name: str):
     if parsed.errors:
         return _bad(parsed.errors[0], canonical_url(mid, parsed.scenario))
     sc = parsed.scenario
-    tr = simulate(mid, sc)
+    tr = traced(mid, sc)
     steps = presenters.steps(tr)
     if parsed.step is not None and parsed.step > len(steps):
         return _bad(f"step {parsed.step} is past the last step ({len(steps)}).", canonical_url(mid, sc))
@@ -49,7 +58,12 @@ def page(name: str):
         return redirect(canonical, 302)
     if request.query_string.decode("utf-8", "replace") != canonical_query(sc, step):
         return redirect(canonical, 301)
-    return _render("page.html", "_main.html", **_context(mid, sc, tr, steps, step or len(steps), canonical))
+    fragment = htmx.wants_fragment(request)
+    key = (canonical, fragment)
+    pages = current_app.extensions.setdefault("s2viz.pages", LRU(256))   # by canonical URL
+    html = pages.get(key) or pages.put(key, render_template(
+        "_main.html" if fragment else "page.html", **_context(mid, sc, tr, steps, step or len(steps), canonical)))
+    return htmx.vary(Response(html, mimetype="text/html"))
 
 
 @bp.get("/figure/<name>/")
@@ -63,13 +77,13 @@ def figure(name: str):
     if parsed.errors:
         return {"error": parsed.errors[0]}, 400
     from .figures import memslot_map
-    return memslot_map(simulate(mid, parsed.scenario))
+    return memslot_map(traced(mid, parsed.scenario))
 
 
 def _inline_error(mid: str, sc: Scenario, message: str) -> Response:
     """A bad field in the form: show the nearest valid scenario with the message beside the
     controls, and keep the address bar as it was."""
-    tr = simulate(mid, sc)
+    tr = traced(mid, sc)
     steps = presenters.steps(tr)
     ctx = _context(mid, sc, tr, steps, len(steps), canonical_url(mid, sc))
     resp = htmx.vary(Response(render_template("_main.html", form_error=message, **ctx), status=400,
@@ -113,11 +127,6 @@ def _context(mid: str, sc: Scenario, tr, steps, current: int, canonical: str) ->
 
 def _fields(sc: Scenario) -> dict:
     return {k: getattr(sc, k) for k in sc.__dataclass_fields__}
-
-
-def _render(page: str, fragment: str, **ctx) -> Response:
-    name = fragment if htmx.wants_fragment(request) else page
-    return htmx.vary(Response(render_template(name, **ctx), mimetype="text/html"))
 
 
 def _bad(message: str, nearest: str) -> Response:

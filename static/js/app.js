@@ -118,12 +118,12 @@
   }
 
   let plotlyLoading = null;
-  function loadPlotly() {
+  function loadPlotly(src) {
     if (window.Plotly) return Promise.resolve();
     if (!plotlyLoading) {
       plotlyLoading = new Promise((resolve, reject) => {
         const s = document.createElement("script");
-        s.src = "/static/vendor/plotly.min.js";
+        s.src = src;
         s.onload = resolve; s.onerror = reject;
         document.head.appendChild(s);
       });
@@ -137,7 +137,7 @@
     const box = d.querySelector(".plot");
     if (!box || box.dataset.drawn) return;
     box.dataset.drawn = "1";
-    Promise.all([fetch(box.dataset.figureSrc).then((r) => r.json()), loadPlotly()]).then(([fig]) => {
+    Promise.all([fetch(box.dataset.figureSrc).then((r) => r.json()), loadPlotly(box.dataset.plotlySrc)]).then(([fig]) => {
       window.Plotly.newPlot(box, fig.data, fig.layout, { displaylogo: false, responsive: true });
     }).catch(() => { box.textContent = "The map could not be drawn; the table below has the same data."; });
   }

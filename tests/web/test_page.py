@@ -168,3 +168,53 @@ def test_a_bad_field_in_an_htmx_request_keeps_the_controls_and_the_address(clien
 def test_the_walk_shows_the_tables_a_fault_allocated(client):
     r = client.get("/v6.17/?f=40000000r")
     assert b"(table allocated by this fault)" in r.data and b"leaf written" in r.data
+
+
+def test_permalinks_carry_an_etag_and_answer_304(client):
+    r = client.get(NVG, headers={"Accept-Encoding": "identity"})
+    assert r.headers["Cache-Control"].startswith("public, max-age=")
+    etag = r.headers["ETag"]
+    again = client.get(NVG, headers={"If-None-Match": etag, "Accept-Encoding": "identity"})
+    assert again.status_code == 304 and again.data == b""
+    assert client.get(NVG, headers={"Accept-Encoding": "identity"}).headers["ETag"] == etag
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_html_and_json_are_compressed(client, encoding):
+    import gzip
+
+    import brotli
+    for url in (NVG, "/api/v1/v6.17/?f=40000000r"):
+        r = client.get(url, headers={"Accept-Encoding": encoding})
+        assert r.headers["Content-Encoding"] == encoding and "Accept-Encoding" in r.vary
+        raw = brotli.decompress(r.data) if encoding == "br" else gzip.decompress(r.data)
+        plain = client.get(url, headers={"Accept-Encoding": "identity"}).data
+        assert raw == plain and len(r.data) * 2 < len(plain)
+
+
+def test_security_headers_everywhere(client):
+    for url in (NVG, "/api/v1/v6.17/", "/healthz", "/v6.17/?mt=bad", "/nowhere"):
+        h = client.get(url).headers
+        csp = h["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+        assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"] == "no-referrer"
+        assert "Permissions-Policy" in h
+
+
+def test_fingerprinted_static_files_are_immutable_and_precompressed(client):
+    from app.assets import manifest
+    if not manifest():
+        pytest.fail("static/dist is not built: `make test` runs `python -m app.assets` first")
+    r = client.get(NVG)
+    css = re.search(rb'href="(/static/dist/css/app\.[0-9a-f]{12}\.css)"', r.data).group(1).decode()
+    with client.get(css, headers={"Accept-Encoding": "br"}) as s:
+        assert s.status_code == 200 and "immutable" in s.headers["Cache-Control"]
+        assert s.headers["Content-Encoding"] == "br"
+
+
+def test_an_oversized_query_is_413_and_too_many_faults_400(client):
+    r = client.get("/v6.17/?f=" + "4" * 5000)
+    assert r.status_code == 413 and b"at most 4096 characters" in r.data
+    assert client.get("/api/v1/v6.17/?f=" + "4" * 5000).json["error"].startswith("The request is too large")
+    r = client.get("/api/v1/v6.17/?f=" + ",".join(["40000000r"] * 65))
+    assert r.status_code == 400 and "At most 64 faults" in r.json["error"]
