@@ -36,7 +36,7 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.app static/dist/manifest.json
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --worker-class gthread --workers 2 --threads 4 'app:create_app()'
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) 'app:create_app()'
 
 test: $(VENV)/.test static/dist/manifest.json
 	./scripts/ensure-browser.sh $(BIN)/python

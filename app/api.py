@@ -1,9 +1,12 @@
 """The JSON API (/api/v1/<model>/?<query>) and /healthz."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, jsonify, redirect, request
 
 from .permalink import ScenarioError, canonical_query, canonical_url, parse_query, resolve_model
+from .serving import cached, memoised
 from .sim import LATEST
 from .sim.report import trace_json
 from .views import traced
@@ -18,6 +21,10 @@ def healthz():
 
 @bp.get("/api/v1/<name>/")
 def trace(name: str):
+    key = ("api", name, request.query_string)
+    hit = cached(key)
+    if hit is not None:
+        return hit
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
@@ -30,7 +37,8 @@ def trace(name: str):
         return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix="/api/v1"), 302)
     if query != canonical_query(parsed.scenario, parsed.step):
         return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix="/api/v1"), 301)
-    return jsonify(trace_json(traced(mid, parsed.scenario), canonical_url(mid, parsed.scenario)))
+    return memoised(key, lambda: (json.dumps(trace_json(traced(mid, parsed.scenario), canonical_url(
+        mid, parsed.scenario)), separators=(",", ":")) + "\n", "application/json"))
 
 
 def _bad(message: str, nearest: str):

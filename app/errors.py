@@ -5,8 +5,8 @@ from flask import jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 SENTENCES = {404: "There is no page at this address.", 405: "This address only answers GET requests.",
-             413: "The request is too large: a permalink's query has at most 4096 characters.", 414: "The address is too long.",
-             431: "The request headers are too large."}
+             413: "The request is too large: a permalink's query has at most 4096 characters.",
+             414: "The address is too long.", 431: "The request headers are too large."}
 
 
 def register(app) -> None:

@@ -19,6 +19,7 @@ def build(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("S2VIZ")
     if test_config:
         app.config.update(test_config)
+    app.config["DEBUG"] = False      # never: no debugger, no tracebacks, whatever the environment says
     app.json.sort_keys = False
     app.jinja_env.globals["asset"] = assets.asset_url
     app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(ROOT / "static"), prefix="/static/", max_age=3600,

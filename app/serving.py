@@ -9,7 +9,7 @@ import gzip
 import hashlib
 from collections import OrderedDict
 
-from flask import Response, request
+from flask import Response, current_app, request
 
 COMPRESSIBLE = ("text/html", "application/json", "text/plain")
 CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/")
@@ -40,6 +40,35 @@ class LRU:
 _compressed = LRU(256)
 
 
+def _responses() -> LRU:
+    return current_app.extensions.setdefault("s2viz.responses", LRU(512))
+
+
+def cached(key) -> Response | None:
+    """The memoised permalink response for key, if there is one."""
+    hit = _responses().get(key)
+    return None if hit is None else _response(*hit)
+
+
+def memoised(key, build) -> Response:
+    """A permalink response from the per-app cache, or built once by build() -> (body, mimetype).
+
+    The key must hold everything the response depends on (path, raw query, the htmx headers); the
+    ETag is computed once, when the body is built."""
+    hit = _responses().get(key)
+    if hit is None:
+        body, mimetype = build()
+        body = body.encode() if isinstance(body, str) else body
+        hit = _responses().put(key, (body, mimetype, hashlib.sha256(body).hexdigest()[:24]))
+    return _response(*hit)
+
+
+def _response(body: bytes, mimetype: str, etag: str) -> Response:
+    resp = Response(body, mimetype=mimetype)
+    resp.headers["X-Body-Etag"] = etag      # consumed by finish(), never sent
+    return resp
+
+
 def is_permalink() -> bool:
     """Requests whose answer depends only on the URL (and the htmx headers named in Vary)."""
     return request.endpoint in ("page.page", "page.figure", "api.trace") or request.path.startswith(
@@ -53,7 +82,7 @@ def finish(resp: Response) -> Response:
         resp.headers.setdefault("Cache-Control", "no-store")
         return _compress(resp)
     body = resp.get_data()
-    etag = hashlib.sha256(body).hexdigest()[:24]
+    etag = resp.headers.pop("X-Body-Etag", None) or hashlib.sha256(body).hexdigest()[:24]
     if is_permalink():
         resp.headers["Cache-Control"] = PERMALINK_CACHE
     else:

@@ -4,13 +4,13 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 
 from . import htmx, presenters
 from .assets import asset_url
 from .form import parse_form, without_fault
 from .permalink import ScenarioError, canonical_query, canonical_url, fault_text, resolve_model
-from .serving import LRU
+from .serving import cached, memoised
 from .sim import LATEST, MODELS, simulate
 from .sim.presets import PRESETS
 from .sim.scenario import GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
@@ -38,6 +38,11 @@ def favicon():
 
 @bp.get("/<name>/")
 def page(name: str):
+    fragment = htmx.wants_fragment(request)
+    key = ("page", name, request.query_string, fragment)
+    hit = cached(key)
+    if hit is not None:
+        return htmx.vary(hit)
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
@@ -58,12 +63,9 @@ def page(name: str):
         return redirect(canonical, 302)
     if request.query_string.decode("utf-8", "replace") != canonical_query(sc, step):
         return redirect(canonical, 301)
-    fragment = htmx.wants_fragment(request)
-    key = (canonical, fragment)
-    pages = current_app.extensions.setdefault("s2viz.pages", LRU(256))   # by canonical URL
-    html = pages.get(key) or pages.put(key, render_template(
-        "_main.html" if fragment else "page.html", **_context(mid, sc, tr, steps, step or len(steps), canonical)))
-    return htmx.vary(Response(html, mimetype="text/html"))
+    return htmx.vary(memoised(key, lambda: (render_template(
+        "_main.html" if fragment else "page.html", **_context(mid, sc, tr, steps, step or len(steps), canonical)),
+        "text/html")))
 
 
 @bp.get("/figure/<name>/")

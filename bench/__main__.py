@@ -6,7 +6,9 @@ it costs), which stays comparable across machines.
 """
 from __future__ import annotations
 
+import argparse
 import statistics
+import subprocess
 import time
 
 from app.permalink import parse_query
@@ -36,6 +38,9 @@ def line(name: str, value: str, target: str, ok: bool | None) -> None:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(prog="bench")
+    ap.add_argument("--quick", action="store_true", help="skip the 60 s soak test")
+    args = ap.parse_args()
     ref = median_time(reference, 7, 50)
     print(f"reference workload: {ref * 1e6:.0f} us (1 unit)\n")
 
@@ -65,6 +70,100 @@ def main() -> None:
     line("fault outcomes", f"{n_faults}", "-", None)
     line("full sweep, wall time (median of 3)", f"{took:.2f} s ({took / ref:.0f} u)", "<= 1 s", took <= 1.0)
     line("throughput", f"{n_sm / took:,.0f} /s", ">= 100000 /s", n_sm / took >= 100_000)
+    serving(quick=args.quick)
+    container()
+
+
+def serving(quick: bool) -> None:
+    from bench import web
+    if not web.have_wrk():
+        print("\nserving: wrk is not installed (apt-get install wrk); skipped")
+        return
+    server = web.Gunicorn()
+    try:
+        print("\nserving under gunicorn (2 gthread workers x 4 threads), wrk -c32 for 8 s each, loopback")
+        for url, headers in ((web.PAGE, ()), (web.PAGE, web.FRAGMENT_HEADERS), ("/api/v1" + web.PAGE, ())):
+            web.wrk(server.base + url, 2, 32, headers)            # warm the caches
+        base = web.wrk(server.base + "/healthz", 8, 32)
+        line("/healthz (baseline)", f"{base['rps']:,.0f} req/s, p99 {base['p99_ms']:.1f} ms", "-", None)
+        for name, url, headers in (("permalink page", web.PAGE, ()),
+                                   ("htmx fragment", web.PAGE, web.FRAGMENT_HEADERS),
+                                   ("JSON API", "/api/v1" + web.PAGE, ())):
+            r = web.wrk(server.base + url, 8, 32, headers)
+            ratio = r["rps"] / base["rps"]
+            line(name, f"{r['rps']:,.0f} req/s ({ratio:.2f}x), p99 {r['p99_ms']:.1f} ms", ">= 0.8x healthz",
+                 ratio >= 0.8 and r["errors"] == 0)
+        sizes = web.first_view_bytes(server.base)
+        print("\nfirst view, brotli on the wire")
+        line("page + CSS + JS, without Plotly", f"{sizes['without'] / 1024:.1f} KB", "<= 60 KB",
+             sizes["without"] <= 60 * 1024)
+        line("with the memslot map opened (Plotly)", f"{sizes['with'] / 1024:.1f} KB", "-", None)
+        print("\nbrowser (headless Chromium)")
+        ms = web.fire_to_verdict_ms(server.base)
+        line("Fire -> new verdict shown (median of 7)", f"{ms:.0f} ms", "<= 150 ms", ms <= 150)
+        if not quick:
+            soak(server, web)
+    finally:
+        server.stop()
+
+
+def soak(server, web) -> None:
+    print("\nsoak: 64 connections for 60 s on a permalink page, then its JSON")
+    before = server.rss_kib()
+    r1 = web.wrk(server.base + web.PAGE, 30, 64)
+    mid = server.rss_kib()
+    r2 = web.wrk(server.base + "/api/v1" + web.PAGE, 30, 64)
+    after = server.rss_kib()
+    errors = r1["errors"] + r2["errors"]
+    line("errors (socket and non-2xx/3xx)", str(errors), "0", errors == 0)
+    growth = (after - mid) / max(mid, 1)
+    line("server memory (RSS) before / middle / end", f"{before // 1024} / {mid // 1024} / {after // 1024} MB",
+         "flat (< 5% growth in the second half)", growth < 0.05)
+
+
+def container() -> None:
+    """Image size and cold start, for an image built by scripts/container-smoke.sh (s2viz:ci)."""
+    print("\ncontainer")
+    probe = subprocess.run(["podman", "image", "inspect", "s2viz:ci", "--format", "{{.Size}}"],
+                           capture_output=True, text=True) if _have("podman") else None
+    if not probe or probe.returncode != 0:
+        print("  no s2viz:ci image: run scripts/container-smoke.sh first (it prints the image size and cold start)")
+        return
+    size_mb = int(probe.stdout.strip()) / 1e6
+    line("image size", f"{size_mb:.0f} MB", "<= 250 MB", size_mb <= 250)
+    from bench import web
+    port = web.free_port()
+    t0 = time.perf_counter()
+    cid = subprocess.run(["podman", "run", "-d", "--rm", "--read-only", "-p", f"127.0.0.1:{port}:8000", "s2viz:ci"],
+                         capture_output=True, text=True, env=_podman_env()).stdout.strip()
+    try:
+        import urllib.request
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        cold = time.perf_counter() - t0
+        line("cold start to first 200", f"{cold:.2f} s", "<= 2 s", cold <= 2)
+    finally:
+        subprocess.run(["podman", "stop", "-t", "2", cid], capture_output=True, env=_podman_env())
+
+
+def _have(cmd: str) -> bool:
+    import shutil
+    return shutil.which(cmd) is not None
+
+
+def _podman_env() -> dict:
+    import os
+    from pathlib import Path
+    env = dict(os.environ)
+    conf = Path(__file__).resolve().parent.parent / "containers" / "containers.conf"
+    if conf.exists():
+        env.setdefault("CONTAINERS_CONF", str(conf))
+    return env
 
 
 if __name__ == "__main__":
