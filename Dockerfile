@@ -41,8 +41,11 @@ RUN python3 -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r /tmp/requirements.txt \
  && /opt/venv/bin/pip uninstall -y -q pip setuptools
 COPY --from=assets /srv/s2viz /srv/s2viz
-# Bytecode compiled now: the running container cannot write it.
-RUN python3 -m compileall -q --invalidation-mode unchecked-hash /srv/s2viz/app
+WORKDIR /srv/s2viz
+# Fingerprinted, precompressed copies of the static files (static/dist/, as `make assets` does);
+# then bytecode, compiled now because the running container cannot write it.
+RUN /opt/venv/bin/python -m app.assets \
+ && /opt/venv/bin/python -m compileall -q -f --invalidation-mode unchecked-hash app
 
 # ---------------------------------------------------------------------------------------------
 # runtime: python3 and the two trees above, run as an unprivileged user. Works with a read-only

@@ -18,7 +18,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(ASSETS) &: node_modules/.package-lock.json scripts/build-assets.sh
 	./scripts/build-assets.sh
 
-static/dist/manifest.json: $(ASSETS) static/css/app.css static/js/app.js static/favicon.svg app/assets.py | $(VENV)/.app
+static/dist/manifest.json: $(ASSETS) $(wildcard static/css/*.css static/js/*.js) static/favicon.svg app/assets.py | $(VENV)/.app
 	$(BIN)/python -m app.assets
 
 assets: static/dist/manifest.json

@@ -71,8 +71,8 @@ def _response(body: bytes, mimetype: str, etag: str) -> Response:
 
 def is_permalink() -> bool:
     """Requests whose answer depends only on the URL (and the htmx headers named in Vary)."""
-    return request.endpoint in ("page.page", "page.figure", "api.trace") or request.path.startswith(
-        CACHEABLE_PREFIXES)
+    return request.endpoint in ("page.page", "page.figure", "api.trace", "explain.versus", "explain.every_model",
+                                "explain.present", "explain.lesson") or request.path.startswith(CACHEABLE_PREFIXES)
 
 
 def finish(resp: Response) -> Response:

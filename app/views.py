@@ -124,6 +124,9 @@ def _context(mid: str, sc: Scenario, tr, steps, current: int, canonical: str) ->
         "step_href": lambda n: canonical_url(mid, sc, None if n == len(steps) else n),
         "clear_href": canonical_url(mid, Scenario(**{**_fields(sc), "faults": ()})),
         "api_href": canonical_url(mid, sc, prefix="/api/v1"),
+        "all_href": canonical_url("all", sc),
+        "other": "v6.14" if mid != "v6.14" else "v6.17",
+        "versus_href": canonical_url(("v6.14.." + mid) if mid != "v6.14" else "v6.14..v6.17", sc),
     }
 
 

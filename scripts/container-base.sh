@@ -29,6 +29,10 @@ if [ ${#missing[@]} -gt 0 ]; then
         || fail "apt-get install podman runc debootstrap"
 fi
 
+# Two runs at once would both debootstrap: the second waits here, then finds the image.
+exec 9>/tmp/s2viz-container-base.lock
+flock 9
+
 if podman image exists "$IMAGE"; then
     echo "container-base: $IMAGE already present"
     exit 0
@@ -36,6 +40,7 @@ fi
 
 # Repository URIs of the configured Debian suites, one "URI SUITE" per line, read through apt itself
 # so both sources.list and deb822 .sources files count (--no-release-info: lists need not be fetched).
+# shellcheck disable=SC2016  # $(...) here is apt's format syntax, not the shell's
 repos=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
         'Created-By: Packages' 2>/dev/null | awk '$3 == "main" { print $1, $2 }' | sort -u)
 uri_for() { awk -v s="$1" '$2 == s { print $1; exit }' <<<"$repos"; }
@@ -43,15 +48,17 @@ uri_for() { awk -v s="$1" '$2 == s { print $1; exit }' <<<"$repos"; }
 MIRROR=${S2VIZ_DEBIAN_MIRROR:-$(uri_for "$SUITE")}
 [ -n "$MIRROR" ] || fail "no '$SUITE main' source in apt's configuration; set S2VIZ_DEBIAN_MIRROR"
 
-ROOTFS=$(mktemp -d /var/tmp/bookworm-rootfs.XXXXXX)
-trap 'rm -rf "$ROOTFS"' EXIT
+TMP=$(mktemp -d /var/tmp/s2viz-base.XXXXXX)
+ROOTFS=$TMP/rootfs
+LOG=$TMP/log
+# --one-file-system: never follow a mount (/proc below) that is still in place after a failure.
+trap 'umount "$ROOTFS/proc" 2>/dev/null || true; rm -rf --one-file-system "$TMP"' EXIT
 
 echo "container-base: debootstrap $SUITE from $MIRROR"
 start=$(date +%s)
 debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
-    "$SUITE" "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
-    || { tail -n 20 "$ROOTFS.log" >&2; rm -f "$ROOTFS.log"; fail "debootstrap (log tail above)"; }
-rm -f "$ROOTFS.log"
+    "$SUITE" "$ROOTFS" "$MIRROR" >"$LOG" 2>&1 \
+    || { tail -n 20 "$LOG" >&2; fail "debootstrap (log tail above)"; }
 
 # Like the real image: the same suites as this machine uses, and no package lists or .debs inside.
 {
@@ -65,14 +72,14 @@ rm -f "$ROOTFS.log"
 # from upgrading ca-certificates, whose postinst cannot rewrite the CA bundle the smoke build
 # mounts read-only.)
 mount -t proc proc "$ROOTFS/proc"
-trap 'umount "$ROOTFS/proc" 2>/dev/null || true; rm -rf "$ROOTFS"' EXIT
 { chroot "$ROOTFS" apt-get update -qq \
-  && DEBIAN_FRONTEND=noninteractive chroot "$ROOTFS" apt-get upgrade -y -qq; } >"$ROOTFS.log" 2>&1 \
-    || { tail -n 20 "$ROOTFS.log" >&2; rm -f "$ROOTFS.log"; fail "apt-get upgrade in the new root"; }
-rm -f "$ROOTFS.log"
-umount "$ROOTFS/proc"
+  && DEBIAN_FRONTEND=noninteractive chroot "$ROOTFS" apt-get upgrade -y -qq; } >"$LOG" 2>&1 \
+    || { tail -n 20 "$LOG" >&2; fail "apt-get upgrade in the new root"; }
 chroot "$ROOTFS" apt-get clean
-rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/*
+umount "$ROOTFS/proc"
+# This machine's name and resolver stay out (container runtimes supply their own).
+rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/* \
+       "$ROOTFS/etc/resolv.conf" "$ROOTFS/etc/hostname"
 
 # Slim, like debian:*-slim: no documentation (copyright files stay), manuals or translations, now or
 # for packages installed later; apt keeps no package caches.

@@ -47,6 +47,10 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 say() { echo "container-smoke: $*"; }
 
+# One run at a time on this machine (a second one waits): runs share the image tag and the label.
+exec 9>/tmp/s2viz-container-smoke.lock
+flock 9
+
 # Containers left by an earlier run that was killed before its own clean-up.
 stale=$(podman ps -aq --filter "label=$LABEL" 2>/dev/null || true)
 if [ -n "$stale" ]; then
@@ -130,6 +134,21 @@ code=$(curl -s -o "$WORK/api.json" -w '%{http_code}' --max-time 10 "$URL$API_PAT
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if isinstance(d, dict) and d.get("schema") == 1 else 1)' \
     "$WORK/api.json" || fail "GET $API_PATH: not JSON with \"schema\": 1"
 say "GET $API_PATH: 200, JSON schema 1"
+
+PAGE_PATH='/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r'
+code=$(curl -s -D "$WORK/page.headers" -o "$WORK/page.br" -H 'Accept-Encoding: br' -w '%{http_code}' --max-time 10 \
+       "$URL$PAGE_PATH" || true)
+[ "$code" = 200 ] || fail "GET $PAGE_PATH answered $code, expected 200"
+for h in "content-security-policy: .*script-src 'self'" "x-content-type-options: nosniff" "referrer-policy: no-referrer" \
+         "permissions-policy: " "etag: " "cache-control: public" "content-encoding: br" "x-frame-options: deny"; do
+    grep -qi "^$h" "$WORK/page.headers" || fail "GET $PAGE_PATH: no '$h' header"
+done
+say "GET $PAGE_PATH: 200, brotli, ETag, CSP and the other security headers"
+asset=$(curl -s --max-time 10 "$URL$PAGE_PATH" | grep -o '/static/dist/css/app\.[0-9a-f]*\.css' | head -n 1)
+[ -n "$asset" ] || fail "the page links no fingerprinted stylesheet"
+curl -s -D "$WORK/asset.headers" -o /dev/null --max-time 10 "$URL$asset" || fail "GET $asset"
+grep -qi '^cache-control: .*immutable' "$WORK/asset.headers" || fail "GET $asset: not served immutable"
+say "GET $asset: immutable"
 
 code=$(curl -s -o "$WORK/htmx.js" -w '%{http_code}' --max-time 10 "$URL/static/vendor/htmx.min.js" || true)
 [ "$code" = 200 ] || fail "GET /static/vendor/htmx.min.js answered $code, expected 200"

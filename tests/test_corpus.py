@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
+from app import create_app, lessons
 from app.permalink import canonical_url, parse_query
 from app.sim import MODELS
 from app.sim.presets import PRESETS
@@ -31,6 +31,9 @@ def collected_links() -> list[str]:
             parsed = parse_query(m.split("?", 1)[1])
             if parsed.ok:
                 links.add(canonical_url(m.split("/")[1], parsed.scenario))
+    for link in lessons.links():
+        parsed = parse_query(link.split("?", 1)[1])
+        links.add(canonical_url(link.split("/")[1], parsed.scenario))
     base = parse_query("f=40000000r,40000000w,40001000x,80000000r").scenario
     for preset in PRESETS.values():
         for mid in MODELS:

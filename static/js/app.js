@@ -77,7 +77,16 @@
     }, 900);
   }
 
+  function copyForMail(btn) {
+    fetch(btn.dataset.src).then((r) => r.text()).then((text) => {
+      if (!navigator.clipboard) { location.href = btn.dataset.src; return; }
+      return navigator.clipboard.writeText(text).then(() => { btn.textContent = "Copied"; });
+    }).catch(() => { location.href = btn.dataset.src; });
+  }
+
   function onPlayerClick(ev) {
+    const copy = ev.target.closest(".copy-mail");
+    if (copy) { copyForMail(copy); return; }
     const a = ev.target.closest("[data-step], a.step-head");
     if (!a || !trace()) return;
     ev.preventDefault();
@@ -151,6 +160,7 @@
     if (s) s.hidden = false;
     const ipa = document.getElementById("fire-ipa");
     if (ipa) ipaHint(ipa);
+    document.querySelectorAll(".copy-mail").forEach((btn) => { btn.hidden = false; });
     const cur = tr.querySelector("li.step.current");
     if (cur) scrollList(cur);
   }

@@ -1,0 +1,152 @@
+"""Views that explain and compare: mail-ready text, two models side by side, every model at once,
+an embeddable view, presenter mode and lessons. Each parses, simulates and renders."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request
+
+from . import compare, htmx, lessons, presenters
+from .form import parse_form
+from .permalink import ScenarioError, canonical_query, canonical_url, resolve_model
+from .serving import cached, memoised
+from .sim import LATEST, MODELS
+from .sim.scenario import Scenario
+from .sim.text import render as render_text
+from .summary import title
+from .views import traced
+
+bp = Blueprint("explain", __name__)
+
+
+def scenario_request(prefix: str, name: str, plain: bool = False):
+    """(model, scenario, step) for /<prefix>/<model>/?query, or the redirect / 400 to answer."""
+    try:
+        mid = resolve_model(name)
+    except ScenarioError as e:
+        return _bad(str(e), canonical_url(LATEST, Scenario(), prefix=prefix), plain)
+    parsed = parse_form(list(request.args.items(multi=True)))
+    if parsed.errors:
+        return _bad(parsed.errors[0], canonical_url(mid, parsed.scenario, prefix=prefix), plain)
+    if name != mid:
+        return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix=prefix), 302)
+    if request.query_string.decode("utf-8", "replace") != canonical_query(parsed.scenario, parsed.step):
+        return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix=prefix), 301)
+    return mid, parsed.scenario, parsed.step
+
+
+def _bad(message: str, nearest: str, plain: bool) -> Response:
+    if plain:
+        return Response(f"{message}\nNearest valid scenario: {nearest}\n", status=400, mimetype="text/plain")
+    name = "_error.html" if htmx.wants_fragment(request) else "error.html"
+    return Response(render_template(name, message=message, nearest=nearest), status=400, mimetype="text/html")
+
+
+@bp.get("/text/<name>/")
+def text(name: str):
+    """The trace as mail-safe plain text, the permalink alone on its last line."""
+    got = scenario_request("/text", name, plain=True)
+    if not isinstance(got, tuple):
+        return got
+    mid, sc, _ = got
+    url = request.host_url.rstrip("/") + canonical_url(mid, sc)
+    return memoised(("text", url), lambda: (render_text(traced(mid, sc), title(sc), url),
+                                             "text/plain"))
+
+
+@bp.get("/<a>..<b>/")
+def versus(a: str, b: str):
+    """One scenario on two models, aligned by decision point."""
+    try:
+        ma, mb = resolve_model(a), resolve_model(b)
+    except ScenarioError as e:
+        return _bad(str(e), canonical_url("v6.14..v6.17", Scenario()), False)
+    parsed = parse_form(list(request.args.items(multi=True)))
+    pair = f"{ma}..{mb}"
+    if parsed.errors:
+        return _bad(parsed.errors[0], canonical_url(pair, parsed.scenario), False)
+    if (a, b) != (ma, mb) or request.query_string.decode("utf-8", "replace") != canonical_query(parsed.scenario):
+        return redirect(canonical_url(pair, parsed.scenario), 301 if (a, b) == (ma, mb) else 302)
+    sc = parsed.scenario
+    key = ("versus", pair, request.query_string)
+    hit = cached(key)
+    if hit is not None:
+        return hit
+
+    def build():
+        ta, tb = traced(ma, sc), traced(mb, sc)
+        rows, first = compare.align(ta, tb)
+        query = canonical_query(sc)
+        return render_template("compare.html", a=ma, b=mb, ta=ta, tb=tb, rows=rows, first=first, sc=sc,
+                               faults=compare.fault_diff(ta, tb), models=list(MODELS), query=query,
+                               title=title(sc), href_a=canonical_url(ma, sc), href_b=canonical_url(mb, sc),
+                               memslot=(presenters.memslot_verdict(ta), presenters.memslot_verdict(tb)),
+                               all_href=canonical_url("all", sc)), "text/html"
+    return memoised(key, build)
+
+
+@bp.get("/all/")
+def every_model():
+    """One scenario against every model: verdict, memory type and where it was rejected."""
+    parsed = parse_form(list(request.args.items(multi=True)))
+    if parsed.errors:
+        return _bad(parsed.errors[0], canonical_url("all", parsed.scenario), False)
+    sc = parsed.scenario
+    if request.query_string.decode("utf-8", "replace") != canonical_query(sc):
+        return redirect(canonical_url("all", sc), 301)
+    traces = {mid: traced(mid, sc) for mid in MODELS}
+    rows = [{"label": "KVM_SET_USER_MEMORY_REGION", "cells": [
+        {**compare.matrix_cell(tr, None), "href": canonical_url(mid, sc, 1)} for mid, tr in traces.items()]}]
+    rows.append({"label": "KVM_CHECK_EXTENSION(243)", "cells": [
+        {"ok": True, "text": str(tr.cap_cacheable_pfnmap), "href": canonical_url(mid, sc)}
+        for mid, tr in traces.items()]})
+    for i, f in enumerate(sc.faults):
+        rows.append({"label": f"fault {i + 1}: {f.access} at {f.ipa:#x}", "cells": [
+            {**compare.matrix_cell(tr, i), "href": canonical_url(mid, sc)} for mid, tr in traces.items()]})
+    return render_template("all.html", rows=rows, models=list(MODELS), sc=sc, title=title(sc),
+                           query=canonical_query(sc))
+
+
+@bp.get("/embed/<name>/")
+def embed(name: str):
+    """A read-only view for iframes (the only routes whose responses may be framed)."""
+    got = scenario_request("/embed", name)
+    if not isinstance(got, tuple):
+        return got
+    mid, sc, step = got
+    tr = traced(mid, sc)
+    steps = presenters.steps(tr)
+    verdict = presenters.memslot_verdict(tr) or (presenters.fault_verdict(tr.faults[-1]) if tr.faults else None)
+    return render_template("embed.html", model=mid, sc=sc, steps=steps, verdict=verdict, title=title(sc),
+                           current=step or len(steps), full=canonical_url(mid, sc, step))
+
+
+@bp.get("/present/<name>/")
+def present(name: str):
+    """Presenter mode: one step at a time in large type, for a projector and a clicker."""
+    got = scenario_request("/present", name)
+    if not isinstance(got, tuple):
+        return got
+    mid, sc, step = got
+    tr = traced(mid, sc)
+    steps = presenters.steps(tr)
+    verdict = presenters.memslot_verdict(tr) or (presenters.fault_verdict(tr.faults[-1]) if tr.faults else None)
+    return render_template("present.html", model=mid, sc=sc, steps=steps, verdict=verdict, title=title(sc),
+                           current=step or 1, full=canonical_url(mid, sc, step), trace=tr)
+
+
+@bp.get("/lessons/")
+def lesson_index():
+    return render_template("lessons.html", lessons=lessons.LESSONS)
+
+
+@bp.get("/lessons/<lid>/")
+def lesson(lid: str):
+    found = lessons.by_id(lid)
+    if found is None:
+        return _bad(f"There is no lesson '{lid[:40]}'.", "/lessons/", False)
+    parts = []
+    for part in found.parts:
+        mid, parsed = part.parsed()
+        tr = traced(mid, parsed.scenario)
+        verdict = presenters.memslot_verdict(tr) or (presenters.fault_verdict(tr.faults[-1]) if tr.faults else None)
+        parts.append({"part": part, "model": mid, "verdict": verdict, "choices": lessons.choices(verdict)})
+    return render_template("lesson.html", lesson=found, parts=parts, lessons=lessons.LESSONS)

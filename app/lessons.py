@@ -1,0 +1,148 @@
+"""Lessons: ordered permalinks with a paragraph each. A lesson only points at permalinks; the
+simulator decides what each one shows. Every link here is part of the permalink corpus."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .permalink import Parsed, parse_url
+
+NVG = "vma=pfnmap,io,shared,maywrite&mem=dev"
+
+
+@dataclass(frozen=True)
+class Part:
+    link: str
+    text: str
+    ask: str = "What happens?"
+
+    def parsed(self) -> tuple[str, Parsed]:
+        return parse_url(self.link)
+
+    @property
+    def model(self) -> str:
+        return urlsplit(self.link).path.strip("/")
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    intro: str
+    parts: tuple[Part, ...]
+
+
+LESSONS = (
+    Lesson("grace-hopper", "Grace Hopper GPU memory, end to end",
+           "The nvgrace-gpu driver maps the GPU's memory into QEMU with remap_pfn_range(): VM_PFNMAP, a "
+           "cacheable pgprot, and PFNs the kernel never mapped. Follow one read of that memory through "
+           "four kernels.", (
+               Part(f"/v6.14/?{NVG}&f=40000000r",
+                    "v6.14 looks only at the PFN: it is not kernel memory, so stage 2 maps it Device-nGnRE. "
+                    "The host maps the same memory cacheable: the two views disagree."),
+               Part(f"/patch-v3/?{NVG}&f=40000000r",
+                    "The v3 patch reads the VMA's pgprot: MT_NORMAL means cacheable_devmem, and stage 2 maps "
+                    "it Normal. With FWB the guest cannot make it non-cacheable."),
+               Part(f"/patch-v3/?{NVG}&host=&f=40000000r",
+                    "Without FWB, KVM would have to clean caches through a kernel mapping this memory does "
+                    "not have. The v3 patch refuses, but only when the guest touches the memory."),
+               Part(f"/v6.17/?{NVG}&host=fwb&f=40000000r",
+                    "The merged series also needs DIC, and refuses at memslot registration, before the "
+                    "guest runs."),
+               Part(f"/v7.1/?{NVG}&f=40000000r,40001000x",
+                    "On a host with FWB and DIC, v7.1 maps it Normal and lets the guest execute from it."),
+           )),
+    Lesson("v3-patch", "What the v3 patch changes",
+           "One patch, five hunks: a new cacheable_devmem flag decided from the VMA, and a fault-time "
+           "check for FWB. Compare it with the kernel it applies to.", (
+               Part(f"/v6.14/?{NVG}&f=40000000r", "Before: Device, whatever the VMA's pgprot says."),
+               Part(f"/patch-v3/?{NVG}&f=40000000r", "After: Normal, because the pgprot is exactly MT_NORMAL."),
+               Part("/patch-v3/?vma=pfnmap,io,maywrite&mt=ngnrne&mem=dev&f=40000000r",
+                    "A private (COW) PFNMAP, like /dev/mem opened MAP_PRIVATE: the patch refuses it, and "
+                    "returns while still holding mmap_lock."),
+               Part("/v6.14/?vma=pfnmap,io,shared,maywrite&host=&f=40000000r",
+                    "A PFNMAP of kernel RAM on a host without FWB: v6.14 maps it Normal..."),
+               Part("/patch-v3/?vma=pfnmap,io,shared,maywrite&host=&f=40000000r",
+                    "...and the patch now refuses it, because its FWB check does not ask whether the PFN is "
+                    "RAM."),
+           )),
+    Lesson("fwb-dic", "Why FWB and DIC matter: cache maintenance needs a kernel mapping",
+           "Before KVM maps memory cacheable for a guest, it may clean the D-cache to PoC and invalidate "
+           "the I-cache to PoU, by virtual address, through the kernel's linear map. FWB and DIC make "
+           "that unnecessary.", (
+               Part("/v6.17/?host=dic&f=40000000r",
+                    "Ordinary RAM without FWB: KVM cleans the page to PoC before the guest can see it "
+                    "uncached."),
+               Part("/v6.17/?f=40000000r", "With FWB the clean is skipped: the guest's view is always cacheable."),
+               Part("/v6.17/?host=fwb&f=40000000r,40000000x",
+                    "Without DIC the page starts non-executable; the first instruction fetch faults, and "
+                    "KVM invalidates the I-cache before adding execute permission."),
+               Part(f"/patch-v3/?{NVG}&host=fwb&f=40000000x",
+                    "The v3 patch with FWB but no DIC maps GPU memory executable and invalidates the "
+                    "I-cache through a kernel address that does not exist. v4 added the DIC check."),
+               Part(f"/v6.17/?{NVG}&host=fwb&f=40000000x",
+                    "The merged code refuses this host at memslot registration."),
+           )),
+    Lesson("fail-early", "The review: fail early, and make support discoverable",
+           "Marc Zyngier's review of v3: a check at fault time tells a well-behaved VMM nothing in "
+           "advance, and FWB is not discoverable from userspace.", (
+               Part(f"/patch-v3/?{NVG}&host=&f=40000000r",
+                    "v3: the memslot is accepted, capability 243 does not exist, and KVM_RUN fails with "
+                    "-EINVAL when the guest first touches the memory."),
+               Part(f"/v6.17/?{NVG}&host=&f=40000000r",
+                    "v6.17: KVM_CHECK_EXTENSION(243) answers 0 and KVM_SET_USER_MEMORY_REGION fails with "
+                    "-EINVAL: the VMM learns before the guest runs."),
+               Part(f"/v6.17/?{NVG}&host=fwb&remap=1&f=40000000r",
+                    "A VMA swapped in after registration escapes the memslot check; the fault-time check "
+                    "remains, and KVM_RUN fails with -EFAULT."),
+           )),
+    Lesson("vfio-nc", "VFIO BARs and Normal-NC",
+           "vfio-pci maps device BARs with pgprot_noncached and VM_ALLOW_ANY_UNCACHED, which lets KVM "
+           "map them Normal Non-cacheable so the guest can pick write-combining.", (
+               Part("/v6.17/?vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev&f=40000000w",
+                    "Normal-NC at stage 2: the guest's own type decides within non-cacheable."),
+               Part("/v6.17/?vma=pfnmap,io,shared,maywrite&mt=ngnrne&mem=dev&f=40000000w",
+                    "Without VM_ALLOW_ANY_UNCACHED, stage 2 forces Device-nGnRE."),
+               Part("/v6.17/?vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev&f=40000000x",
+                    "Executing from a BAR: KVM refuses with -ENOEXEC and injects an instruction abort."),
+           )),
+    Lesson("mte-pfnmap", "MTE and PFNMAP",
+           "A VM with MTE needs VM_MTE_ALLOWED on every VMA it maps: tags must be kept for guest memory.", (
+               Part("/v6.17/?vma=maywrite,mteok&host=fwb,dic,mte&vm=mte&f=40000000r",
+                    "Anonymous RAM with VM_MTE_ALLOWED: mapped, tags sanitised."),
+               Part(f"/v6.17/?{NVG}&host=fwb,dic,mte&vm=mte&f=40000000r",
+                    "Any PFNMAP lacks VM_MTE_ALLOWED: the memslot is refused, in every kernel."),
+               Part(f"/v6.17/?{NVG}&host=fwb,dic,mte&vm=mte&remap=1&f=40000000r",
+                    "Swapped in after registration, cacheable GPU memory reaches the fault-time MTE check."),
+               Part(f"/v6.14/?{NVG}&host=fwb,dic,mte&vm=mte&remap=1&f=40000000r",
+                    "v6.14 maps it Device, which skips the MTE check altogether."),
+           )),
+)
+
+CHOICES = ("Mapped Normal (cacheable)", "Mapped Normal Non-cacheable", "Mapped Device-nGnRE",
+           "Memslot refused at registration", "KVM_RUN fails at fault time", "Abort injected into the guest")
+
+
+def by_id(lid: str) -> Lesson | None:
+    return next((lesson for lesson in LESSONS if lesson.id == lid), None)
+
+
+def category(verdict) -> str:
+    h = verdict.headline if verdict else ""
+    for prefix, cat in (("Mapped Normal Non-cacheable", CHOICES[1]), ("Permissions relaxed Normal Non", CHOICES[1]),
+                        ("Mapped Normal", CHOICES[0]), ("Permissions relaxed Normal", CHOICES[0]),
+                        ("Mapped Device", CHOICES[2]), ("Permissions relaxed Device", CHOICES[2]),
+                        ("Memslot refused", CHOICES[3]), ("Rejected at fault time", CHOICES[4]),
+                        ("Abort injected", CHOICES[5])):
+        if h.startswith(prefix):
+            return cat
+    return "Other"
+
+
+def choices(verdict) -> list[dict]:
+    right = category(verdict)
+    return [{"text": c, "right": c == right} for c in CHOICES]
+
+
+def links() -> list[str]:
+    return [part.link for lesson in LESSONS for part in lesson.parts]

@@ -1,0 +1,68 @@
+"""Compare, copy for mail, presenter mode and a lesson, in headless Chromium."""
+from playwright.sync_api import expect
+
+from app.permalink import parse_url
+
+NVG = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
+
+
+def test_compare_view_marks_the_first_divergence(page):
+    page.goto(f"/v6.14..v6.17/?{NVG}")
+    expect(page.page.locator("[data-testid=divergence]")).to_contain_text("first decide differently")
+    page.page.click("[data-testid=divergence] a")
+    first = page.page.locator("tr.first")
+    expect(first).to_be_visible()
+    expect(first).to_contain_text("kvm_arch_prepare_memory_region()")
+    expect(page.page.locator("table.diff")).to_contain_text("Mapped Device-nGnRE, RW-, 4K")
+    page.shot("compare-v6.14-v6.17-nvgrace")
+
+
+def test_copy_for_mail_copies_72_column_text_that_round_trips(browser, live_server):
+    ctx = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    p = ctx.new_page()
+    p.goto(f"{live_server}/patch-v3/?vma=pfnmap,io,maywrite&mt=ngnrne&mem=dev&f=40000000r")
+    p.click(".copy-mail")
+    expect(p.locator(".copy-mail")).to_have_text("Copied")
+    text = p.evaluate("navigator.clipboard.readText()")
+    lines = text.splitlines()
+    assert all(len(line) <= 72 for line in lines[:-1]) and text.isascii()
+    mid, parsed = parse_url(lines[-1])
+    assert mid == "patch-v3" and parsed.ok and len(parsed.scenario.faults) == 1
+    assert "KVM_RUN fails -EINVAL" in text
+    ctx.close()
+
+
+def test_presenter_keys_step_and_blank(page):
+    page.goto(f"/present/v6.17/?{NVG}")
+    slide = page.page.locator(".slide:not([hidden])")
+    expect(slide).to_have_attribute("data-n", "1")
+    page.page.keyboard.press("PageDown")
+    page.page.keyboard.press("ArrowRight")
+    expect(slide).to_have_attribute("data-n", "3")
+    page.page.keyboard.press("PageUp")
+    expect(slide).to_have_attribute("data-n", "2")
+    assert page.path().endswith("&step=2")
+    page.shot("presenter-step-2")
+    page.page.keyboard.press("b")
+    expect(page.page.locator("#blank")).to_be_visible()
+    page.page.keyboard.press("b")
+    expect(page.page.locator("#blank")).to_be_hidden()
+    page.page.keyboard.press("End")
+    expect(page.page.locator(".present-verdict")).to_contain_text("Mapped Normal")
+
+
+def test_a_lesson_plays_through_with_predict_then_reveal(page):
+    page.goto("/lessons/grace-hopper/")
+    parts = page.page.locator("[data-testid=part]")
+    n = parts.count()
+    assert n == 5
+    for i in range(n):
+        part = parts.nth(i)
+        expect(part.locator("details.reveal")).not_to_have_attribute("open", "")
+        part.locator("input[type=radio]").first.check()
+        expect(part.locator("details.reveal")).to_have_attribute("open", "")
+        expect(part.locator("label.right")).to_have_count(1)
+    expect(parts.nth(0).locator("[data-testid=answer]")).to_have_text("Mapped Device-nGnRE, RW-, 4K")
+    expect(parts.nth(2).locator("[data-testid=answer]")).to_have_text(
+        "Rejected at fault time: KVM_RUN fails with -EINVAL")
+    page.shot("lesson-grace-hopper")

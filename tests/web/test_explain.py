@@ -1,0 +1,105 @@
+"""Compare, every model, mail-ready text, embed, presenter mode and lessons, through the client."""
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from app import create_app, lessons
+from app.permalink import canonical_url, parse_url
+
+NVG = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
+COW = "vma=pfnmap,io,maywrite&mt=ngnrne&mem=dev&f=40000000r"
+
+
+@pytest.fixture
+def client():
+    return create_app({"TESTING": True}).test_client()
+
+
+def test_compare_marks_the_first_divergence_for_grace_hopper_memory(client):
+    r = client.get(f"/v6.14..v6.17/?{NVG}")
+    assert r.status_code == 200
+    html = r.data.decode()
+    first = re.search(r'<tr id="row-(\d+)" class="differs first">', html)
+    assert first, "no first divergence marked"
+    row = html[first.start():html.index("</tr>", first.start())]
+    # They part at registration: only v6.17 looks at a PFNMAP VMA's memory type there.
+    assert "(no such step)" in row and "kvm_arch_prepare_memory_region()" in row
+    assert "Mapped Device-nGnRE, RW-, 4K" in html and "Mapped Normal, RWX, 4K" in html
+    assert re.search(r'<tr class="field differs"><th>&nbsp;&nbsp;MemAttr</th><td><code>0001</code></td>'
+                     r'<td><code>0110</code></td>', html)
+
+
+def test_compare_answers_what_v6_17_does_differently_from_v3_for_a_cow_pfnmap(client):
+    html = client.get(f"/patch-v3..v6.17/?{COW}").data.decode()
+    assert "Rejected at fault time: KVM_RUN fails with -EINVAL" in html
+    assert "Mapped Device-nGnRE, R--, 4K" in html
+    assert "https://elixir.bootlin.com/linux/v6.14/source/arch/arm64/kvm/mmu.c#L1613-L1624" in html
+
+
+def test_same_model_twice_has_no_divergence(client):
+    assert b"Both kernels decide the same at every step." in client.get(f"/v6.17..v6.17/?{NVG}").data
+
+
+@pytest.mark.parametrize("url,status", [
+    ("/v6.14..v9/?f=40000000r", 400), ("/v6.14..v6.17/?mt=cached", 400),
+    ("/latest..v6.14/?f=40000000r", 302), ("/v6.14..v6.17/?f=0x40000000R", 301),
+])
+def test_compare_bad_input(client, url, status):
+    assert client.get(url).status_code == status
+
+
+def test_every_model_matrix_links_each_cell_to_its_permalink(client):
+    query = NVG.replace("&f=", "&host=fwb&f=")
+    html = client.get(f"/all/?{query}").data.decode()
+    for mid in ("v6.14", "patch-v3", "v6.17", "v7.1"):
+        assert f'href="/{mid}/?{query}"'.replace("&", "&amp;") in html
+    assert html.count("refused -EINVAL") == 2         # v6.17 and v7.1 refuse the memslot
+    assert "memslot registration" in html
+
+
+def test_text_is_mail_safe_and_round_trips_its_link(client):
+    r = client.get("/text/patch-v3/?" + NVG.replace("&f=", "&host=&f="))
+    assert r.status_code == 200 and r.headers["Content-Type"] == "text/plain; charset=utf-8"
+    text = r.data.decode("ascii")
+    lines = text.splitlines()
+    url = lines[-1]
+    assert all(len(line) <= 72 and "\t" not in line for line in lines[:-1])
+    assert url.startswith("http") and " " not in url
+    mid, parsed = parse_url(url)
+    assert canonical_url(mid, parsed.scenario) == urlsplit(url).path + "?" + urlsplit(url).query
+    assert "KVM_RUN fails -EINVAL" in text and "mmu.c:1755" in text
+
+
+def test_text_bad_input_is_one_plain_sentence(client):
+    r = client.get("/text/v6.17/?mt=cached")
+    assert r.status_code == 400 and r.mimetype == "text/plain"
+    assert r.data.decode().splitlines()[0].endswith(".")
+
+
+def test_embed_may_be_framed_and_nothing_else_may(client):
+    r = client.get(f"/embed/v6.17/?{NVG}")
+    assert r.status_code == 200 and "frame-ancestors *" in r.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in r.headers
+    assert ('href="/v6.17/?' + NVG.replace("&", "&amp;") + '"').encode() in r.data     # open full
+    assert "frame-ancestors 'none'" in client.get(f"/v6.17/?{NVG}").headers["Content-Security-Policy"]
+
+
+def test_presenter_mode_renders_one_slide_per_step(client):
+    r = client.get(f"/present/v6.17/?{NVG}")
+    html = r.data.decode()
+    total = int(re.search(r'data-total="(\d+)"', html).group(1))
+    assert html.count('class="slide"') == total
+    assert len(re.findall(r'class="slide" data-n="\d+"\s+hidden', html)) == total - 1
+
+
+def test_lessons_render_and_every_link_is_canonical(client):
+    assert client.get("/lessons/").status_code == 200
+    for lesson in lessons.LESSONS:
+        r = client.get(f"/lessons/{lesson.id}/")
+        assert r.status_code == 200
+        assert r.data.count(b'data-testid="part"') == len(lesson.parts)
+        assert r.data.count(b'data-right="1"') == len(lesson.parts)   # one right answer per part
+    for link in lessons.links():
+        assert client.get(link).status_code == 200, link
+    assert client.get("/lessons/nothing/").status_code == 400
