@@ -130,7 +130,7 @@ def container() -> None:
     probe = subprocess.run(["podman", "image", "inspect", TAG, "--format", "{{.Size}}"],
                            capture_output=True, text=True) if _have("podman") else None
     if not probe or probe.returncode != 0:
-        print("  no localhost/s2viz:smoke image: run scripts/container-smoke.sh first (it prints the image size and cold start)")
+        print(f"  no {TAG} image: run scripts/container-smoke.sh first (it prints the image size and cold start)")
         return
     size_mb = int(probe.stdout.strip()) / 1e6
     line("image size", f"{size_mb:.0f} MB", "<= 250 MB", size_mb <= 250)
