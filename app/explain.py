@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from . import compare, htmx, lessons, presenters
+from . import behaviour, compare, htmx, lessons, presenters
 from .form import parse_form
 from .permalink import ScenarioError, canonical_query, canonical_url, resolve_model
 from .serving import cached, memoised
@@ -150,3 +150,20 @@ def lesson(lid: str):
         verdict = presenters.memslot_verdict(tr) or (presenters.fault_verdict(tr.faults[-1]) if tr.faults else None)
         parts.append({"part": part, "model": mid, "verdict": verdict, "choices": lessons.choices(verdict)})
     return render_template("lesson.html", lesson=found, parts=parts, lessons=lessons.LESSONS)
+
+
+@bp.get("/map/<name>/")
+def behaviour_map(name: str):
+    """One model's outcomes across mappings x host features x fault kinds; or, for a..b, where they differ."""
+    from .figures import behaviour_map as figure
+    a, _, b = name.partition("..")
+    try:
+        ids = (resolve_model(a), resolve_model(b)) if b else (resolve_model(a),)
+    except ScenarioError as e:
+        return _bad(str(e), "/map/v6.17/", False)
+    if request.query_string:
+        return _bad("A behaviour map takes no query: it always covers the same ground.", f"/map/{name}/", False)
+    grid = behaviour.diff(*ids) if b else behaviour.grid(ids[0])
+    return memoised(("map", name), lambda: (render_template(
+        "map.html", grid=grid, figure=figure(grid, diff=bool(b)), name=name, models=list(MODELS), diff=bool(b)),
+        "text/html"))

@@ -51,3 +51,29 @@ def memslot_map(tr: Trace) -> dict:
                       yaxis={"categoryorder": "array", "categoryarray": ["faults", "stage-2 leaves", "memslot"]},
                       legend={"orientation": "h", "y": -0.35}, font={"size": 12})
     return json.loads(fig.to_json())
+
+
+def behaviour_map(grid: dict, diff: bool = False) -> dict:
+    """A heatmap of outcome categories (or changed / unchanged, for a diff), one row per mapping."""
+    import plotly.graph_objects as go
+
+    from .behaviour import CATEGORIES
+    z = [[c["z"] for c in row["cells"]] for row in grid["rows"]]
+    text = [[c["text"] for c in row["cells"]] for row in grid["rows"]]
+    links = [[c["href"] for c in row["cells"]] for row in grid["rows"]]
+    if diff:
+        scale = [[0, "#e8ecf2"], [1, "#c0392b"]]
+        zmax, ticks = 1, {"tickvals": [0, 1], "ticktext": ["same", "changed"]}
+    else:
+        palette = ["#2b7a3d", "#c08a1e", "#b03a2e", "#6c3483", "#1f3a93", "#5d6d7e", "#aab7b8"]
+        n = len(CATEGORIES)
+        scale = [[i / n + e, colour] for i, colour in enumerate(palette) for e in (0, 1 / n - 1e-9)]
+        zmax, ticks = n - 1, {"tickvals": [i * (n - 1) / n + (n - 1) / (2 * n) for i in range(n)],
+                              "ticktext": list(CATEGORIES)}
+    fig = go.Figure(go.Heatmap(
+        z=z, x=grid["columns"], y=[row["title"] for row in grid["rows"]], text=text, customdata=links,
+        zmin=0, zmax=zmax, colorscale=scale, xgap=2, ygap=2, colorbar={**ticks, "thickness": 14},
+        hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>"))
+    fig.update_layout(template="none", height=520, margin={"l": 300, "r": 20, "t": 10, "b": 90},
+                      xaxis={"tickangle": -40}, yaxis={"autorange": "reversed"}, font={"size": 12})
+    return json.loads(fig.to_json())

@@ -66,3 +66,13 @@ def test_a_lesson_plays_through_with_predict_then_reveal(page):
     expect(parts.nth(2).locator("[data-testid=answer]")).to_have_text(
         "Rejected at fault time: KVM_RUN fails with -EINVAL")
     page.shot("lesson-grace-hopper")
+
+
+def test_behaviour_map_draws_a_heatmap_whose_cells_open_their_permalink(page):
+    page.goto("/map/v6.14..v6.17/")
+    expect(page.page.locator(".behaviour .main-svg").first).to_be_visible()
+    page.page.locator("td.changed a").first.click()
+    page.page.wait_for_load_state("networkidle")
+    assert page.path().startswith("/v6.14..v6.17/?")
+    expect(page.page.locator("[data-testid=divergence]")).to_be_visible()
+    page.shot("behaviour-map-after-click")

@@ -103,3 +103,27 @@ def test_lessons_render_and_every_link_is_canonical(client):
     for link in lessons.links():
         assert client.get(link).status_code == 200, link
     assert client.get("/lessons/nothing/").status_code == 400
+
+
+def test_behaviour_map_covers_every_mapping_host_and_access(client):
+    r = client.get("/map/v6.17/")
+    assert r.status_code == 200
+    html = r.data.decode()
+    assert html.count("<tr><th>") == 1 + 13 and "FWB+DIC / read" in html and "none / exec" in html   # header + rows
+    assert "KVM_SET_USER_MEMORY_REGION -EINVAL" in html        # nvgrace usemem without FWB and DIC
+    assert '<script type="application/json" id="map-figure">' in html
+
+
+def test_behaviour_diff_highlights_exactly_the_changed_cells(client):
+    from app import behaviour
+    d = behaviour.diff("v6.14", "v6.17")
+    changed = {(row["id"], c["column"]) for row in d["rows"] for c in row["cells"] if c["changed"]}
+    assert ("nvgrace-usemem", "FWB+DIC / read") in changed and ("dax", "FWB+DIC / read") in changed
+    assert not any(row_id == "anon" for row_id, _ in changed)
+    html = client.get("/map/v6.14..v6.17/").data.decode()
+    assert html.count('changed"><a href="/v6.14..v6.17/?') == len(changed)
+
+
+@pytest.mark.parametrize("url", ["/map/v9/", "/map/v6.17/?f=1", "/map/v6.14..nope/"])
+def test_behaviour_map_bad_input(client, url):
+    assert client.get(url).status_code == 400

@@ -1,0 +1,78 @@
+"""Behaviour maps: what one model does across VMA kinds x host features x fault kinds, and where
+two models differ. Pure; the Plotly figure is built in figures.py."""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+from .permalink import canonical_url
+from .sim import simulate
+from .sim.presets import PRESETS
+from .sim.scenario import Fault, Scenario
+
+HOSTS = (("FWB+DIC", frozenset({"fwb", "dic"})), ("FWB", frozenset({"fwb"})), ("DIC", frozenset({"dic"})),
+         ("none", frozenset()))
+KINDS = (("read", "r"), ("write", "w"), ("exec", "x"))
+CATEGORIES = ("Normal", "Normal-NC", "Device", "memslot refused", "KVM_RUN error", "abort injected", "other")
+
+
+def columns() -> list[tuple[str, frozenset, str]]:
+    return [(f"{h} / {k}", host, kind) for h, host in HOSTS for k, kind in KINDS]
+
+
+def scenario(preset_id: str, host: frozenset, kind: str) -> Scenario:
+    sc = PRESETS[preset_id].apply(replace(Scenario(), host=host))
+    return replace(sc, faults=(Fault(0x4000_0000, kind),))
+
+
+def category(mid: str, sc: Scenario) -> tuple[str, str]:
+    """(category, one-line description) of the single fault in sc on model mid."""
+    tr = simulate(mid, sc, trace=False)
+    if tr.memslot.result != "ok":
+        return "memslot refused", f"KVM_SET_USER_MEMORY_REGION {tr.memslot.result}"
+    f = tr.faults[0]
+    if f.outcome in ("map", "relax"):
+        kind = {"normal": "Normal", "normal_nc": "Normal-NC", "device_nGnRE": "Device"}[f.s2.memtype]
+        return kind, f"mapped {kind} {f.s2.perm}"
+    if f.outcome == "run_error":
+        return "KVM_RUN error", f"KVM_RUN {f.errno}"
+    if f.outcome == "inject":
+        return "abort injected", f"{f.inject} injected"
+    return "other", f.outcome
+
+
+@lru_cache(maxsize=16)
+def grid(mid: str) -> dict:
+    """rows (presets) x columns (host / fault kind): category index, text and permalink per cell."""
+    rows = []
+    for pid, preset in PRESETS.items():
+        cells = []
+        for label, host, kind in columns():
+            sc = scenario(pid, host, kind)
+            cat, text = category(mid, sc)
+            cells.append({"cat": cat, "z": CATEGORIES.index(cat), "text": text, "href": canonical_url(mid, sc),
+                          "column": label})
+        rows.append({"id": pid, "title": preset.title, "cells": cells})
+    return {"model": mid, "columns": [c[0] for c in columns()], "rows": rows}
+
+
+@lru_cache(maxsize=16)
+def diff(a: str, b: str) -> dict:
+    """Cells whose outcome changed between two models (z = 1) and those that did not (z = 0)."""
+    ga, gb = grid(a), grid(b)
+    rows = []
+    for ra, rb in zip(ga["rows"], gb["rows"]):
+        cells = []
+        for ca, cb in zip(ra["cells"], rb["cells"]):
+            changed = ca["text"] != cb["text"]
+            cells.append({"z": int(changed), "cat": cb["cat"] if changed else "same",
+                          "text": f"{a}: {ca['text']} / {b}: {cb['text']}" if changed else ca["text"],
+                          "href": canonical_url(f"{a}..{b}", _scenario_of(ca["href"])), "column": ca["column"],
+                          "changed": changed})
+        rows.append({"id": ra["id"], "title": ra["title"], "cells": cells})
+    return {"model": f"{a}..{b}", "columns": ga["columns"], "rows": rows}
+
+
+def _scenario_of(href: str) -> Scenario:
+    from .permalink import parse_url
+    return parse_url(href)[1].scenario
