@@ -61,9 +61,9 @@ def diff(a: str, b: str) -> dict:
     """Cells whose outcome changed between two models (z = 1) and those that did not (z = 0)."""
     ga, gb = grid(a), grid(b)
     rows = []
-    for ra, rb in zip(ga["rows"], gb["rows"]):
+    for ra, rb in zip(ga["rows"], gb["rows"], strict=False):
         cells = []
-        for ca, cb in zip(ra["cells"], rb["cells"]):
+        for ca, cb in zip(ra["cells"], rb["cells"], strict=False):
             changed = ca["text"] != cb["text"]
             cells.append({"z": int(changed), "cat": cb["cat"] if changed else "same",
                           "text": f"{a}: {ca['text']} / {b}: {cb['text']}" if changed else ca["text"],
