@@ -37,3 +37,8 @@ def source_for(mid: str, sid: str) -> Source:
 
 def tag(mid: str) -> str:
     return _raw()["tags"][mid]
+
+
+def patch(mid: str) -> dict | None:
+    """For a model that is a patch on a tag: its lore link, base tag and the steps its hunks touch."""
+    return _raw().get("patches", {}).get(mid)

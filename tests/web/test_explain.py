@@ -34,7 +34,7 @@ def test_compare_answers_what_v6_17_does_differently_from_v3_for_a_cow_pfnmap(cl
     html = client.get(f"/patch-v3..v6.17/?{COW}").data.decode()
     assert "Rejected at fault time: KVM_RUN fails with -EINVAL" in html
     assert "Mapped Device-nGnRE, R--, 4K" in html
-    assert "https://elixir.bootlin.com/linux/v6.14/source/arch/arm64/kvm/mmu.c#L1613-L1624" in html
+    assert "https://lore.kernel.org/r/20250310103008.3471-2-ankita@nvidia.com" in html
 
 
 def test_same_model_twice_has_no_divergence(client):

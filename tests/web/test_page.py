@@ -126,7 +126,12 @@ def test_steps_link_to_their_source_lines_at_the_model_tag(client):
     r = client.get("/v7.1/?f=40000000r")
     assert b"https://elixir.bootlin.com/linux/v7.1.3/source/arch/arm64/kvm/mmu.c#L" in r.data
     r = client.get("/patch-v3/?vma=pfnmap,io&mem=dev&f=40000000r")
-    assert b"https://elixir.bootlin.com/linux/v6.14/source/arch/arm64/kvm/mmu.c#L1613-L1624" in r.data
+    # The patch's own hunks link to the patch on lore; untouched code to v6.14's own lines.
+    assert b'<a class="src" href="https://lore.kernel.org/r/20250310103008.3471-2-ankita@nvidia.com"' in r.data
+    assert b"mmu.c:1613\xe2\x80\x931624" in r.data          # the step shows the patched file's lines
+    v614 = client.get("/v6.14/?vma=pfnmap,io&mem=dev&f=40000000r").data
+    link = re.search(rb'https://elixir.bootlin.com/linux/v6.14/source/arch/arm64/kvm/mmu.c#L1516-L1522', v614)
+    assert link and link.group(0) in r.data                    # vma_lookup: the same v6.14 lines
 
 
 def test_figure_endpoint_returns_plotly_json(client):
