@@ -105,32 +105,29 @@ def every_model():
                            query=canonical_query(sc))
 
 
-@bp.get("/embed/<name>/")
-def embed(name: str):
-    """A read-only view for iframes (the only routes whose responses may be framed)."""
-    got = scenario_request("/embed", name)
+def scenario_view(prefix: str, name: str, template: str, default_step) -> Response:
+    """A read-only rendering of one permalink under a prefix (/embed, /present)."""
+    got = scenario_request(prefix, name)
     if not isinstance(got, tuple):
         return got
     mid, sc, step = got
     tr = traced(mid, sc)
     steps = presenters.steps(tr)
-    verdict = presenters.memslot_verdict(tr) or (presenters.fault_verdict(tr.faults[-1]) if tr.faults else None)
-    return render_template("embed.html", model=mid, sc=sc, steps=steps, verdict=verdict, title=title(sc),
-                           current=step or len(steps), full=canonical_url(mid, sc, step))
+    return render_template(template, model=mid, sc=sc, steps=steps, verdict=presenters.overall_verdict(tr),
+                           title=title(sc), current=step or default_step(steps),
+                           full=canonical_url(mid, sc, step))
+
+
+@bp.get("/embed/<name>/")
+def embed(name: str):
+    """A read-only view for iframes (the only routes whose responses may be framed)."""
+    return scenario_view("/embed", name, "embed.html", len)
 
 
 @bp.get("/present/<name>/")
 def present(name: str):
     """Presenter mode: one step at a time in large type, for a projector and a clicker."""
-    got = scenario_request("/present", name)
-    if not isinstance(got, tuple):
-        return got
-    mid, sc, step = got
-    tr = traced(mid, sc)
-    steps = presenters.steps(tr)
-    verdict = presenters.memslot_verdict(tr) or (presenters.fault_verdict(tr.faults[-1]) if tr.faults else None)
-    return render_template("present.html", model=mid, sc=sc, steps=steps, verdict=verdict, title=title(sc),
-                           current=step or 1, full=canonical_url(mid, sc, step), trace=tr)
+    return scenario_view("/present", name, "present.html", lambda steps: 1)
 
 
 @bp.get("/lessons/")
@@ -146,8 +143,7 @@ def lesson(lid: str):
     parts = []
     for part in found.parts:
         mid, parsed = part.parsed()
-        tr = traced(mid, parsed.scenario)
-        verdict = presenters.memslot_verdict(tr) or (presenters.fault_verdict(tr.faults[-1]) if tr.faults else None)
+        verdict = presenters.overall_verdict(traced(mid, parsed.scenario))
         parts.append({"part": part, "model": mid, "verdict": verdict, "choices": lessons.choices(verdict)})
     return render_template("lesson.html", lesson=found, parts=parts, lessons=lessons.LESSONS)
 

@@ -78,6 +78,11 @@ def memslot_verdict(tr: Trace) -> Verdict | None:
                    _check(check))
 
 
+def overall_verdict(tr: Trace) -> Verdict | None:
+    """The memslot's refusal, else the last fault's verdict, else None (no fault fired)."""
+    return memslot_verdict(tr) or (fault_verdict(tr.faults[-1]) if tr.faults else None)
+
+
 def fault_verdict(f: FaultResult) -> Verdict:
     check = _check(_decisive(f))
     if f.outcome in ("map", "relax"):

@@ -108,7 +108,7 @@ def _context(mid: str, sc: Scenario, tr, steps, current: int, canonical: str) ->
         })
     current_fault = steps[current - 1].fault if steps else None
     memslot_verdict = presenters.memslot_verdict(tr)
-    verdict = memslot_verdict or (faults[-1]["verdict"] if faults else None)
+    verdict = presenters.overall_verdict(tr)
     query = canonical_query(sc)
     return {
         "faults_text": ",".join(fault_text(f) for f in sc.faults),

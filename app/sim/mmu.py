@@ -91,6 +91,7 @@ class KvmArm64:
     title = "mainline v6.14: the code the v3 patch applies to"
     device_var = "device"
     has_cacheable_pfnmap_cap = False
+    rejects_read_perm_fault = True     # the "Unexpected L2 read permission error" check (gone by v6.17)
     handled_fscs = ("translation", "permission", "access_flag")
     uma_pipeline = ("uma_entry", "uma_vma_lookup", "uma_vma_size", "uma_snapshot", "uma_faultin",
                     "uma_classify", "uma_noexec", "uma_lock_retry", "uma_thp", "uma_mte",
@@ -358,7 +359,7 @@ class KvmArm64:
                    "logging_active={logging} (dirty logging needs a writable slot), fault_is_perm={perm}.",
                    "exec_fault = is_iabt && !S1PTW\nlogging_active = memslot_is_logging(memslot)",
                    exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
-        if ab.is_perm and not st.write_fault and not st.exec_fault:
+        if self.rejects_read_perm_fault and ab.is_perm and not st.write_fault and not st.exec_fault:
             if t:
                 t.step("uma.entry", "A permission fault that is neither a write nor an exec: "
                        "\"Unexpected L2 read permission error\".", "return -EFAULT")

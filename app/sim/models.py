@@ -72,6 +72,7 @@ class V6_17(V6_14):
     title = "mainline v6.17: the merged series: memslot check, capability 243, FWB and DIC required"
     device_var = "s2_force_noncacheable"
     has_cacheable_pfnmap_cap = True
+    rejects_read_perm_fault = False
 
     @staticmethod
     def kvm_vma_is_cacheable(mt: str) -> bool:
@@ -112,17 +113,6 @@ class V6_17(V6_14):
 
     def inject_text(self, where, is_iabt):
         return "kvm_inject_sea_iabt()" if is_iabt else "kvm_inject_sea_dabt()"
-
-    def uma_entry(self, sc, st, s2, t):
-        ab = st.abort
-        st.exec_fault = ab.is_iabt and not ab.s1ptw
-        st.logging = "log" in sc.slot and "ro" not in sc.slot
-        if t:
-            t.step("uma.entry", "exec_fault={exec_fault}, write_fault={write_fault}, "
-                   "logging_active={logging}, fault_is_perm={perm}.",
-                   "exec_fault = is_iabt && !S1PTW\nlogging_active = memslot_is_logging(memslot)",
-                   exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
-        return None
 
     def uma_snapshot(self, sc, st, s2, t):
         st.mte_allowed = "mteok" in sc.vma
