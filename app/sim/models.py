@@ -112,6 +112,8 @@ class V6_17(V6_14):
         return r
 
     def inject_text(self, where, is_iabt):
+        if where == "range":
+            return f"kvm_inject_sea(vcpu, is_iabt={str(is_iabt).lower()}, ...)"
         return "kvm_inject_sea_iabt()" if is_iabt else "kvm_inject_sea_dabt()"
 
     def uma_snapshot(self, sc, st, s2, t):
