@@ -168,3 +168,42 @@ def test_v3_cow_check_leaks_the_mmap_lock():
     tr = run("patch-v3", DEVMEM_PRIVATE + "&f=40000000r")
     step = next(s for s in tr.faults[0].steps if s.id == "uma.v3_cow")
     assert dict(step.vars)["mmap_lock"] == "leaked"
+
+
+def _ids(tr, fault=0):
+    return [s.id for s in tr.faults[fault].steps]
+
+
+def test_v7_1_checks_mte_before_taking_the_lock_and_v6_17_after_thp():
+    q = "vma=maywrite,mteok&host=fwb,dic,mte&vm=mte&f=40000000r"
+    v717, v71 = _ids(run("v6.17", q)), _ids(run("v7.1", q))
+    assert v717.index("uma.lock_retry") < v717.index("uma.mte")
+    assert v71.index("uma.mte") < v71.index("uma.lock_retry")
+
+
+def test_v7_1_injects_fsc_0x35_after_the_exec_check_and_before_prot():
+    ids = _ids(run("v7.1", "f=40000000w,40000000w.atomic"), 1)
+    assert ids.index("uma.classify") < ids.index("uma.excl_atomic") and "uma.prot" not in ids
+
+
+def test_only_v6_14_and_the_patch_reject_a_permission_fault_that_is_neither_read_nor_exec():
+    from app.sim.mmu import KvmArm64
+    from app.sim.models import MODELS
+    assert [MODELS[m].rejects_read_perm_fault for m in MODEL_IDS] == [True, True, False, False]
+    assert issubclass(MODELS["v7.1"], KvmArm64)
+
+
+def test_a_1g_mapping_over_a_two_level_table_livelocks_on_a_permission_fault():
+    tr = run("v6.14", "ipa=32&pg=1g&vma=hugetlb,maywrite&host=fwb&f=40000000r,40000000x")
+    f = tr.faults[1]
+    assert (f.fsc, f.level, f.outcome) == ("permission", 2, "resume")
+    assert any(dict(s.vars).get("livelock") for s in f.steps)
+
+
+def test_without_fwb_a_device_pfn_mapped_normal_is_flagged_as_having_no_linear_alias():
+    # v6.17 maps a VM_IO (not PFNMAP/MIXEDMAP) PFN outside the kernel's map as Normal; without FWB
+    # the D-cache clean goes through __va() of memory that has no linear mapping.
+    tr = run("v6.17", "vma=io,shared,maywrite&mem=dev&host=dic&f=40000000r")
+    f = tr.faults[0]
+    assert f.s2.memtype == "normal" and dict(f.cmo)["dcache"] == "done"
+    assert any(s.id == "clean_dcache" and dict(s.vars).get("linear_map") is False for s in f.steps)
