@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlencode
 
-from .permalink import KEYS, Parsed, fault_text, parse_query
+from .permalink import Parsed, parse_query
 from .sim.presets import PRESETS
 from .sim.scenario import FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES
 
@@ -70,12 +70,5 @@ def _composed_fault(extra: dict) -> tuple[tuple, str | None]:
     return probe.scenario.faults, None
 
 
-def is_contract_query(pairs: list[tuple[str, str]]) -> bool:
-    return all(k in KEYS for k, _ in pairs)
-
-
 def without_fault(sc, index: int):
     return replace(sc, faults=sc.faults[:index] + sc.faults[index + 1:])
-
-
-__all__ = ["parse_form", "without_fault", "fault_text"]

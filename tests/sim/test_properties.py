@@ -48,3 +48,13 @@ def test_outcomes_do_not_depend_on_tracing(sc):
         a, b = simulate(mid, sc), simulate(mid, sc, trace=False)
         assert [(f.outcome, f.errno, f.inject, f.s2) for f in a.faults] == \
             [(f.outcome, f.errno, f.inject, f.s2) for f in b.faults]
+
+
+@settings(max_examples=60)
+@given(scenarios(max_faults=8))
+def test_every_phase_stays_well_under_its_step_cap(sc):
+    from app.sim.trace import MAX_STEPS_PER_PHASE
+    for mid in MODELS:
+        tr = simulate(mid, sc)
+        for phase in [tr.memslot.steps, tr.capability.steps, *(f.steps for f in tr.faults)]:
+            assert len(phase) < MAX_STEPS_PER_PHASE // 2
