@@ -4,11 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from urllib.parse import urlsplit
 
-from .permalink import ScenarioError, canonical_url, parse_url
+from .permalink import ScenarioError, canonical_url, parse_url, resolve_model
 from .sim import simulate
 from .sim.report import trace_json
-from .sim.text import render
+from .sim.text import render, render_compare
 from .summary import title
 
 
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _trace(url: str, text: bool) -> int:
+    pair = urlsplit(url.strip()).path.strip("/")
+    if ".." in pair and "/" not in pair:
+        return _versus(url, pair, text)
     try:
         mid, parsed = parse_url(url)
     except ScenarioError as e:
@@ -47,6 +51,30 @@ def _trace(url: str, text: bool) -> int:
     else:
         json.dump(trace_json(tr, canon), sys.stdout, indent=2)
         sys.stdout.write("\n")
+    return 0
+
+
+def _versus(url: str, pair: str, text: bool) -> int:
+    """Two models on one scenario: only as text (the comparison has no JSON form)."""
+    from .compare import align
+    if not text:
+        print("s2viz: a comparison (a..b) has no JSON form; use --text.", file=sys.stderr)
+        return 2
+    a, _, b = pair.partition("..")
+    try:
+        ma, mb = resolve_model(a), resolve_model(b)
+        _, parsed = parse_url(url.replace(pair, ma, 1))
+    except ScenarioError as e:
+        print(f"s2viz: {e}", file=sys.stderr)
+        return 2
+    if parsed.errors:
+        print(f"s2viz: {parsed.errors[0]}", file=sys.stderr)
+        return 2
+    sc = parsed.scenario
+    ta, tb = simulate(ma, sc), simulate(mb, sc)
+    rows, first = align(ta, tb)
+    pairs = [(r.phase, r.a and r.a.step, r.b and r.b.step, r.same) for r in rows]
+    sys.stdout.write(render_compare(ta, tb, pairs, first, title(sc), canonical_url(f"{ma}..{mb}", sc)))
     return 0
 
 

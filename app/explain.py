@@ -11,6 +11,7 @@ from .serving import cached, memoised
 from .sim import LATEST, MODELS
 from .sim.scenario import Scenario
 from .sim.text import render as render_text
+from .sim.text import render_compare
 from .summary import title
 from .views import traced
 
@@ -50,6 +51,30 @@ def text(name: str):
     url = request.host_url.rstrip("/") + canonical_url(mid, sc)
     return memoised(("text", url), lambda: (render_text(traced(mid, sc), title(sc), url),
                                              "text/plain"))
+
+
+@bp.get("/text/<a>..<b>/")
+def versus_text(a: str, b: str):
+    """The comparison as mail-safe plain text: first difference, verdicts, differing steps, link."""
+    try:
+        ma, mb = resolve_model(a), resolve_model(b)
+    except ScenarioError as e:
+        return _bad(str(e), "/text/v6.14..v6.17/", True)
+    parsed = parse_form(list(request.args.items(multi=True)))
+    pair = f"{ma}..{mb}"
+    if parsed.errors:
+        return _bad(parsed.errors[0], canonical_url(pair, parsed.scenario, prefix="/text"), True)
+    sc = parsed.scenario
+    if (a, b) != (ma, mb) or request.query_string.decode("utf-8", "replace") != canonical_query(sc):
+        return redirect(canonical_url(pair, sc, prefix="/text"), 301 if (a, b) == (ma, mb) else 302)
+    url = request.host_url.rstrip("/") + canonical_url(pair, sc)
+
+    def build():
+        ta, tb = traced(ma, sc), traced(mb, sc)
+        rows, first = compare.align(ta, tb)
+        pairs = [(r.phase, r.a and r.a.step, r.b and r.b.step, r.same) for r in rows]
+        return render_compare(ta, tb, pairs, first, title(sc), url), "text/plain"
+    return memoised(("versus-text", url), build)
 
 
 @bp.get("/<a>..<b>/")

@@ -7,7 +7,7 @@ from .sim import memattr
 from .sim.pgtable import DESC_FIELDS, geometry
 from .sim.scenario import MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
 from .sim.sources import ARCH, patch, source_for, tag
-from .sim.trace import FaultResult, Step, Trace
+from .sim.trace import FaultResult, Step, Trace, decisive_step
 from .sim.units import size_text
 
 MEMTYPE_NAMES = {"normal": "Normal", "normal_nc": "Normal Non-cacheable", "device_nGnRE": "Device-nGnRE",
@@ -84,7 +84,7 @@ def overall_verdict(tr: Trace) -> Verdict | None:
 
 
 def fault_verdict(f: FaultResult) -> Verdict:
-    check = _check(_decisive(f))
+    check = _check(decisive_step(f))
     if f.outcome in ("map", "relax"):
         leaf = f.s2
         verb = "Mapped" if f.outcome == "map" else "Permissions relaxed"
@@ -119,22 +119,6 @@ def fault_verdict(f: FaultResult) -> Verdict:
         return Verdict(False, "Not run: the memslot was refused", "-", "-", "-", "")
     return Verdict(True, "Resumed: nothing new mapped", "at fault time", "nothing",
                    "the guest re-executes the instruction (or skips it, for cache maintenance)", check)
-
-
-def _decisive(f: FaultResult) -> Step | None:
-    """The step that decided the outcome: the classification for a mapping, else the last step that
-    decided something (before the plumbing that returns)."""
-    if f.outcome in ("map", "relax"):
-        for s in f.steps:
-            if s.id == "uma.classify":
-                return s
-    skip = ("abort.uma_call", "uma.out", "hw.combine", "pgt.init_leaf", "clean_dcache", "inval_icache",
-            "pgt.walk_leaf", "pgt.stage2_map", "uma.map", "pgt.set_prot_attr", "pgt.relax_perms", "uma.lock_retry",
-            "thp_adjust", "uma.thp", "pgt.try_leaf")
-    for s in reversed(f.steps):
-        if s.id not in skip:
-            return s
-    return None
 
 
 def _check(s: Step | None) -> str:

@@ -40,3 +40,12 @@ def test_bad_scenarios_exit_2_with_one_line(url):
     assert r.returncode == 2
     assert r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("s2viz: ")
+
+
+def test_a_comparison_prints_as_text_and_refuses_json():
+    r = s2viz("trace", "/patch-v3..v6.17/?vma=pfnmap,io,maywrite&mt=ngnrne&mem=dev&f=40000000r", "--text")
+    assert r.returncode == 0, r.stderr
+    assert "decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1613" in r.stdout
+    assert r.stdout.splitlines()[-1] == "/patch-v3..v6.17/?vma=pfnmap,io,maywrite&mt=ngnrne&mem=dev&f=40000000r"
+    r = s2viz("trace", "/patch-v3..v6.17/?f=40000000r", "--json")
+    assert r.returncode == 2 and "no JSON form" in r.stderr

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .trace import FaultResult, Step, Trace
+from .trace import FaultResult, Step, Trace, decisive_step
 
 WIDTH = 72
 # The steps that decide an outcome; the rest is plumbing a mail reader can skip.
@@ -29,6 +29,46 @@ def render(tr: Trace, title: str, url: str) -> str:
     return text.encode("ascii", "replace").decode("ascii")
 
 
+def render_compare(ta: Trace, tb: Trace, pairs: list, first: int | None, title: str, url: str) -> str:
+    """Two models on one scenario: where they first decide differently, each verdict, and every
+    step pair that differs. pairs: (phase, step of a or None, step of b or None, same)."""
+    a, b = ta.model, tb.model
+    out = _wrap(f"s2viz {a} vs {b}: {title}") + [""]
+    if first is None:
+        out += _wrap("Both kernels decide the same at every step.")
+    else:
+        phase, sa, sb, _ = pairs[first]
+        out += _wrap(f"They first decide differently in the {phase} phase:")
+        out += _side(a, sa) + _side(b, sb)
+    out += ["", "verdicts:"]
+    out += _wrap(f"memslot: {a} {ta.memslot.result}, {b} {tb.memslot.result}", 2)
+    for i, (fa, fb) in enumerate(zip(ta.faults, tb.faults, strict=False), 1):
+        out += _wrap(f"fault {i} ({fa.access} at {fa.ipa:#x}):", 2)
+        for model, f in ((a, fa), (b, fb)):
+            out += _wrap(f"{model}: {_verdict(f)}", 4)
+            s = decisive_step(f)
+            if s is not None:
+                out += _wrap(f"decided by {s.func}() at {s.file}:{s.lines[0]}" if s.lines[0] else
+                             f"decided by {s.func}", 6)
+    differing = [(p, x, y) for p, x, y, same in pairs
+                 if not same and ((x and x.id in DECISIVE) or (y and y.id in DECISIVE))]
+    if differing:
+        out += ["", "the decisions that differ:"]
+        for phase, sa, sb in differing[:12]:
+            out += _wrap(f"[{phase}]", 2) + _side(a, sa, 4) + _side(b, sb, 4)
+        if len(differing) > 12:
+            out += _wrap(f"... and {len(differing) - 12} more; the link shows them all.", 2)
+    out += ["", url]
+    return "\n".join(out).encode("ascii", "replace").decode("ascii") + "\n"
+
+
+def _side(model: str, s: Step | None, indent: int = 2) -> list[str]:
+    if s is None:
+        return _wrap(f"{model}: (no such step)", indent)
+    where = f"{s.file}:{s.lines[0]}" if s.lines[0] else s.file
+    return _wrap(f"{model}: {where} {s.func}()", indent) + _wrap(s.text, indent + 2)
+
+
 def _fault(i: int, f: FaultResult) -> list[str]:
     mods = "".join("." + m for m in f.mods)
     head = f"fault {i}: {f.access}{mods} at {f.ipa:#x} -> {_verdict(f)}"
@@ -48,6 +88,8 @@ def _fault(i: int, f: FaultResult) -> list[str]:
 
 
 def _verdict(f: FaultResult) -> str:
+    if f.outcome in ("map", "relax") and f.s2:
+        return f"{f.outcome} {f.s2.memtype} {f.s2.perm} {f.s2.size:#x}"
     if f.outcome == "run_error":
         return f"KVM_RUN fails {f.errno}"
     if f.outcome == "inject":

@@ -125,3 +125,22 @@ class Trace:
         for i, f in enumerate(self.faults):
             out += [(f"fault {i + 1}", s) for s in f.steps]
         return out
+
+
+# Steps that carry a fault's outcome out rather than decide it.
+_PLUMBING = ("abort.uma_call", "uma.out", "hw.combine", "pgt.init_leaf", "clean_dcache", "inval_icache",
+             "pgt.walk_leaf", "pgt.stage2_map", "uma.map", "pgt.set_prot_attr", "pgt.relax_perms",
+             "uma.lock_retry", "thp_adjust", "uma.thp", "pgt.try_leaf")
+
+
+def decisive_step(f: FaultResult) -> Step | None:
+    """The step that decided a fault's outcome: the classification for a mapping, else the last
+    step that decided something before the plumbing that returns."""
+    if f.outcome in ("map", "relax"):
+        for s in f.steps:
+            if s.id == "uma.classify":
+                return s
+    for s in reversed(f.steps):
+        if s.id not in _PLUMBING:
+            return s
+    return None

@@ -127,3 +127,19 @@ def test_behaviour_diff_highlights_exactly_the_changed_cells(client):
 @pytest.mark.parametrize("url", ["/map/v9/", "/map/v6.17/?f=1", "/map/v6.14..nope/"])
 def test_behaviour_map_bad_input(client, url):
     assert client.get(url).status_code == 400
+
+
+def test_the_comparison_pastes_into_a_plain_text_mail(client):
+    r = client.get(f"/text/patch-v3..v6.17/?{COW}")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "text/plain; charset=utf-8"
+    text = r.data.decode("ascii")
+    lines = text.splitlines()
+    assert all(len(line) <= 72 and "\t" not in line for line in lines[:-1])
+    assert lines[-1] == f"http://localhost/patch-v3..v6.17/?{COW}"
+    # v6.17 first differs at registration (its cacheable-PFNMAP check runs, and passes)...
+    assert "They first decide differently in the memslot phase:" in text
+    # ...and the verdicts part at the v3 patch's COW check against v6.17's classification.
+    assert "patch-v3: KVM_RUN fails -EINVAL\n      decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1613" in text
+    assert "v6.17: map device_nGnRE R-- 0x1000\n      decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1661" in text
+    assert client.get("/text/patch-v3..v6.17/?f=0x40000000r").status_code == 301
+    assert client.get("/text/patch-v3..v9/").status_code == 400
