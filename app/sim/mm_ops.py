@@ -30,7 +30,7 @@ class MmOps:
         if self.t:
             self.t.step("pgt.walk_leaf", "No table at level {parent} for IPA {ipa:#x}: allocate a zeroed "
                         "page from the memcache and link a level-{level} table.",
-                        "new = zalloc_page(); *ptep = table_pte(new)",
+                        "allocate a zeroed table page; link it",
                         parent=level - 1, level=level, ipa=ipa)
 
     def free_table(self, ipa: int, level: int) -> None:
@@ -48,14 +48,14 @@ class MmOps:
         if self.t:
             self.t.step("pgt.try_leaf", "The level-{level} leaf at {ipa:#x} already holds this mapping, or "
                         "differs only in permissions: -EAGAIN, the walk stops and nothing is written.",
-                        "if (!stage2_pte_needs_update(old, new)) return -EAGAIN", level=level, ipa=ipa)
+                        "same mapping (permissions aside) -> -EAGAIN, stop", level=level, ipa=ipa)
 
     def new_leaf(self, ipa: int, level: int, pte: int) -> None:
         self.leaves += 1
         if not self.quiet:
             if self.t:
                 self.t.step("pgt.init_leaf", "New level-{level} {kind} for IPA {ipa:#x}: {pte:#018x}.",
-                            "pte = OA | attr | (level == 3 ? PAGE : BLOCK) | VALID",
+                            "descriptor = output address + attributes + page/block type + valid",
                             level=level, kind="page" if level == 3 else "block", ipa=ipa, pte=pte)
 
     def before_install(self, pa: int, size: int, pte: int) -> None:
@@ -74,7 +74,7 @@ class MmOps:
                 self.t.step("clean_dcache", "The new leaf is Normal cacheable, so a D-cache clean+invalidate "
                             "to PoC is requested, and skipped: with FWB the guest cannot see memory "
                             "non-cacheably, so there is nothing to clean.",
-                            "if has(ARM64_HAS_STAGE2_FWB): return", size=size)
+                            "FWB -> nothing to do", size=size)
             return
         self._set("dcache", "done")
         if self.quiet:
@@ -83,12 +83,12 @@ class MmOps:
             if self.t:
                 self.t.step("clean_dcache", "No FWB: clean+invalidate {size:#x} bytes to PoC through the "
                             "kernel's linear map (__va({pa:#x})) before the guest can read it uncached.",
-                            "dcache_clean_inval_poc(__va(pa), size)", pa=pa, size=size)
+                            "clean+invalidate D-cache to PoC by VA of the linear map", pa=pa, size=size)
         else:
             if self.t:
                 self.t.step("clean_dcache", "No FWB: KVM cleans to PoC through __va({pa:#x}), but this PFN "
                             "has no linear mapping: the real kernel would fault here.",
-                            "dcache_clean_inval_poc(__va(pa), size)  /* no linear alias! */",
+                            "clean+invalidate D-cache to PoC by VA (there is no such VA)",
                             pa=pa, size=size, linear_map=False)
 
     def icache_inval_pou(self, pa: int, size: int) -> None:
@@ -98,7 +98,7 @@ class MmOps:
                 return
             if self.t:
                 self.t.step("inval_icache", "The leaf is executable: I-cache invalidation to PoU is requested; "
-                            "with CTR_EL0.DIC it is only an ISB.", "icache_inval_pou() == isb under DIC",
+                            "with CTR_EL0.DIC it is only an ISB.", "DIC -> only an ISB",
                             size=size)
             return
         self._set("icache", "done")
@@ -108,13 +108,14 @@ class MmOps:
             if self.t:
                 self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: {size:#x} bytes is "
                             "more than MAX_DVM_OPS I-cache lines, so the whole I-cache is invalidated "
-                            "(IC IALLUIS): no VA needed.", "icache_inval_all_pou()", size=size)
+                            "(IC IALLUIS): no VA needed.", "invalidate the whole I-cache", size=size)
             return
         note = "" if self.linear_mapped else " This PFN has no linear mapping: the real kernel would fault here."
         if self.t:
             self.t.step("inval_icache", "The leaf is executable and the CPU lacks DIC: invalidate the I-cache "
                         "to PoU for {size:#x} bytes by VA (__va({pa:#x}))." + note,
-                        "icache_inval_pou(__va(pa), size)", pa=pa, size=size, linear_map=self.linear_mapped)
+                        "invalidate the I-cache to PoU by VA of the linear map",
+                        pa=pa, size=size, linear_map=self.linear_mapped)
 
     def _set(self, which: str, value: str) -> None:
         if self.cmo[which] != "done":

@@ -132,18 +132,18 @@ class KvmArm64:
         if t:
             t.step("prepare.entry", "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the "
                "VM's {ipa}-bit IPA space, so no -EFAULT.",
-               "if (change not CREATE/MOVE/FLAGS) return 0\nif (slot end > 1 << ipa_bits) return -EFAULT",
+               "change is not create/move/flags-only -> accept, no checks\nslot ends above 2^ipa_bits -> -EFAULT",
                gpa=MEMSLOT_GPA, end=end, ipa=sc.ipa)
         flags, mt = self.registration_vma(sc)
         if t:
             t.step("prepare.vma_loop", "Walk the VMAs covering HVA [{hva:#x}, +1 GiB): one VMA with flags "
-               "{flags}{remap}.", "for each vma in [uaddr, uaddr + size):",
+               "{flags}{remap}.", "for each VMA over the slot's user range:",
                hva=MEMSLOT_HVA, flags=_flags_text(flags),
                remap=" (anonymous RAM: the configured VMA is mapped over it only later)" if sc.remap else "")
         if "mte" in sc.vm and "mteok" not in flags:
             if t:
                 t.step("prepare.mte", "The VM has MTE but the VMA lacks VM_MTE_ALLOWED: tags could not be "
-                       "kept for this memory.", "if (kvm_has_mte(kvm) && !VM_MTE_ALLOWED) return -EINVAL",
+                       "kept for this memory.", "VM has MTE and VMA lacks VM_MTE_ALLOWED -> -EINVAL",
                        kvm_has_mte=True, mte_allowed=False)
             return EINVAL
         if "mte" in sc.vm:
@@ -158,7 +158,7 @@ class KvmArm64:
         if "log" in sc.slot:
             if t:
                 t.step("prepare.pfnmap_log", "VM_PFNMAP with KVM_MEM_LOG_DIRTY_PAGES: dirty logging of IO "
-                       "memory is not allowed.", "if (VM_PFNMAP && LOG_DIRTY_PAGES) return -EINVAL",
+                       "memory is not allowed.", "VMA is VM_PFNMAP and slot logs dirty pages -> -EINVAL",
                        pfnmap=True, log_dirty=True)
             return EINVAL
         if t:
@@ -175,7 +175,7 @@ class KvmArm64:
         if t:
             t.step("cap.check_extension", "This kernel does not know capability 243: "
                    "kvm_vm_ioctl_check_extension() answers 0, so a VMM cannot discover FWB.",
-                   "default: r = 0", cap=243, r=0)
+                   "unknown capability -> 0", cap=243, r=0)
         return 0
 
     # ---- kvm_handle_guest_abort ----------------------------------------------------------------
@@ -187,7 +187,7 @@ class KvmArm64:
         if t:
             t.step("abort.entry", "{ec} from the guest: ESR_EL2 {esr:#x}, FSC {fsc_code:#04x} ({fsc} fault, "
                    "level {level}), fault IPA {ipa:#x}.",
-                   "esr = ESR_EL2; ipa = HPFAR_EL2 -> IPA; is_iabt = EC == IABT_LOW",
+                   "read ESR_EL2; IPA from HPFAR_EL2; is_iabt when EC is IABT_LOW",
                    ec="Instruction abort" if ab.is_iabt else "Data abort", esr=ab.esr,
                    fsc_code=esr_mod.fsc_code(ab.fsc, ab.level), fsc=ab.fsc.replace("_", " "),
                    level=ab.level, ipa=f.ipa)
@@ -198,7 +198,8 @@ class KvmArm64:
         if ab.fsc not in self.handled_fscs:
             if t:
                 t.step("abort.fsc", "FSC {fsc_code:#04x} is not a translation, permission or access-flag fault: "
-                       "\"Unsupported FSC\", KVM_RUN fails.", "if (!trans && !perm && !access) return -EFAULT",
+                       "\"Unsupported FSC\", KVM_RUN fails.",
+                       "FSC not translation, permission or access flag -> -EFAULT",
                        fsc_code=esr_mod.fsc_code(ab.fsc, ab.level))
             return Exit("run_error", EFAULT), st
         if t:
@@ -208,8 +209,8 @@ class KvmArm64:
         have_slot = in_memslot(f.ipa)
         if t:
             t.step("abort.memslot", "gfn {gfn:#x}: {where}; write_fault={write_fault} (kvm_is_write_fault: {why}).",
-                   "memslot = gfn_to_memslot(gfn); hva = gfn_to_hva_memslot_prot(memslot, gfn, &writable)\n"
-                   "write_fault = kvm_is_write_fault(vcpu)",
+                   "find the memslot and the HVA for the gfn, and whether the slot is writable\n"
+                   "write_fault from ESR (stage-1 walks: only permission faults)",
                    gfn=f.ipa >> (sc.page_size.bit_length() - 1),
                    where=("memslot at {:#x}, hva {:#x}, slot {}".format(
                        MEMSLOT_GPA, MEMSLOT_HVA + f.ipa - MEMSLOT_GPA, "writable" if slot_writable else "read-only")
@@ -227,13 +228,13 @@ class KvmArm64:
         if ipa >= 1 << HOST_IPA_LIMIT:
             if t:
                 t.step("abort.ipa_range", "IPA {ipa:#x} is beyond the host's {lim}-bit IPA limit: inject an "
-                       "address size fault.", "if (ipa >= BIT(kvm_ipa_limit)) { inject_size_fault(); return 1; }",
+                       "address size fault.", "IPA at or above 2^kvm_ipa_limit -> inject address size fault, resume",
                        ipa=ipa, lim=HOST_IPA_LIMIT)
             return Exit("inject", inject=kind)
         if ipa >= 1 << sc.ipa:
             if t:
                 t.step("abort.ipa_range", "IPA {ipa:#x} lies between the VM's {bits}-bit IPA space and the host "
-                       "limit: {how}.", "if (ipa >= BIT(vm_ipa_bits)) { inject abort; return 1; }",
+                       "limit: {how}.", "IPA at or above 2^vm_ipa_bits -> inject abort, resume",
                        ipa=ipa, bits=sc.ipa, how=self.inject_text("range", ab.is_iabt))
             return Exit("inject", inject=kind)
         if t:
@@ -270,22 +271,22 @@ class KvmArm64:
         if ab.is_iabt:
             if t:
                 t.step("abort.noslot_iabt", "Instruction fetch from {why}: userspace cannot emulate it; "
-                       "{how}.", "if (is_iabt) -> inject instruction abort", why=why,
+                       "{how}.", "instruction abort -> -ENOEXEC -> inject instruction abort", why=why,
                        how=self.inject_text("noslot_iabt", True))
             return Exit("inject", inject="iabt")
         if ab.s1ptw:
             if t:
                 t.step("abort.noslot_s1ptw", "The guest's stage-1 page tables live in {why}: {how}.",
-                       "if (S1PTW) { inject data abort; return 1; }", why=why,
+                       "stage-1 walk -> inject data abort, resume", why=why,
                        how=self.inject_text("noslot_s1ptw", False))
             return Exit("inject", inject="dabt")
         if not have_slot and ab.cm:
             if t:
                 t.step("abort.noslot_cm", "Cache maintenance outside any memslot: KVM assumes the guest is being "
-                       "cautious and skips the instruction.", "if (error_hva && ESR.CM) { skip insn; return 1; }")
+                       "cautious and skips the instruction.", "no memslot and ESR.CM -> skip the instruction, resume")
             return Exit("resume")
         if t:
-            t.step("abort.noslot_mmio", "Data access to {why}: treat it as MMIO.", "return io_mem_abort(vcpu, ipa)",
+            t.step("abort.noslot_mmio", "Data access to {why}: treat it as MMIO.", "-> MMIO emulation",
                    why=why)
         return self.io_mem_abort(sc, ab, t)
 
@@ -296,27 +297,27 @@ class KvmArm64:
                 if t:
                     t.step("io_mem_abort.nisv", "No valid instruction syndrome (ISV=0) and the VMM enabled "
                            "KVM_CAP_ARM_NISV_TO_USER: exit with KVM_EXIT_ARM_NISV.",
-                           "if (!ISV) return nisv_to_user ? EXIT_ARM_NISV : -ENOSYS", isv=False, nisv_to_user=True)
+                           "no ISV -> exit ARM_NISV if the VMM asked, else -ENOSYS", isv=False, nisv_to_user=True)
                 return Exit("exit_nisv")
             if t:
                 t.step("io_mem_abort.nisv", "No valid instruction syndrome (ISV=0): KVM cannot emulate the access "
                        "and the VMM did not ask for NISV exits; KVM_RUN fails with -ENOSYS.",
-                       "if (!ISV) return nisv_to_user ? EXIT_ARM_NISV : -ENOSYS", isv=False, nisv_to_user=False)
+                       "no ISV -> exit ARM_NISV if the VMM asked, else -ENOSYS", isv=False, nisv_to_user=False)
             return Exit("run_error", ENOSYS)
         if t:
             t.step("io_mem_abort.mmio", "ISV=1: decode the access from the syndrome, no in-kernel device claims "
                    "it, so KVM_RUN returns KVM_EXIT_MMIO for the VMM to emulate.",
-                   "run->exit_reason = KVM_EXIT_MMIO; return 0", isv=True, is_write=ab.wnr)
+                   "fill the MMIO exit for the VMM -> KVM_EXIT_MMIO", isv=True, is_write=ab.wnr)
         return Exit("exit_mmio")
 
     def handle_access_fault(self, ipa: int, s2: Stage2, st: FaultState, t: Tracer) -> Exit:
         pte = s2.mkyoung(ipa)
         if t:
             t.step("abort.access_flag", "Access-flag fault: mark the leaf young (set AF) and resume.",
-                   "handle_access_fault(vcpu, ipa); return 1")
+                   "access flag fault -> mark the leaf young, resume")
         if t:
             t.step("handle_access_fault", "kvm_pgtable_stage2_mkyoung() sets AF in the leaf: {pte:#018x}.",
-                   "pte |= AF", pte=pte or 0)
+                   "set AF in the leaf", pte=pte or 0)
         st.result = "young"
         return Exit("resume")
 
@@ -325,19 +326,19 @@ class KvmArm64:
         if ret is None:
             out = {"map": "map", "relax": "relax"}.get(st.result, "resume")
             if t:
-                t.step("abort.uma_call", "user_mem_abort() returned 0: re-enter the guest.", "if (ret == 0) ret = 1")
+                t.step("abort.uma_call", "user_mem_abort() returned 0: re-enter the guest.", "0 -> resume the guest")
             return Exit(out)
         if ret.errno == ENOEXEC:
             if t:
                 t.step("abort.uma_call", "user_mem_abort() returned -ENOEXEC: {how}, and the guest runs on.",
-                       "if (ret == -ENOEXEC) { inject instruction abort; ret = 1; }",
+                       "-ENOEXEC -> inject instruction abort, resume",
                        how=self.inject_text("enoexec", True))
             return Exit("inject", inject="iabt")
         if ret.outcome != "run_error":
             return ret
         if t:
             t.step("abort.uma_call", "user_mem_abort() returned {errno}: KVM_RUN fails with it and the VMM "
-                   "sees the error.", "return ret  /* < 0: KVM_RUN error */", errno=ret.errno)
+                   "sees the error.", "negative errno -> KVM_RUN returns it", errno=ret.errno)
         return ret
 
     # ---- user_mem_abort ------------------------------------------------------------------------
@@ -357,19 +358,20 @@ class KvmArm64:
         if t:
             t.step("uma.entry", "exec_fault={exec_fault}, write_fault={write_fault}, "
                    "logging_active={logging} (dirty logging needs a writable slot), fault_is_perm={perm}.",
-                   "exec_fault = is_iabt && !S1PTW\nlogging_active = memslot_is_logging(memslot)",
+                   "exec_fault: instruction abort, not on a stage-1 walk\n"
+                   "logging_active: the slot has a dirty bitmap and is writable",
                    exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
         if self.rejects_read_perm_fault and ab.is_perm and not st.write_fault and not st.exec_fault:
             if t:
                 t.step("uma.entry", "A permission fault that is neither a write nor an exec: "
-                       "\"Unexpected L2 read permission error\".", "return -EFAULT")
+                       "\"Unexpected L2 read permission error\".", "-> -EFAULT")
             return Exit("run_error", EFAULT)
         return None
 
     def uma_vma_lookup(self, sc, st, s2, t):
         if t:
             t.step("uma.vma_lookup", "mmap_read_lock(); vma_lookup(hva {hva:#x}) finds the VMA ({flags}).",
-                   "vma = vma_lookup(mm, hva); if (!vma) return -EFAULT",
+                   "look the VMA up under mmap_lock; none -> -EFAULT",
                    hva=MEMSLOT_HVA + st.ipa - MEMSLOT_GPA, flags=_flags_text(sc.vma))
         return None
 
@@ -400,8 +402,8 @@ class KvmArm64:
         st.ipa = st.ipa & ~(st.vma_pagesize - 1)
         if t:
             t.step("uma.vma_size", "vma_shift={shift} ({size}): {why}{notes}; force_pte={force_pte}.",
-                   "vma_shift = logging ? PAGE_SHIFT : get_vma_page_shift(vma, hva)\n"
-                   "demote PUD/PMD unless fault_supports_stage2_huge_mapping()",
+                   "size: a page when logging, else what the VMA allows\n"
+                   "demote a block that does not fit the memslot",
                    shift=shift, size=_size(st.vma_pagesize), why=why,
                    notes="".join("; " + n for n in notes), force_pte=st.force_pte,
                    vma_pagesize=st.vma_pagesize)
@@ -413,7 +415,7 @@ class KvmArm64:
         if t:
             t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: mte_allowed={mte}, "
                    "vfio_allow_any_uc={uc} (VM_ALLOW_ANY_UNCACHED).",
-                   "mte_allowed = VM_MTE_ALLOWED; vfio_allow_any_uc = VM_ALLOW_ANY_UNCACHED\nmmap_read_unlock()",
+                   "remember VM_MTE_ALLOWED and VM_ALLOW_ANY_UNCACHED\ndrop mmap_lock",
                    mte=st.mte_allowed, uc=st.allow_any_uc)
         return None
 
@@ -424,7 +426,7 @@ class KvmArm64:
             if t:
                 t.step("uma.faultin", "__kvm_faultin_pfn(): {path} -> {err}; user_mem_abort returns -EFAULT.",
                        "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)\n"
-                       "if (is_error_noslot_pfn(pfn)) return -EFAULT", path=p.path, err=p.error)
+                       "no PFN -> -EFAULT", path=p.path, err=p.error)
             return Exit("run_error", EFAULT)
         st.pfn, st.writable, st.has_page = p.pfn, p.writable, p.has_page
         if t:
@@ -446,7 +448,7 @@ class KvmArm64:
             if t:
                 t.step("uma.classify", "kvm_is_device_pfn(): the PFN is not kernel memory ({mem}), so "
                        "device = true: the VMA's flags and memory type are not looked at.",
-                       "if (kvm_is_device_pfn(pfn)) device = true\nelse if (logging && !write_fault) writable = false",
+                       "PFN outside the kernel's memory -> device\notherwise, logging and a read -> not writable",
                        mem=_mem_text(sc.mem), device=True)
             return None
         return self._classify_ram(sc, st, t, "kvm_is_device_pfn() is false, the PFN is kernel memory")
@@ -458,7 +460,7 @@ class KvmArm64:
             if t:
                 t.step("uma.classify", why + ": cacheable. Dirty logging and a read: map it read-only so the "
                        "first write faults and gets logged.",
-                       "else if (logging_active && !write_fault) writable = false",
+                       "logging and a read -> not writable",
                        **{self.device_var: False}, writable=False)
         else:
             if t:
@@ -469,14 +471,14 @@ class KvmArm64:
         if st.exec_fault and st.device:
             if t:
                 t.step("uma.noexec", "An instruction fetch from memory mapped {var}: refuse with -ENOEXEC.",
-                       "if (exec_fault && device) return -ENOEXEC", var="non-cacheable")
+                       "exec fault on device memory -> -ENOEXEC", var="non-cacheable")
             return Exit("run_error", ENOEXEC)
         return None
 
     def uma_lock_retry(self, sc, st, s2, t):
         if t:
             t.step("uma.lock_retry", "Take kvm_fault_lock; no MMU-notifier invalidation raced with us.",
-                   "kvm_fault_lock(kvm); if (mmu_invalidate_retry(kvm, mmu_seq)) return -EAGAIN")
+                   "take the fault lock; an invalidation raced -> retry")
         return None
 
     def uma_thp(self, sc, st, s2, t):
@@ -491,7 +493,7 @@ class KvmArm64:
             st.vma_pagesize = _granule_at(sc, ab.level)
             if t:
                 t.step("uma.thp", "Permission fault on a {size} block: handle it at the block's size.",
-                       "if (fault_is_perm && fault_granule > PAGE_SIZE) vma_pagesize = fault_granule",
+                       "permission fault on a block -> use the block's size",
                        size=_size(st.vma_pagesize))
         else:
             pmd = sc.page_size << (sc.page_size.bit_length() - 4)
@@ -499,7 +501,7 @@ class KvmArm64:
                 st.vma_pagesize = pmd
                 if t:
                     t.step("thp_adjust", "The host maps this HVA with a {leaf} leaf: upgrade to a {pmd} block.",
-                           "if (get_user_mapping_size(hva) >= PMD_SIZE) return PMD_SIZE",
+                           "host leaf at least PMD-sized -> map a PMD block",
                            leaf=_size(sc.host_leaf), pmd=_size(pmd), vma_pagesize=pmd)
             else:
                 if t:
@@ -513,12 +515,12 @@ class KvmArm64:
         if not st.mte_allowed:
             if t:
                 t.step("uma.mte", "The VM has MTE, but this VMA (swapped in after registration?) lacks "
-                       "VM_MTE_ALLOWED: -EFAULT.", "if (!fault_is_perm && !device && kvm_has_mte(kvm))\n"
-                       "    if (!mte_allowed) return -EFAULT", mte_allowed=False)
+                       "VM_MTE_ALLOWED: -EFAULT.", "new cacheable mapping in an MTE VM:\n"
+                       "    VMA without VM_MTE_ALLOWED -> -EFAULT", mte_allowed=False)
             return Exit("run_error", EFAULT)
         if t:
             t.step("uma.mte", "The VM has MTE: sanitise the tags of the {size} being mapped.",
-                   "sanitise_mte_tags(kvm, pfn, vma_pagesize)", size=_size(st.vma_pagesize))
+                   "sanitise the MTE tags of the pages mapped", size=_size(st.vma_pagesize))
         return None
 
     def uma_prot(self, sc, st, s2, t):
@@ -534,9 +536,9 @@ class KvmArm64:
         st.prot = prot
         if t:
             t.step("uma.prot", "prot = {prot}: {why}.",
-                   "prot = R | (writable ? W : 0) | (exec_fault ? X : 0)\n"
-                   "if (device) prot |= vfio_allow_any_uc ? NORMAL_NC : DEVICE\n"
-                   "else if (has(ARM64_HAS_CACHE_DIC)) prot |= X",
+                   "prot: R, plus W if writable, plus X for an exec fault\n"
+                   "device: plus NORMAL_NC with VM_ALLOW_ANY_UNCACHED, else DEVICE\n"
+                   "otherwise, with CACHE_DIC: plus X",
                    prot=Prot.describe(prot), why=_prot_reason(st, self.has_dic(sc)))
         return None
 
@@ -549,10 +551,10 @@ class KvmArm64:
             st.result = "relax"
             if t:
                 t.step("uma.map", "Permission fault at the mapping's own size: relax the existing leaf "
-                       "in place.", "kvm_pgtable_stage2_relax_perms(pgt, ipa, prot)")
+                       "in place.", "relax the leaf's permissions in place")
             if t:
                 t.step("pgt.relax_perms", "Set S2AP/clear XN as prot asks: {old:#018x} -> {new:#018x}.",
-                       "pte |= S2AP bits for R/W; pte &= ~XN if X", old=old, new=new)
+                       "set S2AP for R and W; clear XN for X", old=old, new=new)
             if old & KVM_PTE_LEAF_ATTR_HI_S2_XN and not new & KVM_PTE_LEAF_ATTR_HI_S2_XN:
                 st.ops.icache_inval_pou(st.pa, st.vma_pagesize)
             st.leaf = _leaf(st.ipa, level, new, has_fwb, sc)
@@ -561,19 +563,19 @@ class KvmArm64:
         if t:
             t.step("pgt.set_prot_attr", "stage2_set_prot_attr({prot}): MemAttr {memattr:#x} ({name}), "
                    "S2AP {s2ap}, SH {sh}, AF=1, XN={xn}.",
-                   "memattr = DEVICE ? DEVICE_nGnRE : NORMAL_NC ? NORMAL_NC : NORMAL\n"
-                   "attr = MEMATTR(memattr) | S2AP(R,W) | SH_IS | AF | (X ? 0 : XN)",
+                   "MemAttr: Device-nGnRE, Normal-NC or Normal, by prot\n"
+                   "attributes: MemAttr, S2AP from R/W, SH inner shareable, AF, XN unless X",
                    prot=Prot.describe(st.prot), memattr=pte_memattr(attr),
                    name=memattr.s2_memattr_name(pte_memattr(attr), has_fwb),
                    s2ap=pte_perm(attr)[:2], sh="omitted (LPA2)" if s2.geo.lpa2 else "0b11 (inner shareable)",
                    xn=int(bool(attr & KVM_PTE_LEAF_ATTR_HI_S2_XN)))
         if t:
             t.step("uma.map", "Map {size} at IPA {ipa:#x} -> PA {pa:#x}.",
-                   "kvm_pgtable_stage2_map(pgt, ipa, vma_pagesize, pa, prot, memcache)",
+                   "map [ipa, ipa + size) to pa with prot",
                    size=_size(st.vma_pagesize), ipa=st.ipa, pa=st.pa)
         if t:
             t.step("pgt.stage2_map", "Walk from level {start}; install the leaf where its size fits a block "
-                   "Linux allows.", "walk [ipa, ipa + size): table, or leaf if the granule fits",
+                   "Linux allows.", "walk the range: a leaf where a block fits, else a table",
                start=s2.geo.start_level)
         installed = s2.map(st.ipa, st.vma_pagesize, st.pa, attr, st.ops)
         if not installed:
@@ -598,7 +600,7 @@ class KvmArm64:
     def uma_out(self, sc, st, s2, t):
         if t:
             t.step("uma.out", "Release the page, drop the lock{dirty}.",
-                   "kvm_release_faultin_page(); kvm_fault_unlock(); if (writable) mark_page_dirty()",
+                   "release the page, drop the lock; writable -> mark it dirty",
                    dirty="; mark the page dirty in the slot's log" if st.writable and st.logging else "")
         return None
 

@@ -26,14 +26,14 @@ class PatchV3(V6_14):
             if t:
                 t.step("uma.v3_cow", "VM_PFNMAP and is_cow_mapping() (VM_MAYWRITE without VM_SHARED): "
                        "-EINVAL. The return sits before mmap_read_unlock(), so mmap_lock stays held.",
-                       "if (VM_PFNMAP) { if (is_cow_mapping(vm_flags)) return -EINVAL; ... }",
+                       "VM_PFNMAP and a COW mapping -> -EINVAL (mmap_lock still held)",
                        cow=True, mmap_lock="leaked")
             return Exit("run_error", EINVAL)
         st.cacheable_devmem = sc.mt == "normal"
         if t:
             t.step("uma.v3_cow", "VM_PFNMAP, not COW; mapping_type(vm_page_prot) is {attr}, so "
                    "cacheable_devmem={cd} (only exactly MT_NORMAL counts).",
-                   "if (mapping_type(vm_page_prot) == MT_NORMAL) cacheable_devmem = true",
+                   "VM_PFNMAP with AttrIndx exactly MT_NORMAL -> cacheable_devmem",
                    attr=_attrindx(sc.mt), cd=st.cacheable_devmem, cacheable_devmem=st.cacheable_devmem)
         return None
 
@@ -43,7 +43,7 @@ class PatchV3(V6_14):
         st.device = not st.cacheable_devmem
         if t:
             t.step("uma.classify", "kvm_is_device_pfn(): the PFN is not kernel memory ({mem}); "
-                   "{why}", "if (kvm_is_device_pfn(pfn)) { if (!cacheable_devmem) device = true; }",
+                   "{why}", "PFN outside the kernel's memory -> device, unless cacheable_devmem",
                    mem=_mem_text(sc.mem), device=st.device,
                    why="cacheable_devmem keeps device false: it will be mapped Normal."
                    if st.cacheable_devmem else "device = true.")
@@ -54,7 +54,7 @@ class PatchV3(V6_14):
             if t:
                 t.step("uma.v3_fwb", "cacheable_devmem without FWB: KVM would have to clean the D-cache "
                        "through a kernel mapping the memory may not have; -EINVAL, at fault time.",
-                       "if (cacheable_devmem && !stage2_has_fwb(pgt)) { ret = -EINVAL; goto out_unlock; }",
+                       "cacheable_devmem without FWB -> -EINVAL",
                        cacheable_devmem=True, stage2_has_fwb=False)
             return Exit("run_error", EINVAL)
         if st.cacheable_devmem:
@@ -85,7 +85,7 @@ class V6_17(V6_14):
             if t:
                 t.step("prepare.pfnmap_cacheable", "A cacheable ({attr}) VM_PFNMAP VMA, and the host lacks "
                        "{missing}: refuse the memslot now, rather than fail at fault time.",
-                       "if (kvm_vma_is_cacheable(vma) && !kvm_supports_cacheable_pfnmap()) return -EINVAL",
+                       "cacheable VM_PFNMAP VMA and no FWB+DIC -> -EINVAL",
                        attr=_attrindx(mt), missing=self._missing(sc), is_vma_cacheable=True,
                        supports_cacheable_pfnmap=False)
             return EINVAL
@@ -103,12 +103,12 @@ class V6_17(V6_14):
         r = int(self.supports_cacheable_pfnmap(sc))
         if t:
             t.step("cap.check_extension", "KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) on the "
-                   "VM fd: {r} ({why}).", "case KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED:\n"
-                   "    r = kvm ? kvm_supports_cacheable_pfnmap() : -EINVAL",
+                   "VM fd: {r} ({why}).", "cap 243 on a VM fd -> FWB and DIC supported (1) or not (0)\n"
+                   "on /dev/kvm -> -EINVAL",
                    r=r, why="FWB and DIC" if r else "needs FWB and DIC; missing " + self._missing(sc), cap=243)
         if t:
             t.step("cap.supports", "kvm_supports_cacheable_pfnmap() = FWB && CACHE_DIC = {r}.",
-                   "return has(STAGE2_FWB) && has(CACHE_DIC)", r=bool(r))
+                   "supported = FWB and CACHE_DIC", r=bool(r))
         return r
 
     def inject_text(self, where, is_iabt):
@@ -123,7 +123,7 @@ class V6_17(V6_14):
         if t:
             t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: vm_flags {flags}, "
                    "is_vma_cacheable={c} ({attr}), mte_allowed={mte}.",
-                   "vm_flags = vma->vm_flags; is_vma_cacheable = kvm_vma_is_cacheable(vma)\nmmap_read_unlock()",
+                   "remember vm_flags and whether the pgprot is cacheable\ndrop mmap_lock",
                    flags=_flags_text(sc.vma), c=st.is_vma_cacheable, attr=_attrindx(sc.mt),
                    mte=st.mte_allowed, is_vma_cacheable=st.is_vma_cacheable)
         return None
@@ -141,19 +141,19 @@ class V6_17(V6_14):
                 if t:
                     t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, and the host "
                            "lacks {missing}: -EFAULT (the VMA changed behind the memslot check).",
-                           "if (is_vma_cacheable && !kvm_supports_cacheable_pfnmap()) return -EFAULT",
+                           "cacheable VMA, PFN outside the kernel's memory, no FWB+DIC -> -EFAULT",
                            missing=self._missing(sc), is_vma_cacheable=True, supports_cacheable_pfnmap=False)
                 return Exit("run_error", EFAULT)
             if t:
                 t.step("uma.classify", "A cacheable VMA over memory outside the kernel's map, on a host with FWB "
                        "and DIC: keep it cacheable, stage 2 maps it Normal.",
-                       "if (is_vma_cacheable) { if (!supported) return -EFAULT; }",
+                       "cacheable VMA: supported host -> stays cacheable",
                        **{self.device_var: False}, is_vma_cacheable=True)
             return None
         st.device = True
         if t:
             t.step("uma.classify", "{flag} over memory outside the kernel's map with a non-cacheable pgprot "
-                   "({attr}): {var} = true.", "else " + self.device_var + " = true",
+                   "({attr}): {var} = true.", "non-cacheable pgprot -> " + self.device_var,
                    flag="VM_PFNMAP" if "pfnmap" in sc.vma else "VM_MIXEDMAP", attr=_attrindx(sc.mt),
                    var=self.device_var, **{self.device_var: True})
         return None
@@ -182,7 +182,7 @@ class V7_1(V6_17):
             st.writable = False
             if t:
                 t.step("uma.prot", "Dirty logging and a read fault on memory: no W, so the first write faults "
-                       "and gets logged.", "if (map_writable && (device || !logging || write_fault)) prot |= W",
+                       "and gets logged.", "W only if writable and (device, or not logging, or a write)",
                        writable=False)
         return super().uma_prot(sc, st, s2, t)
 
@@ -192,8 +192,7 @@ class V7_1(V6_17):
         if t:
             t.step("uma.excl_atomic", "FSC 0x35: an exclusive or atomic access the memory type cannot do "
                    "(e.g. LS64 to cacheable memory without FEAT_LS64WB); inject a data abort with FSC 0x35 "
-                   "and let the guest handle it.", "if (esr_fsc_is_excl_atomic_fault(esr)) "
-                   "{ kvm_inject_dabt_excl_atomic(); return 1; }")
+                   "and let the guest handle it.", "FSC 0x35 -> inject a data abort with FSC 0x35, resume")
         return Exit("inject", inject="dabt")
 
 
