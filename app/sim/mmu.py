@@ -357,10 +357,12 @@ class KvmArm64:
         st.logging = "log" in sc.slot and "ro" not in sc.slot
         if t:
             t.step("uma.entry", "exec_fault={exec_fault}, write_fault={write_fault}, "
-                   "logging_active={logging} (dirty logging needs a writable slot), fault_is_perm={perm}.",
+                   "logging_active={logging_active} (dirty logging needs a writable slot), "
+                   "fault_is_perm={fault_is_perm}.",
                    "exec_fault: instruction abort, not on a stage-1 walk\n"
                    "logging_active: the slot has a dirty bitmap and is writable",
-                   exec_fault=st.exec_fault, write_fault=st.write_fault, logging=st.logging, perm=ab.is_perm)
+                   exec_fault=st.exec_fault, write_fault=st.write_fault, logging_active=st.logging,
+                   fault_is_perm=ab.is_perm)
         if self.rejects_read_perm_fault and ab.is_perm and not st.write_fault and not st.exec_fault:
             if t:
                 t.step("uma.entry", "A permission fault that is neither a write nor an exec: "
@@ -413,10 +415,10 @@ class KvmArm64:
         st.mte_allowed = "mteok" in sc.vma
         st.allow_any_uc = "uc" in sc.vma
         if t:
-            t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: mte_allowed={mte}, "
-                   "vfio_allow_any_uc={uc} (VM_ALLOW_ANY_UNCACHED).",
+            t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: mte_allowed={mte_allowed}, "
+                   "vfio_allow_any_uc={vfio_allow_any_uc} (VM_ALLOW_ANY_UNCACHED).",
                    "remember VM_MTE_ALLOWED and VM_ALLOW_ANY_UNCACHED\ndrop mmap_lock",
-                   mte=st.mte_allowed, uc=st.allow_any_uc)
+                   mte_allowed=st.mte_allowed, vfio_allow_any_uc=st.allow_any_uc)
         return None
 
     def uma_faultin(self, sc, st, s2, t):

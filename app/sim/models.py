@@ -122,10 +122,10 @@ class V6_17(V6_14):
         st.is_vma_cacheable = self.kvm_vma_is_cacheable(sc.mt)
         if t:
             t.step("uma.snapshot", "Snapshot the VMA before dropping mmap_lock: vm_flags {flags}, "
-                   "is_vma_cacheable={c} ({attr}), mte_allowed={mte}.",
+                   "is_vma_cacheable={is_vma_cacheable} ({attr}), mte_allowed={mte_allowed}.",
                    "remember vm_flags and whether the pgprot is cacheable\ndrop mmap_lock",
-                   flags=_flags_text(sc.vma), c=st.is_vma_cacheable, attr=_attrindx(sc.mt),
-                   mte=st.mte_allowed, is_vma_cacheable=st.is_vma_cacheable)
+                   flags=_flags_text(sc.vma), attr=_attrindx(sc.mt), mte_allowed=st.mte_allowed,
+                   is_vma_cacheable=st.is_vma_cacheable)
         return None
 
     def uma_classify(self, sc, st, s2, t):

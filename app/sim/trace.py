@@ -36,6 +36,15 @@ class Step:
         return out
 
 
+# Words a step's sentence is built from are not variables the kernel decided: a step keeps only
+# flags, numbers and these few decided strings as its vars.
+DECIDED_STRINGS = ("prot", "mmap_lock", "errno")
+
+
+def _decided(name: str, value) -> bool:
+    return not isinstance(value, str) or name in DECIDED_STRINGS
+
+
 class Tracer:
     """Collects steps for one phase (registration, capability, or one fault).
 
@@ -58,7 +67,7 @@ class Tracer:
         src = self.model.source(sid)
         self.steps.append(Step(sid, src.func, src.file, src.lines,
                                text.format(**vars) if vars else text,
-                               tuple(vars.items()), code))
+                               tuple((k, v) for k, v in vars.items() if _decided(k, v)), code))
 
     def freeze(self) -> tuple[Step, ...]:
         return tuple(self.steps)
