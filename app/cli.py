@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from .permalink import ScenarioError, canonical_url, parse_url, resolve_model
 from .sim import simulate
 from .sim.report import trace_json
-from .sim.text import render, render_compare
+from .sim.text import render
 from .summary import title
 
 
@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     return _trace(args.url, args.text)
 
 
+def _fail(message: str) -> int:
+    print(f"s2viz: {message}", file=sys.stderr)
+    return 2
+
+
 def _trace(url: str, text: bool) -> int:
     pair = urlsplit(url.strip()).path.strip("/")
     if ".." in pair and "/" not in pair:
@@ -39,11 +44,9 @@ def _trace(url: str, text: bool) -> int:
     try:
         mid, parsed = parse_url(url)
     except ScenarioError as e:
-        print(f"s2viz: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
     if parsed.errors:
-        print(f"s2viz: {parsed.errors[0]}", file=sys.stderr)
-        return 2
+        return _fail(parsed.errors[0])
     tr = simulate(mid, parsed.scenario)
     canon = canonical_url(mid, parsed.scenario)
     if text:
@@ -56,25 +59,19 @@ def _trace(url: str, text: bool) -> int:
 
 def _versus(url: str, pair: str, text: bool) -> int:
     """Two models on one scenario: only as text (the comparison has no JSON form)."""
-    from .compare import align
+    from .compare import as_text
     if not text:
-        print("s2viz: a comparison (a..b) has no JSON form; use --text.", file=sys.stderr)
-        return 2
+        return _fail("a comparison (a..b) has no JSON form; use --text.")
     a, _, b = pair.partition("..")
     try:
         ma, mb = resolve_model(a), resolve_model(b)
         _, parsed = parse_url(url.replace(pair, ma, 1))
     except ScenarioError as e:
-        print(f"s2viz: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
     if parsed.errors:
-        print(f"s2viz: {parsed.errors[0]}", file=sys.stderr)
-        return 2
+        return _fail(parsed.errors[0])
     sc = parsed.scenario
-    ta, tb = simulate(ma, sc), simulate(mb, sc)
-    rows, first = align(ta, tb)
-    pairs = [(r.phase, r.a and r.a.step, r.b and r.b.step, r.same) for r in rows]
-    sys.stdout.write(render_compare(ta, tb, pairs, first, title(sc), canonical_url(f"{ma}..{mb}", sc)))
+    sys.stdout.write(as_text(simulate(ma, sc), simulate(mb, sc), title(sc), canonical_url(f"{ma}..{mb}", sc)))
     return 0
 
 

@@ -11,7 +11,6 @@ from .serving import cached, memoised
 from .sim import LATEST, MODELS
 from .sim.scenario import Scenario
 from .sim.text import render as render_text
-from .sim.text import render_compare
 from .summary import title
 from .views import traced
 
@@ -53,45 +52,42 @@ def text(name: str):
                                              "text/plain"))
 
 
-@bp.get("/text/<a>..<b>/")
-def versus_text(a: str, b: str):
-    """The comparison as mail-safe plain text: first difference, verdicts, differing steps, link."""
+def pair_request(prefix: str, a: str, b: str, plain: bool):
+    """(model a, model b, scenario) for /<prefix>/<a>..<b>/?query, or the redirect / 400 to answer."""
     try:
         ma, mb = resolve_model(a), resolve_model(b)
     except ScenarioError as e:
-        return _bad(str(e), "/text/v6.14..v6.17/", True)
+        return _bad(str(e), f"{prefix}/v6.14..v6.17/", plain)
     parsed = parse_form(list(request.args.items(multi=True)))
     pair = f"{ma}..{mb}"
     if parsed.errors:
-        return _bad(parsed.errors[0], canonical_url(pair, parsed.scenario, prefix="/text"), True)
+        return _bad(parsed.errors[0], canonical_url(pair, parsed.scenario, prefix=prefix), plain)
     sc = parsed.scenario
     if (a, b) != (ma, mb) or request.query_string.decode("utf-8", "replace") != canonical_query(sc):
-        return redirect(canonical_url(pair, sc, prefix="/text"), 301 if (a, b) == (ma, mb) else 302)
-    url = request.host_url.rstrip("/") + canonical_url(pair, sc)
+        return redirect(canonical_url(pair, sc, prefix=prefix), 301 if (a, b) == (ma, mb) else 302)
+    return ma, mb, sc
 
-    def build():
-        ta, tb = traced(ma, sc), traced(mb, sc)
-        rows, first = compare.align(ta, tb)
-        pairs = [(r.phase, r.a and r.a.step, r.b and r.b.step, r.same) for r in rows]
-        return render_compare(ta, tb, pairs, first, title(sc), url), "text/plain"
-    return memoised(("versus-text", url), build)
+
+@bp.get("/text/<a>..<b>/")
+def versus_text(a: str, b: str):
+    """The comparison as mail-safe plain text: first difference, verdicts, differing steps, link."""
+    got = pair_request("/text", a, b, plain=True)
+    if not isinstance(got, tuple):
+        return got
+    ma, mb, sc = got
+    url = request.host_url.rstrip("/") + canonical_url(f"{ma}..{mb}", sc)
+    return memoised(("versus-text", url), lambda: (
+        compare.as_text(traced(ma, sc), traced(mb, sc), title(sc), url), "text/plain"))
 
 
 @bp.get("/<a>..<b>/")
 def versus(a: str, b: str):
     """One scenario on two models, aligned by decision point."""
-    try:
-        ma, mb = resolve_model(a), resolve_model(b)
-    except ScenarioError as e:
-        return _bad(str(e), canonical_url("v6.14..v6.17", Scenario()), False)
-    parsed = parse_form(list(request.args.items(multi=True)))
-    pair = f"{ma}..{mb}"
-    if parsed.errors:
-        return _bad(parsed.errors[0], canonical_url(pair, parsed.scenario), False)
-    if (a, b) != (ma, mb) or request.query_string.decode("utf-8", "replace") != canonical_query(parsed.scenario):
-        return redirect(canonical_url(pair, parsed.scenario), 301 if (a, b) == (ma, mb) else 302)
-    sc = parsed.scenario
-    key = ("versus", pair, request.query_string)
+    got = pair_request("", a, b, plain=False)
+    if not isinstance(got, tuple):
+        return got
+    ma, mb, sc = got
+    key = ("versus", f"{ma}..{mb}", request.query_string)
     hit = cached(key)
     if hit is not None:
         return hit
