@@ -65,3 +65,24 @@ def test_fuzzed_queries_never_5xx(q, model):
     client = create_app({"TESTING": True}).test_client()
     r = client.get(f"/api/v1/{model}/?{q}")
     assert r.status_code < 500
+
+
+def test_an_unexpected_error_is_one_sentence_and_no_traceback():
+    app = create_app()
+
+    def boom():
+        raise ZeroDivisionError("secret detail")
+
+    app.add_url_rule("/boom", view_func=boom)
+    app.add_url_rule("/api/v1/boom", view_func=boom)
+    client = app.test_client()
+    for url in ("/boom", "/api/v1/boom"):
+        r = client.get(url)
+        assert r.status_code == 500
+        assert b"Something went wrong on our side" in r.data
+        assert b"secret detail" not in r.data and b"Traceback" not in r.data and b"ZeroDivision" not in r.data
+
+
+def test_debug_cannot_be_switched_on_from_the_environment(monkeypatch):
+    monkeypatch.setenv("S2VIZ_DEBUG", "true")
+    assert create_app().debug is False
