@@ -143,3 +143,11 @@ def test_the_comparison_pastes_into_a_plain_text_mail(client):
     assert "v6.17: map device_nGnRE R-- 0x1000\n      decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1661" in text
     assert client.get("/text/patch-v3..v6.17/?f=0x40000000r").status_code == 301
     assert client.get("/text/patch-v3..v9/").status_code == 400
+
+
+@pytest.mark.parametrize("url,status", [
+    ("/all/?mt=cached", 400), ("/all/?f=0x40000000R", 301), ("/embed/v9/", 400), ("/embed/v6.17/?nope=1", 400),
+    ("/present/latest/?f=40000000r", 302), ("/present/v6.17/?f=40000000r&step=0", 400), ("/text/v6.17/?ipa=99", 400),
+])
+def test_every_explain_route_handles_bad_input(client, url, status):
+    assert client.get(url).status_code == status
