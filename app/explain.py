@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from . import behaviour, compare, htmx, lessons, presenters
+from . import behaviour, compare, lessons, presenters
 from .form import parse_form
 from .permalink import ScenarioError, canonical_query, canonical_url, resolve_model
 from .serving import cached, memoised
@@ -12,7 +12,7 @@ from .sim import LATEST, MODELS
 from .sim.scenario import Scenario
 from .sim.text import render as render_text
 from .summary import title
-from .views import traced
+from .views import bad_request, traced
 
 bp = Blueprint("explain", __name__)
 
@@ -36,8 +36,7 @@ def scenario_request(prefix: str, name: str, plain: bool = False):
 def _bad(message: str, nearest: str, plain: bool) -> Response:
     if plain:
         return Response(f"{message}\nNearest valid scenario: {nearest}\n", status=400, mimetype="text/plain")
-    name = "_error.html" if htmx.wants_fragment(request) else "error.html"
-    return Response(render_template(name, message=message, nearest=nearest), status=400, mimetype="text/html")
+    return bad_request(message, nearest)
 
 
 @bp.get("/text/<name>/")
@@ -134,6 +133,8 @@ def scenario_view(prefix: str, name: str, template: str, default_step) -> Respon
     mid, sc, step = got
     tr = traced(mid, sc)
     steps = presenters.steps(tr)
+    if step is not None and step > len(steps):
+        return _bad(f"step {step} is past the last step ({len(steps)}).", canonical_url(mid, sc, prefix=prefix), False)
     return render_template(template, model=mid, sc=sc, steps=steps, verdict=presenters.overall_verdict(tr),
                            title=title(sc), current=step or default_step(steps),
                            full=canonical_url(mid, sc, step))

@@ -46,17 +46,17 @@ def page(name: str):
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
-        return _bad(str(e), canonical_url(LATEST, Scenario()))
+        return bad_request(str(e), canonical_url(LATEST, Scenario()))
     parsed = parse_form(list(request.args.items(multi=True)))
-    if parsed.errors and htmx.wants_fragment(request):
+    if parsed.errors and fragment:
         return _inline_error(mid, parsed.scenario, parsed.errors[0])
     if parsed.errors:
-        return _bad(parsed.errors[0], canonical_url(mid, parsed.scenario))
+        return bad_request(parsed.errors[0], canonical_url(mid, parsed.scenario))
     sc = parsed.scenario
     tr = traced(mid, sc)
     steps = presenters.steps(tr)
     if parsed.step is not None and parsed.step > len(steps):
-        return _bad(f"step {parsed.step} is past the last step ({len(steps)}).", canonical_url(mid, sc))
+        return bad_request(f"step {parsed.step} is past the last step ({len(steps)}).", canonical_url(mid, sc))
     step = None if parsed.step in (None, len(steps)) else parsed.step
     canonical = canonical_url(mid, sc, step)
     if name != mid:
@@ -134,9 +134,9 @@ def _fields(sc: Scenario) -> dict:
     return {k: getattr(sc, k) for k in sc.__dataclass_fields__}
 
 
-def _bad(message: str, nearest: str) -> Response:
+def bad_request(message: str, nearest: str) -> Response:
+    """The contract's 400: one sentence and the nearest valid scenario (a fragment for htmx)."""
     name = "_error.html" if htmx.wants_fragment(request) else "error.html"
-    resp = htmx.vary(Response(render_template(name, message=message, nearest=nearest), status=400,
+    return htmx.vary(Response(render_template(name, message=message, nearest=nearest), status=400,
                               mimetype="text/html"))
-    return resp
 

@@ -151,3 +151,9 @@ def test_the_comparison_pastes_into_a_plain_text_mail(client):
 ])
 def test_every_explain_route_handles_bad_input(client, url, status):
     assert client.get(url).status_code == status
+
+
+def test_embed_and_present_refuse_a_step_past_the_last(client):
+    for prefix in ("/embed", "/present"):
+        r = client.get(f"{prefix}/v6.17/?f=40000000r&step=999")
+        assert r.status_code == 400 and b"is past the last step" in r.data
