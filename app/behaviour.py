@@ -14,6 +14,10 @@ HOSTS = (("FWB+DIC", frozenset({"fwb", "dic"})), ("FWB", frozenset({"fwb"})), ("
          ("none", frozenset()))
 KINDS = (("read", "r"), ("write", "w"), ("exec", "x"))
 CATEGORIES = ("Normal", "Normal-NC", "Device", "memslot refused", "KVM_RUN error", "abort injected", "other")
+# The short mark each category shows in the map's cells and legend, so colour is never the only signal.
+CODES = {"Normal": "N", "Normal-NC": "NC", "Device": "D", "memslot refused": "reg", "KVM_RUN error": "run",
+         "abort injected": "abt", "other": "?"}
+DIFF_CATEGORIES = ("same", "differs")
 
 
 def columns() -> list[tuple[str, frozenset, str]]:
@@ -25,20 +29,20 @@ def scenario(preset_id: str, host: frozenset, kind: str) -> Scenario:
     return replace(sc, faults=(Fault(0x4000_0000, kind),))
 
 
-def category(mid: str, sc: Scenario) -> tuple[str, str]:
-    """(category, one-line description) of the single fault in sc on model mid."""
+def category(mid: str, sc: Scenario) -> tuple[str, str, str]:
+    """(category, one-line description, short mark for the map's cell) of the single fault in sc on model mid."""
     tr = simulate(mid, sc, trace=False)
     if tr.memslot.result != "ok":
-        return "memslot refused", f"KVM_SET_USER_MEMORY_REGION {tr.memslot.result}"
+        return "memslot refused", f"KVM_SET_USER_MEMORY_REGION {tr.memslot.result}", f"reg {tr.memslot.result}"
     f = tr.faults[0]
     if f.outcome in ("map", "relax"):
         kind = {"normal": "Normal", "normal_nc": "Normal-NC", "device_nGnRE": "Device"}[f.s2.memtype]
-        return kind, f"mapped {kind} {f.s2.perm}"
+        return kind, f"mapped {kind} {f.s2.perm}", CODES[kind]
     if f.outcome == "run_error":
-        return "KVM_RUN error", f"KVM_RUN {f.errno}"
+        return "KVM_RUN error", f"KVM_RUN {f.errno}", f"run {f.errno}"
     if f.outcome == "inject":
-        return "abort injected", f"{f.inject} injected"
-    return "other", f.outcome
+        return "abort injected", f"{f.inject} injected", f.inject
+    return "other", f.outcome, CODES["other"]
 
 
 @lru_cache(maxsize=16)
@@ -49,9 +53,9 @@ def grid(mid: str) -> dict:
         cells = []
         for label, host, kind in columns():
             sc = scenario(pid, host, kind)
-            cat, text = category(mid, sc)
-            cells.append({"cat": cat, "z": CATEGORIES.index(cat), "text": text, "href": canonical_url(mid, sc),
-                          "column": label})
+            cat, text, mark = category(mid, sc)
+            cells.append({"cat": cat, "z": CATEGORIES.index(cat), "text": text, "mark": mark,
+                          "href": canonical_url(mid, sc), "column": label})
         rows.append({"id": pid, "title": preset.title, "cells": cells})
     return {"model": mid, "columns": [c[0] for c in columns()], "rows": rows}
 
@@ -65,7 +69,10 @@ def diff(a: str, b: str) -> dict:
         cells = []
         for ca, cb in zip(ra["cells"], rb["cells"], strict=False):
             changed = ca["text"] != cb["text"]
-            cells.append({"z": int(changed), "cat": cb["cat"] if changed else "same",
+            # The mark says how it changed: "D→N" when the category changed, "≠" when only the details did.
+            codes = CODES[ca["cat"]], CODES[cb["cat"]]
+            mark = ("\u2260" if codes[0] == codes[1] else "\u2192".join(codes)) if changed else "="
+            cells.append({"z": int(changed), "cat": cb["cat"] if changed else "same", "mark": mark,
                           "text": f"{a}: {ca['text']} / {b}: {cb['text']}" if changed else ca["text"],
                           "href": canonical_url(f"{a}..{b}", _scenario_of(ca["href"])), "column": ca["column"],
                           "changed": changed})
