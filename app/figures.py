@@ -137,7 +137,7 @@ def behaviour_map(grid: dict, diff: bool = False) -> dict:
             z=[[1 if m else None for m in r] for r in mine], x=columns, y=names,
             text=[[cell["mark"].replace(" ", "<br>") if m else "" for cell, m in zip(row["cells"], r, strict=True)]
                   for row, r in zip(rows, mine, strict=True)],
-            texttemplate="%{text}", textfont={"color": ink(colour), "size": 12},
+            texttemplate="%{text}", textfont={"color": ink(colour), "size": 11},
             customdata=[[[cell["href"], cell["text"]] for cell in row["cells"]] for row in rows],
             colorscale=[[0, colour], [1, colour]], showscale=False, xgap=2, ygap=2, hoverongaps=False,
             name=cat, legendgroup=cat, showlegend=False,
