@@ -29,6 +29,11 @@ OUTCOME_SYMBOL = {"map": "circle", "relax": "circle-open", "no_fault": "diamond-
                   "inject": "triangle-up", "exit_mmio": "square", "exit_nisv": "square-open", "resume": "star",
                   "not_run": "x-thin"}
 FONT = {"size": 13, "color": "#1d2330"}
+# Toolbar buttons a figure never shows: nothing to select or zoom, no upload to a third party, and
+# no focusable button inside a picture that is aria-hidden (its table twin is what is read).
+NO_TOOLBAR = {"remove": ["toImage", "sendChartToCloud", "select2d", "lasso2d", "zoom2d", "pan2d", "zoomIn2d",
+                         "zoomOut2d", "autoScale2d", "resetScale2d", "hoverClosestCartesian",
+                         "hoverCompareCartesian", "toggleSpikelines"]}
 
 
 def ink(fill: str) -> str:
@@ -102,7 +107,7 @@ def memslot_map(tr: Trace) -> dict:
                                                f"{f.outcome}<extra></extra>"))
         shown.add(f.outcome)
     fig.update_layout(
-        template="none", barmode="overlay", height=340, font=FONT, dragmode=False,
+        template="none", barmode="overlay", height=340, font=FONT, dragmode=False, modebar=NO_TOOLBAR,
         margin={"l": 110, "r": 20, "t": 40, "b": 20},           # the top margin keeps the toolbar off the data
         uniformtext={"mode": "hide", "minsize": 10},             # a label that does not fit is not drawn
         xaxis={"range": [pos[0] - 0.3, pos[-1] + 0.3], "tickvals": pos, "ticktext": [hex_address(b) for b in bounds],
@@ -148,7 +153,7 @@ def behaviour_map(grid: dict, diff: bool = False) -> dict:
             marker={"symbol": "square", "size": 16, "color": colour, "line": {"color": "#1d2330", "width": 1}},
             hoverinfo="skip"))
     fig.update_layout(
-        template="none", height=40 * len(rows) + 170, font=FONT, dragmode=False,
+        template="none", height=40 * len(rows) + 170, font=FONT, dragmode=False, modebar=NO_TOOLBAR,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"side": "top", "tickangle": 0, "tickfont": {"size": 12}, "fixedrange": True, "automargin": True,
                "type": "category",

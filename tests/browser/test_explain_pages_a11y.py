@@ -118,3 +118,15 @@ def test_the_map_has_a_discrete_legend_marks_in_its_cells_and_no_toolbar(page, n
     assert len(marks) == len(z) * len(z[0])         # every cell (rows x columns) carries a text mark
     page.page.hover(".behaviour .nsewdrag")
     assert page.page.locator(".behaviour .modebar").count() == 0
+
+
+def test_clicking_a_cell_of_the_map_opens_its_permalink(page):
+    load(page, "map")
+    fig = json.loads(page.page.locator("#map-figure").text_content())
+    hm = next(t for t in fig["data"] if t["type"] == "heatmap" and t["name"] == "memslot refused")
+    rows, cols = len(hm["z"]), len(hm["z"][0])
+    r, c = next((i, j) for i in range(rows) for j in range(cols) if hm["z"][i][j] is not None)
+    box = page.page.locator(".behaviour .nsewdrag").first.bounding_box()
+    page.page.mouse.click(box["x"] + box["width"] * (c + 0.5) / cols, box["y"] + box["height"] * (r + 0.5) / rows)
+    page.wait_path(hm["customdata"][r][c][0])
+    expect(page.page.locator("main").first).to_contain_text("-EINVAL")

@@ -128,3 +128,10 @@ def test_memslot_map_places_leaves_and_faults_where_they_are():
     assert [t["text"] for t in faults] == [["1"], ["2"]]
     assert at[0x4020_1000] < faults[1]["x"][0] < at[0x4020_2000]             # inside its page
     assert [t["showlegend"] for t in faults] == [True, False]                # one legend entry per outcome
+
+
+def test_no_figure_has_a_toolbar_button_to_upload_select_or_focus():
+    figs = [figures.behaviour_map(behaviour.grid("v6.17")), figures.memslot_map(trace("/v6.17/?f=40000000r"))]
+    for fig in figs:
+        assert {"sendChartToCloud", "toImage", "select2d", "lasso2d"} <= set(fig["layout"]["modebar"]["remove"])
+        assert fig["layout"]["dragmode"] is False
