@@ -57,6 +57,7 @@ def test_no_axe_violations_once_a_lesson_is_answered(screen):
     expect(parts.nth(0).locator("details.reveal")).to_have_attribute("open", "")
     expect(parts.nth(0).locator("label.right")).to_have_count(1)
     assert_no_violations(screen.page, f"an answered lesson at {screen.width} px")
+    screen.shot(f"explain-lesson-answered-{screen.width}")
 
 
 def widths(p: Page) -> dict:
