@@ -143,7 +143,8 @@ def behaviour_map(grid: dict, diff: bool = False) -> dict:
             text=[[cell["mark"].replace(" ", "<br>") if m else "" for cell, m in zip(row["cells"], r, strict=True)]
                   for row, r in zip(rows, mine, strict=True)],
             texttemplate="%{text}", textfont={"color": ink(colour), "size": 11},
-            customdata=[[[cell["href"], cell["text"]] for cell in row["cells"]] for row in rows],
+            customdata=[[[cell["href"], cell["text"]] if m else None for cell, m in zip(row["cells"], r, strict=True)]
+                        for row, r in zip(rows, mine, strict=True)],
             colorscale=[[0, colour], [1, colour]], showscale=False, xgap=2, ygap=2, hoverongaps=False,
             name=cat, legendgroup=cat, showlegend=False,
             hovertemplate="%{y}<br>%{x}: %{customdata[1]}<extra></extra>"))
