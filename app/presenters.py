@@ -35,6 +35,15 @@ class StepView:
     step: Step
     href: str              # Elixir link to the source lines, "" for architectural steps
 
+    @property
+    def label(self) -> str:
+        a, b = self.step.lines
+        return f"{self.step.file}:{a}–{b}"
+
+    @property
+    def source_note(self) -> str:
+        return "the patch's hunk on lore" if "lore.kernel.org" in self.href else "these lines on Elixir"
+
 
 @dataclass(frozen=True)
 class Verdict:

@@ -37,7 +37,7 @@ from .units import size_text
 # The translation path, in the order an access travels it.
 PATH = ("va", "ipa", "memslot", "hva", "vma", "pfn", "pa", "s2")
 PATH_LABEL = {"va": "guest VA", "ipa": "IPA", "memslot": "memslot", "hva": "HVA", "vma": "VMA",
-              "pfn": "PFN", "pa": "PA", "s2": "stage-2 descriptor"}
+              "pfn": "PFN", "pa": "PA", "s2": "S2 descriptor"}
 
 # Which part of the path each step works on.
 WORKS_ON = {
