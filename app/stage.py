@@ -113,7 +113,7 @@ def descriptor(snap: Snapshot) -> dict:
         fd.setdefault("known", True)
         fd["changed"] = ("desc", fd["name"]) in snap.changed or (full is not None and ("desc", "pte") in snap.changed)
     known = [fd for fd in fields if fd["name"] != "-" and fd["known"]]
-    title = ("The leaf the walk found" if d.get("existing") else "Leaf descriptor written" if full else
+    title = ("The leaf the walk found" if d.get("existing") else "Leaf descriptor" if full else
              "Leaf descriptor being decided" if d else "No leaf descriptor yet")
     return {"fields": fields, "known": len(known), "title": title, "pte": full, "prot": d.get("prot"),
             "size": d.get("size")}

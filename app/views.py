@@ -120,7 +120,8 @@ def _context(mid: str, sc: Scenario, tr, steps, current: int, prefix: str = "", 
     suffix = ("&" if query else "?") + "mode=all" if mode == "all" else ""
 
     def step_href(n: int) -> str:
-        url = canonical_url(mid, sc, None if n >= total else n, prefix=prefix)
+        # A talk opens on its first key step, so presenter links always name their step.
+        url = canonical_url(mid, sc, None if n >= total and prefix != "/present" else n, prefix=prefix)
         return url + (suffix.replace("?", "&") if "?" in url else suffix)
 
     snap_ctx = stage.context(mid, sc, tr, steps, current, story(mid, sc)) if steps else {}

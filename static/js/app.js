@@ -13,11 +13,26 @@
   function current() { const s = stage(); return s ? Number(s.dataset.current) : 0; }
   function total() { const s = stage(); return s ? Number(s.dataset.total) : 0; }
 
-  function nav(which) { const s = stage(); return s ? Number(s.dataset[which]) : 0; }
+  let want = null;                  // the step asked for and not yet drawn: keys step on from it
+
+  function base() { return want !== null ? want : current(); }
+
+  function nav(which) {
+    const s = stage();
+    if (!s) return 0;
+    const from = base();
+    if (s.dataset.keys) {             // presenter mode: from key step to key step
+      const keys = s.dataset.keys.split(",").map(Number);
+      const later = keys.filter((k) => k > from), earlier = keys.filter((k) => k < from);
+      return which === "next" ? (later.length ? later[0] : total()) : (earlier.length ? earlier[earlier.length - 1] : 1);
+    }
+    return which === "next" ? Math.min(total(), from + 1) : Math.max(1, from - 1);
+  }
 
   function stepUrl(n) {
     const url = new URL(location.href);
-    if (n >= total()) url.searchParams.delete("step"); else url.searchParams.set("step", String(n));
+    if (n >= total() && !stage().dataset.alwaysStep) url.searchParams.delete("step");
+    else url.searchParams.set("step", String(n));
     // mode stays last, after the permalink's own keys (presenter mode's canonical order).
     const mode = url.searchParams.get("mode");
     if (mode) { url.searchParams.delete("mode"); url.searchParams.set("mode", mode); }
@@ -52,8 +67,10 @@
     const mapOpen = !!document.querySelector("#memslot-map[open]");
     const ticket = {};
     pending = ticket;
+    want = n;
     return fetchStage(url).then((html) => {
       if (pending !== ticket) return;           // a later step was asked for meanwhile
+      want = null;
       const holder = document.createElement("div");
       holder.innerHTML = html;
       const fresh = holder.firstElementChild;
@@ -70,7 +87,7 @@
       init();
       announce();
       prefetch(n);
-    }).catch(() => { location.href = url; });   // the plain link still works
+    }).catch(() => { want = null; location.href = url; });   // the plain link still works
   }
 
   function prefetch(n) {
@@ -108,8 +125,8 @@
     if (timer) { stop(); return; }
     if (current() >= total()) go(1);
     timer = setInterval(() => {
-      if (current() >= total()) { stop(); return; }
-      go(nav("next"));
+      if (base() >= total()) { stop(); return; }
+      if (want === null) go(nav("next"));
     }, pace());
     setPlayLabel();
   }
@@ -155,20 +172,19 @@
       return;
     }
     const t = ev.target;
-    // Typing in the scenario's fields (and the step scrubber's own arrows) is not stepping.
+    // Keys that a focused field uses itself (typing, a select, a radio group, the scrubber) are not
+    // stepping; on a checkbox, a button or a link they are.
     if (t && (t.isContentEditable || /^(SELECT|TEXTAREA)$/.test(t.tagName) ||
-              (t.tagName === "INPUT" && !/^(checkbox|radio|button|submit)$/.test(t.type)))) return;
-    const inForm = t && t.closest && t.closest("form");
+              (t.tagName === "INPUT" && !/^(checkbox|button|submit)$/.test(t.type)))) return;
     const keys = { ArrowLeft: "prev", ArrowRight: "next", PageUp: "prev", PageDown: "next" };
-    if (ev.key in keys && !inForm) { stop(); go(nav(keys[ev.key])); }
-    else if (ev.key === "Home" && !inForm) { stop(); go(1); }
-    else if (ev.key === "End" && !inForm) { stop(); go(total()); }
-    else if (ev.key === " " && !inForm) {
-      if (t && t.tagName === "BUTTON") return;      // the focused button's own click will run
-      if (t && t.tagName === "A") { ev.preventDefault(); play(); return; }
+    if (ev.key in keys) { stop(); go(nav(keys[ev.key])); }
+    else if (ev.key === "Home") { stop(); go(1); }
+    else if (ev.key === "End") { stop(); go(total()); }
+    else if (ev.key === " ") {
+      if (t && (t.tagName === "BUTTON" || t.type === "checkbox")) return;   // their own click runs
       play();
     }
-    else if (ev.key === "v" && !inForm) {
+    else if (ev.key === "v") {
       const j = stage().querySelector(".jump");
       if (j) { stop(); go(Number(j.dataset.step)); }
     }
@@ -248,7 +264,24 @@
     }
     if (ev.target.id === "fire-ipa") ipaHint(ev.target);
   });
-  document.addEventListener("htmx:after:swap", () => { stop(); cache.clear(); init(); });
+  // A change of scenario swaps the whole page body: the control that was used keeps the focus.
+  let swapFocus = null;
+  function describe(el) {
+    if (!el || el === document.body) return null;
+    if (el.id) return "#" + CSS.escape(el.id);
+    if (el.name && (el.type === "checkbox" || el.type === "radio")) {
+      return 'input[name="' + CSS.escape(el.name) + '"][value="' + CSS.escape(el.value) + '"]';
+    }
+    if (el.name) return '[name="' + CSS.escape(el.name) + '"]';
+    return el.dataset && el.dataset.step ? '[data-step="' + el.dataset.step + '"]' : null;
+  }
+  document.addEventListener("htmx:before:swap", () => { swapFocus = describe(document.activeElement); });
+  document.addEventListener("htmx:after:swap", () => {
+    stop(); cache.clear(); init();
+    const el = swapFocus && document.querySelector(swapFocus);
+    if (el && document.activeElement !== el) el.focus({ preventScroll: true });
+    swapFocus = null;
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => { init(); prefetch(current()); });
   else { init(); prefetch(current()); }
 })();
