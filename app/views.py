@@ -1,6 +1,7 @@
 """The page: /<model>/?<query>. Each view parses, simulates and renders; htmx.py picks page or fragment."""
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
@@ -8,7 +9,7 @@ from flask import Blueprint, Response, redirect, render_template, request
 
 from . import htmx, presenters, stage
 from .assets import asset_url
-from .form import parse_form, without_fault
+from .form import parse_form
 from .permalink import ScenarioError, canonical_query, canonical_url, fault_text, resolve_model
 from .serving import cached, memoised
 from .sim import LATEST, MODELS, simulate
@@ -72,7 +73,7 @@ def page(name: str):
         return redirect(canonical, 301)
     template = {"stage": "_stage.html", "main": "_main.html"}.get(target, "page.html")
     return htmx.vary(memoised(key, lambda: (render_template(
-        template, **_context(mid, sc, tr, steps, step or len(steps))), "text/html")))
+        template, **_context(mid, sc, tr, steps, step or len(steps), controls=target != "stage")), "text/html")))
 
 
 def story(mid: str, sc: Scenario) -> int:
@@ -110,19 +111,25 @@ def _inline_error(mid: str, sc: Scenario, message: str) -> Response:
     return resp
 
 
-def _context(mid: str, sc: Scenario, tr, steps, current: int, prefix: str = "", mode: str = "") -> dict:
+def _context(mid: str, sc: Scenario, tr, steps, current: int, prefix: str = "", mode: str = "",
+             controls: bool = True) -> dict:
     """What page.html, _main.html and _stage.html need (prefix: /embed or /present for those views;
-    mode "key": the stepping buttons go from key step to key step, as presenter mode does)."""
-    faults = [{"n": i + 1, "label": fault_text(f), "remove": canonical_url(mid, without_fault(sc, i)),
-               "first_step": next((s.n for s in steps if s.fault == i), None)} for i, f in enumerate(sc.faults)]
+    mode "key": the stepping buttons go from key step to key step, as presenter mode does;
+    controls False: only the stage's part, for a step's fragment)."""
+    texts = [fault_text(f) for f in sc.faults]
+    faults = [{"n": i + 1, "label": texts[i], "remove": _without(mid, sc, texts, i),
+               "first_step": next((s.n for s in steps if s.fault == i), None)}
+              for i in range(len(texts))] if controls else []
     query = canonical_query(sc)
     total = len(steps)
-    suffix = ("&" if query else "?") + "mode=all" if mode == "all" else ""
+    base = f"{prefix}/{mid}/?" + (query + "&" if query else "")
+    tail = "&mode=all" if mode == "all" else ""
 
     def step_href(n: int) -> str:
         # A talk opens on its first key step, so presenter links always name their step.
-        url = canonical_url(mid, sc, None if n >= total and prefix != "/present" else n, prefix=prefix)
-        return url + (suffix.replace("?", "&") if "?" in url else suffix)
+        if n >= total and prefix != "/present":
+            return (base[:-1] + tail.replace("&", "?" if base.endswith("?") else "&", 1)) if tail else base[:-1]
+        return f"{base}step={n}{tail}"
 
     snap_ctx = stage.context(mid, sc, tr, steps, current, story(mid, sc)) if steps else {}
     keys = snap_ctx.get("key", []) if mode == "key" else list(range(1, total + 1))
@@ -148,6 +155,14 @@ def _context(mid: str, sc: Scenario, tr, steps, current: int, prefix: str = "", 
         "versus_href": canonical_url(("v6.14.." + mid) if mid != "v6.14" else "v6.14..v6.17", sc),
         **snap_ctx,
     }
+
+
+def _without(mid: str, sc: Scenario, texts: list[str], i: int) -> str:
+    """The permalink without fault i (the fault texts computed once for all of them)."""
+    rest = ",".join(texts[:i] + texts[i + 1:])
+    query = canonical_query(replace(sc, faults=()))
+    query = "&".join(q for q in (query, f"f={rest}" if rest else "") if q)
+    return f"/{mid}/" + (f"?{query}" if query else "")
 
 
 def _fields(sc: Scenario) -> dict:
