@@ -220,6 +220,12 @@ def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]
             label = f"Fault {sv.fault + 1}: {f.access}{''.join('.' + m for m in f.mods)} at {f.ipa:#x}"
         out.append({"phase": sv.phase, "label": label, "first": sv.n, "outcome": outcome,
                     "current": steps[snap.n - 1].phase == sv.phase})
+    if tr.memslot.result != "ok" and snap.n >= memslot_reveal(tr):
+        for i, f in enumerate(tr.faults):
+            out.append({"phase": f"fault {i + 1}", "first": None, "current": False,
+                        "label": f"Fault {i + 1}: {f.access}{''.join('.' + m for m in f.mods)} at {f.ipa:#x}",
+                        "outcome": f"not run: registration failed ({tr.memslot.result}), so there is no memslot "
+                                   "and the guest never touches this memory"})
     return out
 
 

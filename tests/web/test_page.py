@@ -285,3 +285,19 @@ def test_an_oversized_query_is_413_and_too_many_faults_400(client):
     assert client.get("/api/v1/v6.17/?f=" + "4" * 5000).json["error"].startswith("The request is too large")
     r = client.get("/api/v1/v6.17/?f=" + ",".join(["40000000r"] * 65))
     assert r.status_code == 400 and "At most 64 faults" in r.json["error"]
+
+
+def test_faults_after_a_refused_memslot_say_why_they_never_ran(client):
+    html = client.get("/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=dic&f=40000000r,40003000r").data
+    assert b"Memslot refused: KVM_SET_USER_MEMORY_REGION fails with -EINVAL" in html
+    assert html.count(b"not run: registration failed (-EINVAL), so there is no memslot") == 2
+    assert b"outside the VM&#39;s IPA space" not in html and b"outside the VM's IPA space" not in html
+
+
+def test_the_what_if_names_the_other_fwb_setting(client):
+    q = "f=40000000r"
+    n = step_number("v6.17", "host=dic&" + q, "uma.classify")
+    no_fwb = client.get(f"/v6.17/?host=dic&{q}&step={n}").data
+    assert b"with FWB the same mapping would be MemAttr 0x6" in no_fwb and b"without FWB" not in no_fwb
+    fwb = client.get(f"/v6.17/?{q}&step={n}").data
+    assert b"without FWB the same mapping would be MemAttr 0xf" in fwb
