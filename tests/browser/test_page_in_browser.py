@@ -65,7 +65,7 @@ def test_grace_hopper_step_by_step_on_v6_14_and_v6_17(page):
         page.page.locator(f'#stage a[data-step="{write}"], #stage .jump').first.click()
         expect(page.page.locator("#stage .counter .now")).to_have_text(str(write))
         expect(page.page.locator("#stage .tree-svg .s-leaf")).to_have_count(1)
-        expect(page.page.locator("#stage .desc-panel h3")).to_contain_text("Leaf descriptor: 0x")
+        expect(page.page.locator("#stage .desc-panel h2")).to_contain_text("Leaf descriptor: 0x")
         expect(verdict(page)).to_contain_text(f"Mapped {memtype}")
         page.shot(f"{screenshot}-deciding")
         page.page.keyboard.press("ArrowLeft")                        # back: the leaf and the verdict go
