@@ -3,7 +3,6 @@ laptop and a phone: no violation."""
 import pytest
 
 from tests.browser import axe
-from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401 - the same browser as every test
 
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"
 PAGES = [f"/v6.14/?{NVG}&step=20", f"/v6.17/?{NVG}", f"/present/v6.17/?{NVG}", f"/present/v6.17/?{NVG}&step=30",
