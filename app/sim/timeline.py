@@ -130,9 +130,9 @@ def fault_deltas(fr: FaultResult, facts: FaultFacts) -> tuple:
                                    "pte": f"{facts.pte_before:#018x}"}]
         elif sid == "abort.memslot":
             know = {"memslot": "none"}
-            hva = dict(s.vars).get("slot_writable")
-            if hva is not None:
-                know = {"memslot": f"{MEMSLOT_GPA:#x} +1G" + ("" if hva else " (read-only)"),
+            writable = dict(s.vars).get("slot_writable")
+            if writable is not None:
+                know = {"memslot": f"{MEMSLOT_GPA:#x} +1G" + ("" if writable else " (read-only)"),
                         "hva": f"{MEMSLOT_HVA + fr.ipa - MEMSLOT_GPA:#x}"}
             d["know"] = know
         elif sid == "uma.vma_lookup":
