@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from . import behaviour, compare, lessons, presenters
+from . import behaviour, compare, htmx, lessons, presenters, stage
 from .form import parse_form
 from .permalink import ScenarioError, canonical_query, canonical_url, resolve_model
 from .serving import cached, memoised
@@ -12,24 +12,25 @@ from .sim import LATEST, MODELS
 from .sim.scenario import Scenario
 from .sim.text import render as render_text
 from .summary import title
-from .views import bad_request, traced
+from .views import _context, bad_request, traced
 
 bp = Blueprint("explain", __name__)
 
 
-def scenario_request(prefix: str, name: str, plain: bool = False):
-    """(model, scenario, step) for /<prefix>/<model>/?query, or the redirect / 400 to answer."""
+def scenario_request(prefix: str, name: str, plain: bool = False, extra: str = ""):
+    """(model, scenario, step) for /<prefix>/<model>/?query, or the redirect / 400 to answer.
+    extra: a view's own key=value, kept after the permalink's keys (presenter mode's mode=all)."""
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
         return _bad(str(e), canonical_url(LATEST, Scenario(), prefix=prefix), plain)
-    parsed = parse_form(list(request.args.items(multi=True)))
+    own = extra.split("=")[0] if extra else None
+    parsed = parse_form([(k, v) for k, v in request.args.items(multi=True) if k != own or not own])
     if parsed.errors:
         return _bad(parsed.errors[0], canonical_url(mid, parsed.scenario, prefix=prefix), plain)
-    if name != mid:
-        return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix=prefix), 302)
-    if request.query_string.decode("utf-8", "replace") != canonical_query(parsed.scenario, parsed.step):
-        return redirect(canonical_url(mid, parsed.scenario, parsed.step, prefix=prefix), 301)
+    query = "&".join(q for q in (canonical_query(parsed.scenario, parsed.step), extra) if q)
+    if name != mid or request.query_string.decode("utf-8", "replace") != query:
+        return redirect(f"{prefix}/{mid}/" + (f"?{query}" if query else ""), 302 if name != mid else 301)
     return mid, parsed.scenario, parsed.step
 
 
@@ -125,31 +126,42 @@ def every_model():
                            query=canonical_query(sc))
 
 
-def scenario_view(prefix: str, name: str, template: str, default_step) -> Response:
-    """A read-only rendering of one permalink under a prefix (/embed, /present)."""
-    got = scenario_request(prefix, name)
+def scenario_view(prefix: str, name: str, template: str, mode: str = "") -> Response:
+    """A read-only rendering of one permalink under a prefix (/embed, /present), with the same
+    picture as the page; stepping swaps the picture alone, as on the page."""
+    got = scenario_request(prefix, name, extra=("mode=all" if mode == "all" else ""))
     if not isinstance(got, tuple):
         return got
     mid, sc, step = got
+    target = htmx.fragment_target(request)
+    key = (prefix, mid, request.query_string, target)
+    hit = cached(key)
+    if hit is not None:
+        return htmx.vary(hit)
     tr = traced(mid, sc)
     steps = presenters.steps(tr)
     if step is not None and step > len(steps):
         return _bad(f"step {step} is past the last step ({len(steps)}).", canonical_url(mid, sc, prefix=prefix), False)
-    return render_template(template, model=mid, sc=sc, steps=steps, verdict=presenters.overall_verdict(tr),
-                           title=title(sc), current=step or default_step(steps),
-                           full=canonical_url(mid, sc, step))
+    current = step or len(steps)
+    if prefix == "/present" and step is None:     # a talk starts at the beginning
+        current = 1 if mode == "all" else next(iter(stage.key_steps(tr, steps)), 1)
+    ctx = _context(mid, sc, tr, steps, current, prefix=prefix, mode=mode)
+    return htmx.vary(memoised(key, lambda: (render_template(
+        "_stage.html" if target else template, embed=prefix == "/embed", present=prefix == "/present",
+        full=canonical_url(mid, sc, step), **ctx), "text/html")))
 
 
 @bp.get("/embed/<name>/")
 def embed(name: str):
     """A read-only view for iframes (the only routes whose responses may be framed)."""
-    return scenario_view("/embed", name, "embed.html", len)
+    return scenario_view("/embed", name, "embed.html")
 
 
 @bp.get("/present/<name>/")
 def present(name: str):
-    """Presenter mode: one step at a time in large type, for a projector and a clicker."""
-    return scenario_view("/present", name, "present.html", lambda steps: 1)
+    """Presenter mode: the page's picture in large type, for a projector and a clicker; by default
+    only the key steps (mode=all: every step)."""
+    return scenario_view("/present", name, "present.html", "all" if request.args.get("mode") == "all" else "key")
 
 
 @bp.get("/lessons/")

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from flask import Request, Response
 
-VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request"
+VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request, HX-Target"
 
 
 def wants_fragment(request: Request) -> bool:
     h = request.headers
     return (h.get("HX-Request") == "true" and h.get("HX-Request-Type", "partial") == "partial"
             and h.get("HX-History-Restore-Request") != "true")
+
+
+def fragment_target(request: Request) -> str | None:
+    """Which part of the page an htmx request swaps: "stage" (stepping swaps only the picture of
+    one step), "main" (a change of scenario), or None for a whole page."""
+    if not wants_fragment(request):
+        return None
+    return "stage" if request.headers.get("HX-Target", "").lstrip("#").endswith("stage") else "main"
 
 
 def vary(resp: Response) -> Response:

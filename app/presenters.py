@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sim import memattr
-from .sim.pgtable import DESC_FIELDS, geometry
-from .sim.scenario import MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
+from .sim.pgtable import DESC_FIELDS
 from .sim.sources import ARCH, patch, source_for, tag
 from .sim.trace import FaultResult, Step, Trace, decisive_step
 from .sim.units import size_text
@@ -34,6 +32,15 @@ class StepView:
     fault: int | None      # 0-based fault index, None for memslot/capability
     step: Step
     href: str              # Elixir link to the source lines, "" for architectural steps
+
+    @property
+    def label(self) -> str:
+        a, b = self.step.lines
+        return f"{self.step.file}:{a}–{b}"
+
+    @property
+    def source_note(self) -> str:
+        return "the patch's hunk on lore" if "lore.kernel.org" in self.href else "these lines on Elixir"
 
 
 @dataclass(frozen=True)
@@ -127,27 +134,6 @@ def _check(s: Step | None) -> str:
     return f"{s.func}() at {s.file}:{s.lines[0]}" if s.lines[0] else s.func
 
 
-def walk_rows(f: FaultResult, geo: dict) -> list[dict]:
-    """The walk before the fault, then what the fault added below where it stopped."""
-    rows = [{"level": w["level"], "bits": w["bits"], "index": w["index"], "found": w["found"], "now": ""}
-            for w in f.walk]
-    if not rows:
-        return rows
-    if f.outcome == "map" and f.s2:
-        stop = rows[-1]["level"]
-        for r in rows:
-            if r["level"] == stop:
-                r["now"] = "leaf written" if f.s2.level == stop else "new table linked"
-        g = geometry(geo["page_shift"], geo["ipa_bits"])
-        for level in range(stop + 1, f.s2.level + 1):
-            rows.append({"level": level, "bits": g.index_bits(level), "index": g.index(f.ipa, level),
-                         "found": "(table allocated by this fault)",
-                         "now": "leaf written" if level == f.s2.level else "new table linked"})
-    elif f.outcome == "relax":
-        rows[-1]["now"] = "permissions relaxed"
-    return rows
-
-
 def descriptor(pte: int) -> list[dict]:
     """The 64-bit descriptor as named fields, high bits first, with gaps as reserved runs."""
     out, bit = [], 63
@@ -165,55 +151,3 @@ def _field(name: str, hi: int, lo: int, pte: int) -> dict:
     shown = f"{value:#x}" if width > 4 else format(value, f"0{width}b")
     return {"name": name or "-", "hi": hi, "lo": lo, "width": width, "value": value, "shown": shown,
             "meaning": FIELD_MEANING.get(name, "ignored or zero for KVM's guest mappings")}
-
-
-def memtypes(sc: Scenario, tr: Trace, f: FaultResult, has_fwb: bool) -> dict:
-    """The memory-type panel: host stage 1, stage 2, guest stage 1, effective."""
-    host = tr.host_s1
-    out = {"host": f"{host['name']} (AttrIndx {host['attrindx']}, MAIR byte {host['mair']:#04x})",
-           "fwb": has_fwb, "s2": None, "guest": None, "effective": None, "forced": False}
-    if f.s2:
-        out["s2"] = (f"MemAttr {f.s2.memattr:#x} = {memattr.s2_memattr_name(f.s2.memattr, has_fwb)}: "
-                     f"{memattr.s2_memattr_meaning(f.s2.memattr, has_fwb)}")
-        out["s2_other"] = (f"without FWB the same mapping would be MemAttr "
-                           f"{memattr.s2_memattr(f.s2.memtype, not has_fwb):#x}: "
-                           f"{memattr.s2_memattr_meaning(memattr.s2_memattr(f.s2.memtype, not has_fwb), not has_fwb)}"
-                           if f.s2.memtype in (memattr.S2_NORMAL, memattr.S2_NORMAL_NC, memattr.S2_DEVICE) else "")
-    if f.effective:
-        out["guest"] = MEMTYPE_NAMES.get(f.effective["s1"], f.effective["s1"]) + (
-            " (guest MMU off)" if sc.gs1 == "off" else "")
-        out["effective"] = MEMTYPE_NAMES.get(f.effective["type"], f.effective["type"])
-        out["forced"] = f.effective["forced_by_fwb"]
-    return out
-
-
-def cmo_text(f: FaultResult, sc: Scenario) -> list[str]:
-    cmo = dict(f.cmo)
-    out = []
-    d, i = cmo["dcache"], cmo["icache"]
-    if d == "done":
-        out.append("D-cache cleaned and invalidated to PoC through the kernel's linear map (no FWB)."
-                   + (" This memory has no linear mapping: the real kernel would fault." if sc.mem == "dev" else ""))
-    elif d == "skipped":
-        out.append("D-cache maintenance skipped: FWB makes the guest's view cacheable, nothing to clean.")
-    else:
-        out.append("No D-cache maintenance: " + ("the new leaf is not Normal cacheable." if f.s2 else
-                                                 "no leaf was written."))
-    if i == "done":
-        out.append("I-cache invalidated to PoU for the executable leaf (no DIC).")
-    elif i == "skipped":
-        out.append("I-cache maintenance skipped: with DIC it is only an ISB.")
-    else:
-        out.append("No I-cache maintenance: " + ("the leaf is not executable." if f.s2 else "no leaf was written."))
-    return out
-
-
-def leaf_rows(tr: Trace) -> list[dict]:
-    """The leaves in the table after the last fault, relative to the memslot."""
-    rows = []
-    for leaf in tr.leaves:
-        inside = MEMSLOT_GPA <= leaf.ipa < MEMSLOT_GPA + MEMSLOT_SIZE
-        rows.append({"ipa": f"{leaf.ipa:#x}", "size": size_text(leaf.size), "level": leaf.level,
-                     "memtype": MEMTYPE_NAMES.get(leaf.memtype, leaf.memtype), "perm": leaf.perm,
-                     "desc": f"{leaf.pte:#018x}", "inside": inside})
-    return rows

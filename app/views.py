@@ -1,19 +1,21 @@
 """The page: /<model>/?<query>. Each view parses, simulates and renders; htmx.py picks page or fragment."""
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from . import htmx, presenters
+from . import htmx, presenters, stage
 from .assets import asset_url
-from .form import parse_form, without_fault
+from .form import parse_form
 from .permalink import ScenarioError, canonical_query, canonical_url, fault_text, resolve_model
 from .serving import cached, memoised
 from .sim import LATEST, MODELS, simulate
 from .sim.presets import PRESETS
 from .sim.scenario import GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
+from .summary import title
 
 bp = Blueprint("page", __name__)
 
@@ -28,7 +30,10 @@ DEFAULT = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,4
 
 @bp.get("/")
 def index():
-    return redirect(DEFAULT, 302)
+    """The landing page: the Grace Hopper scenario, opened on the step that tells its story."""
+    parsed = parse_form(parse_qsl(DEFAULT.split("?", 1)[1]))
+    mid = DEFAULT.split("/")[1]
+    return redirect(canonical_url(mid, parsed.scenario, story(mid, parsed.scenario)), 302)
 
 
 @bp.get("/favicon.ico")
@@ -38,8 +43,8 @@ def favicon():
 
 @bp.get("/<name>/")
 def page(name: str):
-    fragment = htmx.wants_fragment(request)
-    key = ("page", name, request.query_string, fragment)
+    target = htmx.fragment_target(request)
+    key = ("page", name, request.query_string, target)
     hit = cached(key)
     if hit is not None:
         return htmx.vary(hit)
@@ -48,7 +53,7 @@ def page(name: str):
     except ScenarioError as e:
         return bad_request(str(e), canonical_url(LATEST, Scenario()))
     parsed = parse_form(list(request.args.items(multi=True)))
-    if parsed.errors and fragment:
+    if parsed.errors and target:
         return _inline_error(mid, parsed.scenario, parsed.errors[0])
     if parsed.errors:
         return bad_request(parsed.errors[0], canonical_url(mid, parsed.scenario))
@@ -57,20 +62,28 @@ def page(name: str):
     steps = presenters.steps(tr)
     if parsed.step is not None and parsed.step > len(steps):
         return bad_request(f"step {parsed.step} is past the last step ({len(steps)}).", canonical_url(mid, sc))
-    step = None if parsed.step in (None, len(steps)) else parsed.step
+    step = parsed.step
+    if request.args.get("preset"):
+        step = story(mid, sc)          # a preset opens on the step that tells its story
+    step = None if step in (None, len(steps)) else step
     canonical = canonical_url(mid, sc, step)
     if name != mid:
         return redirect(canonical, 302)
     if request.query_string.decode("utf-8", "replace") != canonical_query(sc, step):
         return redirect(canonical, 301)
+    template = {"stage": "_stage.html", "main": "_main.html"}.get(target, "page.html")
     return htmx.vary(memoised(key, lambda: (render_template(
-        "_main.html" if fragment else "page.html", **_context(mid, sc, tr, steps, step or len(steps), canonical)),
-        "text/html")))
+        template, **_context(mid, sc, tr, steps, step or len(steps), controls=target != "stage")), "text/html")))
+
+
+def story(mid: str, sc: Scenario) -> int:
+    """The step a scenario opens on (stage.story_step), from every model's trace."""
+    return stage.story_step({m: traced(m, sc) for m in MODELS}, mid)
 
 
 @bp.get("/figure/<name>/")
 def figure(name: str):
-    """The memslot map as Plotly JSON, fetched when the reader opens it."""
+    """The memslot map as Plotly JSON at a step, fetched when the reader opens it."""
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
@@ -79,7 +92,11 @@ def figure(name: str):
     if parsed.errors:
         return {"error": parsed.errors[0]}, 400
     from .figures import memslot_map
-    return memslot_map(traced(mid, parsed.scenario))
+    tr = traced(mid, parsed.scenario)
+    total = len(tr.all_steps())
+    if parsed.step is not None and parsed.step > total:
+        return {"error": f"step {parsed.step} is past the last step ({total})."}, 400
+    return memslot_map(stage.trace_at(tr, parsed.step or total))
 
 
 def _inline_error(mid: str, sc: Scenario, message: str) -> Response:
@@ -87,47 +104,65 @@ def _inline_error(mid: str, sc: Scenario, message: str) -> Response:
     controls, and keep the address bar as it was."""
     tr = traced(mid, sc)
     steps = presenters.steps(tr)
-    ctx = _context(mid, sc, tr, steps, len(steps), canonical_url(mid, sc))
+    ctx = _context(mid, sc, tr, steps, len(steps))
     resp = htmx.vary(Response(render_template("_main.html", form_error=message, **ctx), status=400,
                               mimetype="text/html"))
     resp.headers["HX-Push-Url"] = "false"
     return resp
 
 
-def _context(mid: str, sc: Scenario, tr, steps, current: int, canonical: str) -> dict:
-    has_fwb = "fwb" in sc.host
-    faults = []
-    for i, f in enumerate(tr.faults):
-        faults.append({
-            "n": i + 1, "f": f, "label": fault_text(sc.faults[i]),
-            "verdict": presenters.fault_verdict(f),
-            "walk": presenters.walk_rows(f, tr.geometry), "desc": presenters.descriptor(f.s2.pte) if f.s2 else None,
-            "memtypes": presenters.memtypes(sc, tr, f, has_fwb), "cmo": presenters.cmo_text(f, sc),
-            "remove": canonical_url(mid, without_fault(sc, i)),
-            "first_step": next((s.n for s in steps if s.fault == i), None),
-        })
-    current_fault = steps[current - 1].fault if steps else None
-    memslot_verdict = presenters.memslot_verdict(tr)
-    verdict = presenters.overall_verdict(tr)
+def _context(mid: str, sc: Scenario, tr, steps, current: int, prefix: str = "", mode: str = "",
+             controls: bool = True) -> dict:
+    """What page.html, _main.html and _stage.html need (prefix: /embed or /present for those views;
+    mode "key": the stepping buttons go from key step to key step, as presenter mode does;
+    controls False: only the stage's part, for a step's fragment)."""
+    texts = [fault_text(f) for f in sc.faults]
+    faults = [{"n": i + 1, "label": texts[i], "remove": _without(mid, sc, texts, i),
+               "first_step": next((s.n for s in steps if s.fault == i), None)}
+              for i in range(len(texts))] if controls else []
     query = canonical_query(sc)
+    total = len(steps)
+    base = f"{prefix}/{mid}/?" + (query + "&" if query else "")
+    tail = "&mode=all" if mode == "all" else ""
+
+    def step_href(n: int) -> str:
+        # A talk opens on its first key step, so presenter links always name their step.
+        if n >= total and prefix != "/present":
+            return (base[:-1] + tail.replace("&", "?" if base.endswith("?") else "&", 1)) if tail else base[:-1]
+        return f"{base}step={n}{tail}"
+
+    snap_ctx = stage.context(mid, sc, tr, steps, current, story(mid, sc)) if steps else {}
+    keys = snap_ctx.get("key", []) if mode == "key" else list(range(1, total + 1))
     return {
         "faults_text": ",".join(fault_text(f) for f in sc.faults),
         "hidden": parse_qsl(query, keep_blank_values=True),
         "model": mid, "model_title": MODELS[mid].title, "sc": sc, "trace": tr, "steps": steps,
-        "current": current, "current_fault": current_fault, "faults": faults, "verdict": verdict,
-        "memslot_verdict": memslot_verdict, "canonical": canonical, "query": query,
+        "current": current, "faults": faults, "title": title(sc),
+        "canonical": canonical_url(mid, sc, None if current >= total else current), "plain": canonical_url(mid, sc),
+        "query": query, "mode": mode,
         "models": [{"id": m, "title": cls.title, "href": f"/{m}/" + (f"?{query}" if query else "")}
                    for m, cls in MODELS.items()],
         "presets": PRESETS.values(), "granules": GRANULES, "gs1_types": GUEST_S1_TYPES,
         "leaf_sizes": HOST_LEAF_SIZES[sc.g], "memslot": (MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE),
-        "ipa_limit": 1 << sc.ipa, "leaves": presenters.leaf_rows(tr),
-        "step_href": lambda n: canonical_url(mid, sc, None if n == len(steps) else n),
+        "ipa_limit": 1 << sc.ipa, "leaves": stage.leaf_rows(snap_ctx["snap"], tr, sc) if steps else [],
+        "step_href": step_href,
+        "nav_prev": max([k for k in keys if k < current] or [1]),
+        "nav_next": min([k for k in keys if k > current] or [total]),
         "clear_href": canonical_url(mid, Scenario(**{**_fields(sc), "faults": ()})),
         "api_href": canonical_url(mid, sc, prefix="/api/v1"),
         "all_href": canonical_url("all", sc),
         "other": "v6.14" if mid != "v6.14" else "v6.17",
         "versus_href": canonical_url(("v6.14.." + mid) if mid != "v6.14" else "v6.14..v6.17", sc),
+        **snap_ctx,
     }
+
+
+def _without(mid: str, sc: Scenario, texts: list[str], i: int) -> str:
+    """The permalink without fault i (the fault texts computed once for all of them)."""
+    rest = ",".join(texts[:i] + texts[i + 1:])
+    query = canonical_query(replace(sc, faults=()))
+    query = "&".join(q for q in (query, f"f={rest}" if rest else "") if q)
+    return f"/{mid}/" + (f"?{query}" if query else "")
 
 
 def _fields(sc: Scenario) -> dict:

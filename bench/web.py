@@ -118,11 +118,11 @@ def fire_to_verdict_ms(base: str, runs: int = 7) -> float:
             page.goto(base + "/v6.17/?slot=log")
             page.fill("#fire-ipa", f"{0x4000_0000 + 0x1000 * i:x}")
             ms = page.evaluate("""() => new Promise(resolve => {
-                const v = document.querySelector('#verdict [data-testid=verdict]');
+                const v = document.querySelector('#stage [data-testid=verdict]');
                 const before = v.textContent;
                 const t0 = performance.now();
                 const obs = new MutationObserver(() => {
-                    const now = document.querySelector('#verdict [data-testid=verdict]');
+                    const now = document.querySelector('#stage [data-testid=verdict]');
                     if (now && now.textContent !== before) { obs.disconnect(); resolve(performance.now() - t0); }
                 });
                 obs.observe(document.getElementById('main'), {subtree: true, childList: true, characterData: true});

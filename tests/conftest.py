@@ -1,7 +1,12 @@
 import pytest
+from hypothesis import settings
 
 from app.permalink import parse_query
 from app.sim import simulate
+
+# Timing is make bench's business: a property test on a busy 2-core machine must not fail for slowness.
+settings.register_profile("s2viz", deadline=None)
+settings.load_profile("s2viz")
 
 MODEL_IDS = ("v6.14", "patch-v3", "v6.17", "v7.1")
 

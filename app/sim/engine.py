@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from . import esr as esr_mod
-from . import memattr
+from . import memattr, timeline
 from .mmu import Abort, Exit, KvmArm64
 from .models import MODELS
-from .pgtable import Geometry, Prot, Stage2, Walk, geometry, permits
+from .pgtable import KVM_PTE_LEAF_ATTR_LO_S2_AF, Geometry, Prot, Stage2, Walk, geometry, permits
 from .scenario import Fault, Scenario
 from .sources import source_for
 from .trace import NO_CMO, FaultResult, Phase, Trace, Tracer
@@ -59,7 +59,8 @@ def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
     geo = geometry(sc.page_size.bit_length() - 1, sc.ipa)
     t = Tracer(m) if trace else None
     reg = m.prepare_memory_region(sc, t)
-    memslot = Phase(reg, t.freeze() if t else ())
+    memslot = Phase(reg, t.freeze() if t else (),
+                    timeline.memslot_deltas(sc, tuple(t.steps), reg) if t else ())
     t = Tracer(m) if trace else None
     cap = m.check_extension(sc, t)
     capability = Phase(str(cap), t.freeze() if t else ())
@@ -78,10 +79,14 @@ def _fire(m: KvmArm64, sc: Scenario, f: Fault, s2: Stage2, trace: bool) -> Fault
     fsc, level, pte = probe(s2, f)
     if t:
         _explain_walk(t, f, fsc, level, walk)
+    facts = timeline.FaultFacts(sc, (s2.geo.page_shift, s2.geo.ipa_bits), m.has_fwb(sc),
+                                walk.levels if t else (), _aged(pte) if fsc == "access_flag" else pte,
+                                host_s1=_host_s1_text(sc)) if t else None
     if fsc is None:
         eff = _effective(sc, f, pte, m.has_fwb(sc)) if t else None
-        return FaultResult(f.ipa, f.access, _mods(f), None, level, None, "no_fault", effective=eff,
-                           walk=walk.to_json() if t else (), steps=t.freeze() if t else ())
+        fr = FaultResult(f.ipa, f.access, _mods(f), None, level, None, "no_fault", effective=eff,
+                         walk=walk.to_json() if t else (), steps=t.freeze() if t else ())
+        return fr._replace(states=timeline.fault_deltas(fr, facts)) if t else fr
     ab = make_abort(f, fsc, level)
     ex, st = m.handle_guest_abort(sc, ab, s2, t)
     after = s2.lookup(f.ipa)[0] if t else None
@@ -92,9 +97,18 @@ def _fire(m: KvmArm64, sc: Scenario, f: Fault, s2: Stage2, trace: bool) -> Fault
     cmo = tuple(st.ops.cmo.items()) if st.ops else NO_CMO
     if leaf is not None and eff is not None and t:
         _explain_effective(t, sc, f, leaf.memattr, m.has_fwb(sc), eff)
-    return FaultResult(f.ipa, f.access, _mods(f), fsc, level, ab.esr, ex.outcome, ex.errno, ex.inject,
-                       leaf, cmo, eff, walk.to_json() if t else (), t.freeze() if t else (),
-                       _decided(st) if t else ())
+    fr = FaultResult(f.ipa, f.access, _mods(f), fsc, level, ab.esr, ex.outcome, ex.errno, ex.inject,
+                     leaf, cmo, eff, walk.to_json() if t else (), t.freeze() if t else (),
+                     _decided(st) if t else ())
+    if not t:
+        return fr
+    facts.pte_after, facts.state = after, st
+    return fr._replace(states=timeline.fault_deltas(fr, facts))
+
+
+def _aged(pte: int | None) -> int | None:
+    """The leaf as kvm_age_gfn() left it: AF clear."""
+    return None if pte is None else pte & ~KVM_PTE_LEAF_ATTR_LO_S2_AF
 
 
 def _explain_walk(t: Tracer, f: Fault, fsc, level: int, walk) -> None:
@@ -158,6 +172,11 @@ def _geometry(geo: Geometry) -> dict:
     return {"page_shift": geo.page_shift, "ipa_bits": geo.ipa_bits, "levels": geo.levels,
             "start_level": geo.start_level, "concatenated_tables": geo.concatenated_tables,
             "lpa2": geo.lpa2}
+
+
+def _host_s1_text(sc: Scenario) -> str:
+    h = _host_s1(sc)
+    return f"{h['name']} (MAIR {h['mair']:#04x})"
 
 
 def _host_s1(sc: Scenario) -> dict:

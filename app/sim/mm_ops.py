@@ -19,11 +19,18 @@ class MmOps:
         self.cmo = {"dcache": "none", "icache": "none"}
         self.tables_allocated: list[tuple[int, int]] = []
         self.leaves = 0
+        # What changed in the table, each with the index of the step it belongs to:
+        # (step, kind, ipa, level, pte), kind one of table | freed | broken | leaf.
+        self.events: list[tuple[int, str, int, int, int]] = []
 
     @property
     def quiet(self) -> bool:
         """After the first leaf of a multi-leaf map, only the CMO summary is kept."""
         return self.leaves > 1
+
+    def _event(self, kind: str, ipa: int, level: int, pte: int = 0) -> None:
+        if self.t:
+            self.events.append((len(self.t.steps) - 1, kind, ipa, level, pte))
 
     def alloc_table(self, ipa: int, level: int) -> None:
         self.tables_allocated.append((ipa, level))
@@ -32,17 +39,20 @@ class MmOps:
                         "page from the memcache and link a level-{level} table.",
                         "allocate a zeroed table page; link it",
                         parent=level - 1, level=level, ipa=ipa)
+        self._event("table", ipa, level - 1)
 
     def free_table(self, ipa: int, level: int) -> None:
         if self.t:
             self.t.step("pgt.walk_leaf", "A level-{level} table is replaced by a block at {ipa:#x}.",
                         level=level, ipa=ipa)
+        self._event("freed", ipa, level)
 
     def break_pte(self, ipa: int, level: int, old: int) -> None:
         if self.t:
             self.t.step("pgt.try_leaf", "Break-before-make: the old level-{level} entry {old:#018x} is "
                         "invalidated and its TLB entries flushed before the new one goes in.",
                         level=level, old=old)
+        self._event("broken", ipa, level, old)
 
     def skip_same(self, ipa: int, level: int) -> None:
         if self.t:
@@ -57,6 +67,10 @@ class MmOps:
                 self.t.step("pgt.init_leaf", "New level-{level} {kind} for IPA {ipa:#x}: {pte:#018x}.",
                             "descriptor = output address + attributes + page/block type + valid",
                             level=level, kind="page" if level == 3 else "block", ipa=ipa, pte=pte)
+
+    def installed(self, ipa: int, level: int, pte: int) -> None:
+        """stage2_make_pte(): the new leaf is written, after the maintenance it needed."""
+        self._event("leaf", ipa, level, pte)
 
     def before_install(self, pa: int, size: int, pte: int) -> None:
         """The CMOs stage2_map_walker_try_leaf() requests before it writes a leaf."""

@@ -500,7 +500,9 @@ class KvmArm64:
         else:
             pmd = sc.page_size << (sc.page_size.bit_length() - 4)
             if sc.host_leaf >= pmd and _huge_mapping_ok(st.ipa, pmd):
+                # transparent_hugepage_adjust() aligns both the IPA and the PFN to the block.
                 st.vma_pagesize = pmd
+                st.pa &= ~(pmd - 1)
                 if t:
                     t.step("thp_adjust", "The host maps this HVA with a {leaf} leaf: upgrade to a {pmd} block.",
                            "host leaf at least PMD-sized -> map a PMD block",

@@ -281,6 +281,7 @@ class Stage2:
                         ops.break_pte(addr, table.level, entry)
                     ops.before_install(addr + pa_off, gran, pte)
                     table.entries[idx] = pte
+                    ops.installed(addr, table.level, pte)
                     installed.append({"ipa": addr, "level": table.level, "pte": pte, "size": gran})
             else:
                 if not isinstance(entry, Table):

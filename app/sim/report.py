@@ -12,7 +12,7 @@ def trace_json(tr: Trace, canonical: str) -> dict:
         "model": tr.model,
         "canonical": canonical,
         "cap_cacheable_pfnmap": tr.cap_cacheable_pfnmap,
-        "memslot": {"result": tr.memslot.result, "steps": [s.to_json() for s in tr.memslot.steps]},
+        "memslot": {"result": tr.memslot.result, "steps": steps_json(tr.memslot.steps, tr.memslot.states)},
         "capability": {"cap": 243, "result": tr.cap_cacheable_pfnmap,
                        "steps": [s.to_json() for s in tr.capability.steps]},
         "faults": [fault_json(f) for f in tr.faults],
@@ -39,5 +39,16 @@ def fault_json(f: FaultResult) -> dict:
         {"type": f.effective["type"], "forced_by_fwb": f.effective["forced_by_fwb"], "s1": f.effective["s1"]},
         "walk": list(f.walk),
         "decided": {k: v for k, v in f.decided},
-        "steps": [s.to_json() for s in f.steps],
+        "steps": steps_json(f.steps, f.states),
     }
+
+
+def steps_json(steps, states) -> list[dict]:
+    """Each step with `state`: what it changed in the picture (timeline.py), when it changed anything."""
+    out = []
+    for i, s in enumerate(steps):
+        j = s.to_json()
+        if i < len(states) and states[i]:
+            j["state"] = states[i]
+        out.append(j)
+    return out

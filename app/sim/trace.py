@@ -91,7 +91,8 @@ NO_CMO = (("dcache", "none"), ("icache", "none"))
 
 
 class FaultResult(NamedTuple):
-    """What one guest access did."""
+    """What one guest access did; `states` holds, per step, what that step changed in the
+    picture (see timeline.py), aligned with `steps`."""
 
     ipa: int
     access: str
@@ -108,12 +109,14 @@ class FaultResult(NamedTuple):
     walk: tuple = ()
     steps: tuple[Step, ...] = ()
     decided: tuple[tuple[str, object], ...] = ()
+    states: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Phase:
     result: str
     steps: tuple[Step, ...]
+    states: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,40 +1,44 @@
-// Presenter mode: one step per slide; arrows, PageUp/PageDown (clickers) and space step; p plays at
-// the chosen pace; + and - change the pace; b blanks the screen; Escape leaves.
+// Presenter mode, on top of the page's step player (app.js): click, tap or swipe on the picture
+// steps forward (a swipe right steps back); p plays at the chosen pace, + and - change it; b blanks
+// the screen. Escape only closes what is open: it never leaves the deck.
 (function () {
   "use strict";
   const deck = document.getElementById("deck");
   if (!deck) return;
-  const total = Number(deck.dataset.total);
-  let n = Number(deck.dataset.current), timer = null, pace = 3;
+  let pace = 3;
+  const press = (key) => document.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
 
-  function show(k) {
-    n = Math.max(1, Math.min(total, k));
-    deck.querySelectorAll(".slide").forEach((s) => { s.hidden = Number(s.dataset.n) !== n; });
-    const verdict = deck.querySelector(".present-verdict");
-    if (verdict) verdict.hidden = n < total;      // no spoilers before the last step
-    const url = new URL(location.href);
-    url.searchParams.set("step", String(n));
-    history.replaceState(null, "", url.pathname + url.search.replace(/%2C/gi, ","));
+  function setPace() {
+    document.getElementById("pace").textContent = String(pace);
+    const s = document.getElementById("stage");
+    if (s) s.dataset.pace = String(pace * 1000);
   }
-  function play() {
-    if (timer) { clearInterval(timer); timer = null; return; }
-    timer = setInterval(() => { if (n >= total) { clearInterval(timer); timer = null; } else show(n + 1); }, pace * 1000);
-  }
+
   document.addEventListener("keydown", (ev) => {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
     const blank = document.getElementById("blank");
-    const step = { ArrowRight: 1, ArrowDown: 1, PageDown: 1, " ": 1, ArrowLeft: -1, ArrowUp: -1, PageUp: -1 };
-    if (ev.key in step) show(n + step[ev.key]);
-    else if (ev.key === "Home") show(1);
-    else if (ev.key === "End") show(total);
-    else if (ev.key === "p") play();
+    if (ev.key === "p") press(" ");
     else if (ev.key === "+" || ev.key === "=") pace = Math.max(1, pace - 1);
     else if (ev.key === "-") pace = Math.min(20, pace + 1);
     else if (ev.key === "b" || ev.key === ".") blank.hidden = !blank.hidden;
-    else if (ev.key === "Escape") location.href = deck.dataset.full;
+    else if (ev.key === "Escape") { blank.hidden = true; }
     else return;
-    document.getElementById("pace").textContent = String(pace);
-    if (timer && (ev.key === "+" || ev.key === "=" || ev.key === "-")) { play(); play(); }
+    setPace();
     ev.preventDefault();
   });
-  show(n);
+  deck.addEventListener("click", (ev) => {
+    if (ev.target.closest("a, button, input, summary, details, .player")) return;
+    press("ArrowRight");
+  });
+  let x0 = null;
+  deck.addEventListener("touchstart", (ev) => { x0 = ev.touches[0].clientX; }, { passive: true });
+  deck.addEventListener("touchend", (ev) => {
+    if (x0 === null) return;
+    const dx = ev.changedTouches[0].clientX - x0;
+    x0 = null;
+    if (Math.abs(dx) > 40) press(dx < 0 ? "ArrowRight" : "ArrowLeft");
+  });
+  document.addEventListener("htmx:after:swap", setPace);
+  new MutationObserver(setPace).observe(deck, { childList: true });
+  setPace();
 })();

@@ -57,7 +57,7 @@ class Page:
 
     def shot(self, name):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled")
 
     def path(self):
         return self.page.evaluate("location.pathname + location.search")

@@ -32,25 +32,6 @@ def test_copy_for_mail_copies_72_column_text_that_round_trips(browser, live_serv
     ctx.close()
 
 
-def test_presenter_keys_step_and_blank(page):
-    page.goto(f"/present/v6.17/?{NVG}")
-    slide = page.page.locator(".slide:not([hidden])")
-    expect(slide).to_have_attribute("data-n", "1")
-    page.page.keyboard.press("PageDown")
-    page.page.keyboard.press("ArrowRight")
-    expect(slide).to_have_attribute("data-n", "3")
-    page.page.keyboard.press("PageUp")
-    expect(slide).to_have_attribute("data-n", "2")
-    assert page.path().endswith("&step=2")
-    page.shot("presenter-step-2")
-    page.page.keyboard.press("b")
-    expect(page.page.locator("#blank")).to_be_visible()
-    page.page.keyboard.press("b")
-    expect(page.page.locator("#blank")).to_be_hidden()
-    page.page.keyboard.press("End")
-    expect(page.page.locator(".present-verdict")).to_contain_text("Mapped Normal")
-
-
 def test_a_lesson_plays_through_with_predict_then_reveal(page):
     page.goto("/lessons/grace-hopper/")
     parts = page.page.locator("[data-testid=part]")

@@ -85,12 +85,20 @@ def test_embed_may_be_framed_and_nothing_else_may(client):
     assert "frame-ancestors 'none'" in client.get(f"/v6.17/?{NVG}").headers["Content-Security-Policy"]
 
 
-def test_presenter_mode_renders_one_slide_per_step(client):
-    r = client.get(f"/present/v6.17/?{NVG}")
-    html = r.data.decode()
-    total = int(re.search(r'data-total="(\d+)"', html).group(1))
-    assert html.count('class="slide"') == total
-    assert len(re.findall(r'class="slide" data-n="\d+"\s+hidden', html)) == total - 1
+def test_presenter_mode_steps_through_the_key_steps_with_the_page_picture(client):
+    from app.permalink import parse_query
+    from app.presenters import steps
+    from app.stage import key_steps
+    from app.views import traced
+    tr = traced("v6.17", parse_query(NVG).scenario)
+    keys = key_steps(tr, steps(tr))
+    assert 5 <= len([k for k in keys if k > len(tr.memslot.steps) + len(tr.capability.steps)]) <= 10
+    html = client.get(f"/present/v6.17/?{NVG}").data.decode()
+    assert f'data-current="{keys[0]}"' in html and f'data-next="{keys[1]}"' in html
+    assert 'class="path-svg mid"' in html and 'class="tree-svg"' in html
+    every = client.get(f"/present/v6.17/?{NVG}&mode=all").data.decode()
+    assert 'data-current="1"' in every and 'data-next="2"' in every
+    assert client.get(f"/present/v6.17/?mode=all&{NVG}").status_code == 301
 
 
 def test_lessons_render_and_every_link_is_canonical(client):

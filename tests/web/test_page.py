@@ -122,16 +122,27 @@ def test_the_last_step_is_the_default_and_never_written(client):
     assert client.get(f"/v6.17/?f=40000000r&step={total}").headers["Location"] == "/v6.17/?f=40000000r"
 
 
+def step_number(model: str, query: str, sid: str) -> int:
+    """The 1-based trace position of the first step with this id."""
+    from app.permalink import parse_query
+    from app.sim import simulate
+    ids = [s.id for _, s in simulate(model, parse_query(query).scenario).all_steps()]
+    return ids.index(sid) + 1
+
+
 def test_steps_link_to_their_source_lines_at_the_model_tag(client):
-    r = client.get("/v7.1/?f=40000000r")
+    q = "f=40000000r"
+    r = client.get(f"/v7.1/?{q}&step={step_number('v7.1', q, 'uma.classify')}")
     assert b"https://elixir.bootlin.com/linux/v7.1.3/source/arch/arm64/kvm/mmu.c#L" in r.data
-    r = client.get("/patch-v3/?vma=pfnmap,io&mem=dev&f=40000000r")
+    q = "vma=pfnmap,io&mem=dev&f=40000000r"
+    r = client.get(f"/patch-v3/?{q}&step={step_number('patch-v3', q, 'uma.v3_cow')}")
     # The patch's own hunks link to the patch on lore; untouched code to v6.14's own lines.
     assert b'<a class="src" href="https://lore.kernel.org/r/20250310103008.3471-2-ankita@nvidia.com"' in r.data
     assert b"mmu.c:1613\xe2\x80\x931624" in r.data          # the step shows the patched file's lines
-    v614 = client.get("/v6.14/?vma=pfnmap,io&mem=dev&f=40000000r").data
+    n = step_number("patch-v3", q, "uma.vma_lookup")
+    v614 = client.get(f"/v6.14/?{q}&step={n}").data
     link = re.search(rb'https://elixir.bootlin.com/linux/v6.14/source/arch/arm64/kvm/mmu.c#L1516-L1522', v614)
-    assert link and link.group(0) in r.data                    # vma_lookup: the same v6.14 lines
+    assert link and link.group(0) in client.get(f"/patch-v3/?{q}&step={n}").data   # the same v6.14 lines
 
 
 def test_figure_endpoint_returns_plotly_json(client):
@@ -170,9 +181,60 @@ def test_a_bad_field_in_an_htmx_request_keeps_the_controls_and_the_address(clien
     assert b'id="controls"' in r.data
 
 
-def test_the_walk_shows_the_tables_a_fault_allocated(client):
-    r = client.get("/v6.17/?f=40000000r")
-    assert b"(table allocated by this fault)" in r.data and b"leaf written" in r.data
+def test_the_table_grows_as_the_walk_allocates_it(client):
+    q = "f=40000000r"
+    alloc = step_number("v6.17", q, "pgt.walk_leaf")
+    before = client.get(f"/v6.17/?{q}&step={alloc - 1}").data
+    assert b"L2 table 0x40000000" not in before and b"[0x1] invalid" in before
+    at = client.get(f"/v6.17/?{q}&step={alloc}").data
+    assert b"L2 table 0x40000000" in at and b"[0x1] table" in at
+    end = client.get(f"/v6.17/?{q}").data
+    assert b"L3 table 0x40000000" in end and b"[0x0] leaf" in end
+
+
+def test_nothing_on_the_page_shows_a_result_before_the_step_that_decides_it(client):
+    q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
+    write = step_number("v6.14", q, "pgt.init_leaf")
+    classify = step_number("v6.14", q, "uma.classify")
+    for n in range(1, write):
+        html = client.get(f"/v6.14/?{q}&step={n}").data
+        assert b"Mapped Device" not in html and b"Mapped Normal" not in html, n
+        assert b"0x00400008400007c7" not in html, n                  # the descriptor is not written yet
+        assert (b"<strong>Device-nGnRE</strong>" in html) == (n >= classify), n
+    html = client.get(f"/v6.14/?{q}&step={write}").data
+    assert b"Mapped Device-nGnRE, RW-, 4K" in html and b"0x00400008400007c7" in html
+
+
+def test_stepping_gets_the_picture_of_one_step_alone(client):
+    q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
+    r, names = rendered(client, f"/v6.14/?{q}&step=7", **{**PARTIAL, "HX-Target": "stage"})
+    assert r.status_code == 200 and names[0] == "_stage.html"
+    assert r.data.startswith(b'\n<div id="stage"') or r.data.lstrip().startswith(b'<div id="stage"')
+    assert b'id="controls"' not in r.data and "HX-Target" in r.vary
+    assert b'data-current="7"' in r.data and b'data-prev="6"' in r.data and b'data-next="8"' in r.data
+
+
+def test_the_landing_page_and_presets_open_on_the_step_that_tells_the_story(client):
+    from app.sim import simulate
+    from app.sim.presets import PRESETS
+    from app.stage import reveal_steps
+    loc = client.get("/").headers["Location"]
+    sc_q = loc.split("?", 1)[1].rsplit("&step=", 1)
+    tr = simulate("v6.17", __import__("app.permalink", fromlist=["parse_query"]).parse_query(sc_q[0]).scenario)
+    assert int(sc_q[1]) == reveal_steps(tr)[0]       # fault 1 is where v6.14 and v6.17 part ways
+    html = client.get(loc).data
+    assert b"Mapped Normal, RWX, 4K" in html and b"btn jump" not in html
+    r = client.get("/v6.14/?preset=nvgrace-usemem&f=40000000r")
+    assert r.status_code == 301 and "&step=" in r.headers["Location"]
+    assert b"Mapped Device-nGnRE" in client.get(r.headers["Location"]).data
+    assert PRESETS
+
+
+def test_a_64_fault_permalink_page_stays_small(client):
+    faults = ",".join(f"{0x4000_0000 + i * 0x1000:x}{'rwx'[i % 3]}" for i in range(64))
+    r = client.get(f"/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f={faults}",
+                   headers={"Accept-Encoding": "identity"})
+    assert r.status_code == 200 and len(r.data) <= 400_000, len(r.data)
 
 
 def test_permalinks_carry_an_etag_and_answer_304(client):
@@ -223,3 +285,19 @@ def test_an_oversized_query_is_413_and_too_many_faults_400(client):
     assert client.get("/api/v1/v6.17/?f=" + "4" * 5000).json["error"].startswith("The request is too large")
     r = client.get("/api/v1/v6.17/?f=" + ",".join(["40000000r"] * 65))
     assert r.status_code == 400 and "At most 64 faults" in r.json["error"]
+
+
+def test_faults_after_a_refused_memslot_say_why_they_never_ran(client):
+    html = client.get("/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=dic&f=40000000r,40003000r").data
+    assert b"Memslot refused: KVM_SET_USER_MEMORY_REGION fails with -EINVAL" in html
+    assert html.count(b"not run: registration failed (-EINVAL), so there is no memslot") == 2
+    assert b"outside the VM&#39;s IPA space" not in html and b"outside the VM's IPA space" not in html
+
+
+def test_the_what_if_names_the_other_fwb_setting(client):
+    q = "f=40000000r"
+    n = step_number("v6.17", "host=dic&" + q, "uma.classify")
+    no_fwb = client.get(f"/v6.17/?host=dic&{q}&step={n}").data
+    assert b"with FWB the same mapping would be MemAttr 0x6" in no_fwb and b"without FWB" not in no_fwb
+    fwb = client.get(f"/v6.17/?{q}&step={n}").data
+    assert b"without FWB the same mapping would be MemAttr 0xf" in fwb

@@ -1,0 +1,277 @@
+"""The stage: everything the page draws for one step of a trace, and nothing the trace has not
+reached yet. Pure: a trace and a step number in, the template's context out."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from . import diagram, presenters
+from .sim import memattr
+from .sim.mmu import _leaf
+from .sim.pgtable import DESC_FIELDS, geometry, pte_memattr, pte_perm
+from .sim.scenario import Scenario
+from .sim.timeline import Snapshot, snapshot
+from .sim.trace import Leaf, Trace
+from .sim.units import size_text
+
+# Steps shown in presenter mode's "key steps": the walk, the decisions that can change an outcome,
+# the descriptor and the memory type the guest gets. The step that settles each fault is added.
+KEY_STEPS = ("prepare.mte", "prepare.pfnmap_log", "prepare.pfnmap_cacheable", "cap.check_extension", "hw.walk",
+             "abort.ipa_range", "abort.noslot_iabt", "abort.noslot_s1ptw", "abort.noslot_cm", "io_mem_abort.nisv",
+             "io_mem_abort.mmio", "uma.faultin", "uma.v3_cow", "uma.classify", "uma.noexec", "uma.excl_atomic",
+             "uma.mte", "uma.prot", "uma.v3_fwb", "pgt.init_leaf", "pgt.relax_perms", "handle_access_fault",
+             "hw.combine")
+
+
+@dataclass(frozen=True)
+class Box:
+    """The verdict box at a step: decided, or still deciding with the last fact decided."""
+
+    state: str                 # deciding | decided | memslot | registered | idle
+    headline: str
+    verdict: presenters.Verdict | None = None
+    last_fact: str = ""
+    reveal: int | None = None  # the step that settles the current fault
+
+
+def reveal_steps(tr: Trace) -> list[int | None]:
+    """Per fault, the 1-based trace position of the step that settles it (None if never run)."""
+    n = len(tr.memslot.steps) + len(tr.capability.steps)
+    out = []
+    for f in tr.faults:
+        at = next((i for i, d in enumerate(f.states) if "verdict" in d), None)
+        out.append(None if at is None else n + at + 1)
+        n += len(f.steps)
+    return out
+
+
+def memslot_reveal(tr: Trace) -> int:
+    return len(tr.memslot.steps)
+
+
+def story_step(traces: dict[str, Trace], mid: str) -> int:
+    """The step a scenario opens on: where the first fault whose outcome differs between the
+    models is settled; if every model agrees, where the first fault is settled; a refused memslot
+    opens on its refusal; no fault, on the last step."""
+    tr = traces[mid]
+    total = len(tr.all_steps())
+    if tr.memslot.result != "ok":
+        return memslot_reveal(tr)
+    reveals = reveal_steps(tr)
+    if not reveals:
+        return total
+    outcomes = [[_outcome(t, i) for t in traces.values()] for i in range(len(tr.faults))]
+    pick = next((i for i, o in enumerate(outcomes) if len(set(o)) > 1), 0)
+    return reveals[pick] or total
+
+
+def _outcome(tr: Trace, i: int) -> tuple:
+    if tr.memslot.result != "ok":
+        return ("memslot", tr.memslot.result)
+    f = tr.faults[i]
+    return (f.outcome, f.errno, f.inject, f.s2 and (f.s2.memtype, f.s2.perm, f.s2.size))
+
+
+def box(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> Box:
+    if snap.phase == "memslot" or snap.phase == "cap":
+        if snap.memslot_result not in (None, "ok"):
+            return Box("memslot", presenters.memslot_verdict(tr).headline, presenters.memslot_verdict(tr))
+        if snap.phase == "cap":
+            return Box("registered", "Memslot registered; next, the capability query.")
+        return Box("deciding", "Registering the memslot…", last_fact=_last_fact(steps, snap.n))
+    f = tr.faults[snap.fault]
+    reveal = reveals[snap.fault]
+    if snap.verdict is not None:
+        return Box("decided", presenters.fault_verdict(f).headline, presenters.fault_verdict(f), reveal=reveal)
+    return Box("deciding", f"Fault {snap.fault + 1}: deciding…", last_fact=_last_fact(steps, snap.n),
+               reveal=reveal)
+
+
+def _last_fact(steps: list, n: int) -> str:
+    """The newest decision so far in the current phase, as 'func(): name=value, ...'."""
+    phase = steps[n - 1].phase
+    for sv in reversed(steps[:n]):
+        if sv.phase != phase:
+            break
+        facts = [f"{k}={_show(v)}" for k, v in sv.step.vars if isinstance(v, bool) or k in ("prot", "errno")]
+        if facts:
+            return f"{sv.step.func}(): " + ", ".join(facts)
+    return ""
+
+
+def _show(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def descriptor(snap: Snapshot) -> dict:
+    """The leaf descriptor as far as it is decided: each field's bits, or '?' while undecided."""
+    d = snap.desc
+    full = d.get("pte")
+    fields = presenters.descriptor(int(full, 16)) if full else _partial_fields(d)
+    for fd in fields:
+        fd.setdefault("known", True)
+        fd["changed"] = ("desc", fd["name"]) in snap.changed or (full is not None and ("desc", "pte") in snap.changed)
+    known = [fd for fd in fields if fd["name"] != "-" and fd["known"]]
+    title = ("The leaf the walk found" if d.get("existing") else "Leaf descriptor" if full else
+             "Leaf descriptor being decided" if d else "No leaf descriptor yet")
+    return {"fields": fields, "known": len(known), "title": title, "pte": full, "prot": d.get("prot"),
+            "size": d.get("size")}
+
+
+def _partial_fields(d: dict) -> list[dict]:
+    values = {}
+    if "OA" in d:
+        values["OA"] = int(d["OA"], 16) >> 12
+    if "MemAttr" in d:
+        values["MemAttr"] = d["MemAttr"]
+    if "S2AP" in d:
+        values["S2AP"] = ("W" in d["S2AP"]) << 1 | ("R" in d["S2AP"])
+    if "XN" in d:
+        values["XN"] = d["XN"] << 1
+    if "SH" in d and d["SH"] != "omitted":
+        values["SH"] = int(d["SH"], 2)
+    if "AF" in d:
+        values["AF"] = d["AF"]
+    pte = 0
+    for name, _hi, lo in DESC_FIELDS:
+        pte |= values.get(name, 0) << lo
+    out = presenters.descriptor(pte)
+    for fd in out:
+        fd["known"] = fd["name"] in values
+        if not fd["known"] and fd["name"] != "-":
+            fd["shown"] = "?"
+    return out
+
+
+def memtypes(snap: Snapshot, sc: Scenario) -> dict:
+    has_fwb = "fwb" in sc.host
+    m = snap.memtype
+    out = {"host": m.get("host_s1"), "s2": m.get("s2"), "fwb": has_fwb, "guest": m.get("guest_s1"),
+           "effective": m.get("effective"), "forced": m.get("forced_by_fwb", False), "meaning": "", "other": ""}
+    attr = snap.desc.get("MemAttr")
+    if attr is not None and m.get("s2"):
+        kind = _kind(m["s2"])
+        out["meaning"] = (f"MemAttr {attr:#x} = {memattr.s2_memattr_name(attr, has_fwb)}: "
+                          f"{memattr.s2_memattr_meaning(attr, has_fwb)}")
+        if kind:
+            other = memattr.s2_memattr(kind, not has_fwb)
+            out["other"] = (f"{'without' if has_fwb else 'with'} FWB the same mapping would be MemAttr {other:#x}: "
+                            f"{memattr.s2_memattr_meaning(other, not has_fwb)}")
+    return out
+
+
+def _kind(words: str) -> str | None:
+    return {"Normal": memattr.S2_NORMAL, "Normal Non-cacheable": memattr.S2_NORMAL_NC,
+            "Device-nGnRE": memattr.S2_DEVICE}.get(words)
+
+
+def cmo(snap: Snapshot, sc: Scenario) -> list[str]:
+    out = []
+    d, i = snap.cmo.get("dcache"), snap.cmo.get("icache")
+    if d == "done":
+        out.append("D-cache cleaned and invalidated to PoC through the kernel's linear map (no FWB)."
+                   + (" This memory has no linear mapping: the real kernel would fault." if sc.mem == "dev" else ""))
+    elif d == "skipped":
+        out.append("D-cache clean to PoC requested and skipped: with FWB the guest's view is cacheable.")
+    if i == "done":
+        out.append("I-cache invalidated to PoU for the executable leaf (no DIC).")
+    elif i == "skipped":
+        out.append("I-cache invalidation to PoU requested; with DIC it is only an ISB.")
+    return out
+
+
+def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, story: int) -> dict:
+    """What _stage.html needs for step n."""
+    snap = snapshot(tr, n)
+    reveals = reveal_steps(tr)
+    current = steps[n - 1] if steps else None
+    return {
+        "snap": snap, "box": box(tr, steps, snap, reveals) if steps else Box("idle", "No step."),
+        "desc": descriptor(snap), "mt": memtypes(snap, sc), "cmo_lines": cmo(snap, sc),
+        "path_wide": diagram.path(snap, sc, 8), "path_narrow": diagram.path(snap, sc, 2),
+        "path_mid": diagram.path(snap, sc, 4),
+        "tree": diagram.tree(snap, tr.geometry), "step": current, "story": story,
+        "phase_steps": [sv for sv in steps if current and sv.phase == current.phase],
+        "phases": _phases(tr, steps, snap, reveals),
+        "key": key_steps(tr, steps),
+    }
+
+
+def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]:
+    """One line per phase: where it starts, and its outcome only once the trace has reached it."""
+    out, seen = [], set()
+    for sv in steps:
+        if sv.phase in seen:
+            continue
+        seen.add(sv.phase)
+        outcome = ""
+        if sv.phase == "memslot" and snap.n >= memslot_reveal(tr):
+            outcome = f"KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}"
+        elif sv.phase == "cap" and snap.n >= sv.n:
+            outcome = f"KVM_CHECK_EXTENSION(243) -> {tr.cap_cacheable_pfnmap}"
+        elif sv.fault is not None:
+            r = reveals[sv.fault]
+            if r is not None and snap.n >= r:
+                outcome = presenters.fault_verdict(tr.faults[sv.fault]).headline
+        label = {"memslot": "Memslot registration", "cap": "Capability query"}.get(sv.phase)
+        if sv.fault is not None:
+            f = tr.faults[sv.fault]
+            label = f"Fault {sv.fault + 1}: {f.access}{''.join('.' + m for m in f.mods)} at {f.ipa:#x}"
+        out.append({"phase": sv.phase, "label": label, "first": sv.n, "outcome": outcome,
+                    "current": steps[snap.n - 1].phase == sv.phase})
+    if tr.memslot.result != "ok" and snap.n >= memslot_reveal(tr):
+        for i, f in enumerate(tr.faults):
+            out.append({"phase": f"fault {i + 1}", "first": None, "current": False,
+                        "label": f"Fault {i + 1}: {f.access}{''.join('.' + m for m in f.mods)} at {f.ipa:#x}",
+                        "outcome": f"not run: registration failed ({tr.memslot.result}), so there is no memslot "
+                                   "and the guest never touches this memory"})
+    return out
+
+
+def key_steps(tr: Trace, steps: list) -> list[int]:
+    """The step numbers presenter mode shows by default."""
+    settle = {r for r in reveal_steps(tr) if r} | {memslot_reveal(tr)}
+    return [sv.n for sv in steps if sv.step.id in KEY_STEPS or sv.n in settle]
+
+
+def _leaves(snap: Snapshot, tr: Trace) -> list[tuple[int, int, int]]:
+    """(ipa, level, pte) of every valid leaf at the snapshot, in IPA order."""
+    geo = geometry(tr.geometry["page_shift"], tr.geometry["ipa_bits"])
+    out = []
+    for (level, base), entries in snap.tables.items():
+        for idx, e in entries.items():
+            if e.pte and e.state not in ("table", "invalid"):
+                ipa = (0 if level == geo.start_level else base) + (idx << geo.shift(level))
+                out.append((ipa, level, int(e.pte, 16)))
+    return sorted(out)
+
+
+def leaf_rows(snap: Snapshot, tr: Trace, sc: Scenario) -> list[dict]:
+    """The leaves of the table at the snapshot, for the memslot map's table."""
+    has_fwb = "fwb" in sc.host
+    rows = []
+    for ipa, level, pte in _leaves(snap, tr):
+        leaf = _leaf(ipa, level, pte, has_fwb, sc)
+        rows.append({"ipa": f"{ipa:#x}", "size": size_text(leaf.size), "level": level,
+                     "memtype": presenters.MEMTYPE_NAMES.get(leaf.memtype, leaf.memtype), "perm": leaf.perm,
+                     "desc": f"{pte:#018x}"})
+    return rows
+
+
+def trace_at(tr: Trace, n: int) -> Trace:
+    """The trace as far as step n has gone: the leaves at that step and the faults settled by then."""
+    snap = snapshot(tr, n)
+    reveals = reveal_steps(tr)
+    faults = tuple(f for f, r in zip(tr.faults, reveals, strict=False) if r is not None and r <= n)
+    known = {(leaf.ipa, leaf.level): leaf for leaf in tr.leaves}
+    leaves = []
+    for ipa, level, pte in _leaves(snap, tr):
+        final = known.get((ipa, level))
+        memtype = final.memtype if final else "other"
+        leaves.append(Leaf(ipa, level, 1 << _geo(tr).shift(level), pte, memtype, pte_memattr(pte), pte_perm(pte)))
+    return replace(tr, leaves=tuple(leaves), faults=faults)
+
+
+def _geo(tr: Trace):
+    return geometry(tr.geometry["page_shift"], tr.geometry["ipa_bits"])
