@@ -111,7 +111,7 @@ def descriptor(snap: Snapshot) -> dict:
     fields = presenters.descriptor(int(full, 16)) if full else _partial_fields(d)
     for fd in fields:
         fd.setdefault("known", True)
-        fd["changed"] = ("desc", fd["name"]) in snap.changed or (full is not None and ("desc", "pte") in snap.changed)
+        fd["changed"] = ("desc", fd["name"]) in snap.changed
     known = [fd for fd in fields if fd["name"] != "-" and fd["known"]]
     title = ("The leaf the walk found" if d.get("existing") else "Leaf descriptor" if full else
              "Leaf descriptor being decided" if d else "No leaf descriptor yet")

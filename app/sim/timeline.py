@@ -171,9 +171,7 @@ def fault_deltas(fr: FaultResult, facts: FaultFacts) -> tuple:
             which = "dcache" if sid == "clean_dcache" else "icache"
             d["cmo"] = {which: dict(fr.cmo).get(which, "none")}
         elif sid == "hw.combine" and fr.effective:
-            d["memtype"] = {"effective": MEMTYPE_WORDS.get(fr.effective["type"], fr.effective["type"]),
-                            "guest_s1": MEMTYPE_WORDS.get(fr.effective["s1"], fr.effective["s1"]),
-                            "forced_by_fwb": fr.effective["forced_by_fwb"]}
+            d["memtype"] = _effective(fr)
     if st is not None and st.ops is not None:
         for idx, kind, ipa, level, pte in st.ops.events:
             if 0 <= idx < len(deltas):
@@ -181,14 +179,18 @@ def fault_deltas(fr: FaultResult, facts: FaultFacts) -> tuple:
                 if pte:
                     entry["pte"] = f"{pte:#018x}"
                 deltas[idx].setdefault("table", []).append(entry)
-    if fr.outcome == "no_fault" and fr.effective:
-        deltas[0]["memtype"] = {**deltas[0].get("memtype", {}),
-                                "effective": MEMTYPE_WORDS.get(fr.effective["type"], fr.effective["type"]),
-                                "guest_s1": MEMTYPE_WORDS.get(fr.effective["s1"], fr.effective["s1"]),
-                                "forced_by_fwb": fr.effective["forced_by_fwb"]}
+    if reveal is not None and fr.effective and fr.outcome in ("no_fault", "map", "relax"):
+        # The guest's type is known once the leaf exists (hw.combine then explains it).
+        deltas[reveal]["memtype"] = {**deltas[reveal].get("memtype", {}), **_effective(fr)}
     if reveal is not None:
         deltas[reveal]["verdict"] = {"outcome": fr.outcome, "errno": fr.errno, "inject": fr.inject}
     return tuple(deltas)
+
+
+def _effective(fr: FaultResult) -> dict:
+    eff = fr.effective
+    return {"effective": MEMTYPE_WORDS.get(eff["type"], eff["type"]),
+            "guest_s1": MEMTYPE_WORDS.get(eff["s1"], eff["s1"]), "forced_by_fwb": eff["forced_by_fwb"]}
 
 
 def _reveal_index(fr: FaultResult, facts: FaultFacts, decisive: Step | None) -> int | None:
