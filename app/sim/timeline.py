@@ -129,7 +129,7 @@ def fault_deltas(fr: FaultResult, facts: FaultFacts) -> tuple:
                     d["table"] = [{"level": last.level, "ipa": f"{fr.ipa:#x}", "state": "aged",
                                    "pte": f"{facts.pte_before:#018x}"}]
         elif sid == "abort.memslot":
-            know = {"memslot": "none"}
+            know = {"memslot": "none", "hva": "none (error HVA)"}
             writable = dict(s.vars).get("slot_writable")
             if writable is not None:
                 know = {"memslot": f"{MEMSLOT_GPA:#x} +1G" + ("" if writable else " (read-only)"),
