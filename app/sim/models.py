@@ -68,7 +68,7 @@ class V6_17(V6_14):
     """Mainline v6.17: the series as merged (memslot check, capability 243, FWB && DIC)."""
 
     id = "v6.17"
-    tag = "v6.17"
+    tag = "v6.17.8"          # the lines are read from 6.17.8, whose decisions are v6.17's
     title = "mainline v6.17: the merged series: memslot check, capability 243, FWB and DIC required"
     device_var = "s2_force_noncacheable"
     has_cacheable_pfnmap_cap = True

@@ -52,3 +52,18 @@ def test_v7_1_cites_the_split_helpers():
     assert source_for("v7.1", "uma.classify").func == "kvm_s2_fault_pin_pfn"
     assert source_for("v7.1", "uma.prot").func == "kvm_s2_fault_compute_prot"
     assert tag("v7.1") == "v7.1.3" and tag("patch-v3") == "v6.14"
+
+
+def test_every_model_records_where_its_lines_were_read_from():
+    from app.sim.sources import _raw
+    data = _raw()
+    for mid in MODELS:
+        prov = data["provenance"][mid]
+        if "package" in prov:
+            assert prov["artifact_sha256"] and prov["version"], mid
+            cited = {e["file"] for e in data["models"][mid].values()}
+            assert cited <= set(prov["files"]), mid
+        else:
+            assert prov["note"], mid
+        for sid, entry in data["models"][mid].items():
+            assert entry.get("kw") or sid in data["keywords"], (mid, sid)
