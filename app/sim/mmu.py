@@ -92,6 +92,8 @@ class KvmArm64:
     device_var = "device"
     has_cacheable_pfnmap_cap = False
     rejects_read_perm_fault = True     # the "Unexpected L2 read permission error" check (gone by v6.17)
+    relax_sets_xn = False              # relax_perms() without X makes the leaf execute-never (v7.1 only)
+    faultin_fn = "__kvm_faultin_pfn"
     handled_fscs = ("translation", "permission", "access_flag")
     uma_pipeline = ("uma_entry", "uma_vma_lookup", "uma_vma_size", "uma_snapshot", "uma_faultin",
                     "uma_classify", "uma_noexec", "uma_lock_retry", "uma_thp", "uma_mte",
@@ -421,20 +423,20 @@ class KvmArm64:
                    mte_allowed=st.mte_allowed, vfio_allow_any_uc=st.allow_any_uc)
         return None
 
+    faultin_code = "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)"
+
     def uma_faultin(self, sc, st, s2, t):
         st.pa = kvm_main.backing_pa(st.ipa)
         p = kvm_main.faultin_pfn(sc, st.pa, st.write_fault)
         if p.pfn is None:
             if t:
-                t.step("uma.faultin", "__kvm_faultin_pfn(): {path} -> {err}; user_mem_abort returns -EFAULT.",
-                       "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)\n"
-                       "no PFN -> -EFAULT", path=p.path, err=p.error)
+                t.step("uma.faultin", "{fn}(): {path} -> {err}; user_mem_abort returns -EFAULT.",
+                       self.faultin_code + "\nno PFN -> -EFAULT", fn=self.faultin_fn, path=p.path, err=p.error)
             return Exit("run_error", EFAULT)
         st.pfn, st.writable, st.has_page = p.pfn, p.writable, p.has_page
         if t:
-            t.step("uma.faultin", "__kvm_faultin_pfn(): {path}: pfn {pfn:#x}, writable={writable}{ro}.",
-                   "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)",
-                   path=p.path, pfn=p.pfn, writable=p.writable,
+            t.step("uma.faultin", "{fn}(): {path}: pfn {pfn:#x}, writable={writable}{ro}.",
+                   self.faultin_code, fn=self.faultin_fn, path=p.path, pfn=p.pfn, writable=p.writable,
                    ro=" (read-only memslot)" if "ro" in sc.slot else "")
         return None
 
@@ -549,14 +551,16 @@ class KvmArm64:
         has_fwb = self.has_fwb(sc)
         st.ops = MmOps(t, has_fwb, self.has_dic(sc), linear_mapped=sc.mem != "dev", page_size=sc.page_size)
         if ab.is_perm and st.vma_pagesize == _granule_at(sc, ab.level):
-            level, old, new = s2.relax_perms(st.ipa, st.prot)
+            level, old, new = s2.relax_perms(st.ipa, st.prot, self.relax_sets_xn)
             st.result = "relax"
             if t:
                 t.step("uma.map", "Permission fault at the mapping's own size: relax the existing leaf "
                        "in place.", "relax the leaf's permissions in place")
             if t:
-                t.step("pgt.relax_perms", "Set S2AP/clear XN as prot asks: {old:#018x} -> {new:#018x}.",
-                       "set S2AP for R and W; clear XN for X", old=old, new=new)
+                t.step("pgt.relax_perms", "Set S2AP/{xn} as prot asks: {old:#018x} -> {new:#018x}.",
+                       "set S2AP for R and W; " + ("XN from prot: X clears it, no X sets it" if self.relax_sets_xn
+                                                    else "clear XN for X"), old=old, new=new,
+                       xn="set XN from prot's X" if self.relax_sets_xn else "clear XN")
             if old & KVM_PTE_LEAF_ATTR_HI_S2_XN and not new & KVM_PTE_LEAF_ATTR_HI_S2_XN:
                 st.ops.icache_inval_pou(st.pa, st.vma_pagesize)
             st.leaf = _leaf(st.ipa, level, new, has_fwb, sc)

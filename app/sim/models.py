@@ -1,7 +1,7 @@
 """The four kernel models. Each is the one before it plus the decisions its kernel changed."""
 from __future__ import annotations
 
-from .mmu import EFAULT, EINVAL, Exit, KvmArm64, _flags_text, _mem_text
+from .mmu import EFAULT, EINVAL, Exit, KvmArm64, _flags_text, _mem_text, _size
 
 NON_CACHEABLE_MT = ("nc", "ngnrne", "ngnre")   # MT_NORMAL_NC, MT_DEVICE_nGnRnE, MT_DEVICE_nGnRE
 
@@ -167,9 +167,36 @@ class V7_1(V6_17):
     title = "mainline v7.1.3: the refactored fault path, with FSC 0x35 (exclusive/atomic) injection"
     device_var = "map_non_cacheable"
     handled_fscs = V6_17.handled_fscs + ("excl_atomic",)
+    relax_sets_xn = True
     uma_pipeline = ("uma_entry", "uma_vma_lookup", "uma_vma_size", "uma_snapshot", "uma_faultin",
                     "uma_classify", "uma_noexec", "uma_excl_atomic", "uma_prot", "uma_mte",
-                    "uma_lock_retry", "uma_thp", "uma_map", "uma_out")
+                    "uma_lock_retry", "uma_thp", "uma_mte_sanitise", "uma_map", "uma_out")
+
+    def uma_mte(self, sc, st, s2, t):
+        """kvm_s2_fault_compute_prot() only checks VM_MTE_ALLOWED; the tags are sanitised later, in
+        kvm_s2_fault_map(), once the mapping size is final."""
+        if st.abort.is_perm or st.device or "mte" not in sc.vm:
+            return None
+        if not st.mte_allowed:
+            if t:
+                t.step("uma.mte", "The VM has MTE, but this VMA (swapped in after registration?) lacks "
+                       "VM_MTE_ALLOWED: -EFAULT.", "new cacheable mapping in an MTE VM:\n"
+                       "    VMA without VM_MTE_ALLOWED -> -EFAULT", mte_allowed=False)
+            return Exit("run_error", EFAULT)
+        if t:
+            t.step("uma.mte", "The VM has MTE and the VMA has VM_MTE_ALLOWED: go on (tags are dealt "
+                   "with once the mapping size is final).", "new cacheable mapping in an MTE VM:\n"
+                   "    VMA without VM_MTE_ALLOWED -> -EFAULT", mte_allowed=True)
+        return None
+
+    def uma_mte_sanitise(self, sc, st, s2, t):
+        if st.abort.is_perm or st.device or "mte" not in sc.vm:
+            return None
+        if t:
+            t.step("uma.mte_sanitise", "Under the lock, after the size is final: sanitise the MTE tags of the "
+                   "{size} being mapped.", "new cacheable mapping in an MTE VM -> sanitise the tags of the whole "
+                   "mapping", size=_size(st.vma_pagesize))
+        return None
 
     def _classify_ram(self, sc, st, t, why):
         """v7.1 has no logging downgrade here: kvm_s2_fault_compute_prot() decides W instead."""

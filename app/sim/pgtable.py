@@ -293,8 +293,9 @@ class Stage2:
                 self._map_table(entry, addr, nxt, pa_off, attr, ops, installed)
             addr = nxt
 
-    def relax_perms(self, ipa: int, prot: int) -> tuple[int, int, int] | None:
-        """Model of kvm_pgtable_stage2_relax_perms(): only adds R/W and clears XN for X.
+    def relax_perms(self, ipa: int, prot: int, sets_xn: bool = False) -> tuple[int, int, int] | None:
+        """Model of kvm_pgtable_stage2_relax_perms(): adds R/W and clears XN for X; with sets_xn
+        (7.1's stage2_set_xn_attr() on every call) a prot without X sets XN.
         Returns (level, old pte, new pte) or None if there is no valid leaf."""
         walk = self.walk(ipa)
         if walk.pte is None:
@@ -306,6 +307,8 @@ class Stage2:
             new |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W
         if prot & Prot.X:
             new &= ~KVM_PTE_LEAF_ATTR_HI_S2_XN
+        elif sets_xn:
+            new |= KVM_PTE_LEAF_ATTR_HI_S2_XN
         self.set_leaf(ipa, walk.leaf_level, new)
         return walk.leaf_level, walk.pte, new
 

@@ -77,6 +77,12 @@ CASES = [
      {"*": "reg=ok | map normal RWX 4K | resume"}),
     ("an access the leaf allows does not fault", "f=40000000w,40000000r",
      {"*": "reg=ok | map normal RWX 4K | no_fault"}),
+    ("v7.1's relax_perms() without X makes an executable leaf execute-never",
+     "slot=log&host=fwb&f=40000000r,40000000x,40000000w",
+     {"v6.14": "reg=ok | map normal R-- 4K | relax normal R-X 4K | relax normal RWX 4K",
+      "patch-v3": "reg=ok | map normal R-- 4K | relax normal R-X 4K | relax normal RWX 4K",
+      "v6.17": "reg=ok | map normal R-- 4K | relax normal R-X 4K | relax normal RWX 4K",
+      "v7.1": "reg=ok | map normal R-- 4K | relax normal R-X 4K | relax normal RW- 4K"}),
     ("FSC 0x35: only v7.1 handles it", "f=40000000w,40000000w.atomic",
      {"v6.14": "reg=ok | map normal RWX 4K | run_error -EFAULT",
       "patch-v3": "reg=ok | map normal RWX 4K | run_error -EFAULT",
@@ -207,3 +213,17 @@ def test_without_fwb_a_device_pfn_mapped_normal_is_flagged_as_having_no_linear_a
     f = tr.faults[0]
     assert f.s2.memtype == "normal" and dict(f.cmo)["dcache"] == "done"
     assert any(s.id == "clean_dcache" and dict(s.vars).get("linear_map") is False for s in f.steps)
+
+
+def test_the_mte_step_sanitises_the_final_mapping_size():
+    q = "vma=maywrite,mteok&host=fwb,dic,mte&vm=mte&pg=2m&f=40000000r"
+    for m in MODEL_IDS:
+        tr = run(m, q)
+        sanitised = [s for s in tr.faults[0].steps if "sanitise" in s.text and s.id.startswith("uma.mte")]
+        assert len(sanitised) == 1 and "2M" in sanitised[0].text, m
+        assert "4K" not in sanitised[0].text, m
+
+
+def test_v7_1_sanitises_tags_after_the_upgrade():
+    ids = _ids(run("v7.1", "vma=maywrite,mteok&host=fwb,dic,mte&vm=mte&pg=2m&f=40000000r"))
+    assert ids.index("uma.mte") < ids.index("uma.lock_retry") < ids.index("thp_adjust") < ids.index("uma.mte_sanitise")
