@@ -3,7 +3,7 @@ import pytest
 from app.permalink import parse_query
 from app.sim import simulate
 
-MODEL_IDS = ("v6.14", "patch-v3", "v6.17", "v7.1")
+MODEL_IDS = ("v6.12", "v6.14", "patch-v3", "v6.17", "v7.1", "v7.3")
 
 
 def run(model: str, query: str):

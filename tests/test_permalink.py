@@ -57,7 +57,7 @@ def test_an_error_leaves_the_nearest_valid_scenario():
 
 def test_parse_url_accepts_full_urls_and_latest():
     assert parse_url("https://example.org/v6.17/?f=40000000r")[0] == "v6.17"
-    assert parse_url("/latest/")[0] == "v7.1"
+    assert parse_url("/latest/")[0] == "v7.3"
     assert parse_url("/api/v1/patch-v3/?")[0] == "patch-v3"
     with pytest.raises(ScenarioError, match="Unknown model"):
         parse_url("/v5.10/")

@@ -92,6 +92,8 @@ class KvmArm64:
     device_var = "device"
     has_cacheable_pfnmap_cap = False
     rejects_read_perm_fault = True     # the "Unexpected L2 read permission error" check (gone by v6.17)
+    sizes_pfnmap_from_vma = True       # get_vma_page_shift() sizes VM_PFNMAP from the VMA (gone by the leaf-size fix)
+    thp_skips_noncacheable = True      # no huge-page upgrade for a device/non-cacheable mapping (same fix)
     relax_sets_xn = False              # relax_perms() without X makes the leaf execute-never (v7.1 only)
     faultin_fn = "__kvm_faultin_pfn"
     handled_fscs = ("translation", "permission", "access_flag")
@@ -383,9 +385,12 @@ class KvmArm64:
         page_shift = sc.page_size.bit_length() - 1
         if "hugetlb" in sc.vma and "pfnmap" not in sc.vma:
             return sc.host_leaf.bit_length() - 1, "hugetlb VMA: the huge page size"
-        if "pfnmap" not in sc.vma:
-            return page_shift, "not hugetlb, not VM_PFNMAP: PAGE_SHIFT"
-        return sc.host_leaf.bit_length() - 1, "VM_PFNMAP: the largest block HVA/PA alignment and the VMA allow"
+        if "pfnmap" not in sc.vma or not self.sizes_pfnmap_from_vma:
+            return page_shift, ("not hugetlb: PAGE_SHIFT (a larger stage-1 leaf is found later)"
+                                if not self.sizes_pfnmap_from_vma else "not hugetlb, not VM_PFNMAP: PAGE_SHIFT")
+        return sc.host_leaf.bit_length() - 1, (f"VM_PFNMAP: sized from the VMA's extent and its HVA/PA "
+                                               f"alignment ({size_text(sc.host_leaf)}), not from the host's "
+                                               "stage-1 leaf")
 
     def uma_vma_size(self, sc, st, s2, t):
         page_shift = sc.page_size.bit_length() - 1
@@ -487,7 +492,8 @@ class KvmArm64:
 
     def uma_thp(self, sc, st, s2, t):
         ab = st.abort
-        if st.vma_pagesize != sc.page_size or st.force_pte or st.device:
+        skip_device = st.device and self.thp_skips_noncacheable
+        if st.vma_pagesize != sc.page_size or st.force_pte or skip_device:
             why = ("the size is already a block" if st.vma_pagesize != sc.page_size else
                    "force_pte" if st.force_pte else f"{self.device_var}: no upgrade")
             if t:

@@ -1,4 +1,4 @@
-"""The four kernel models. Each is the one before it plus the decisions its kernel changed."""
+"""The kernel models. Each is the one it is closest to plus the decisions its kernel changed."""
 from __future__ import annotations
 
 from .mmu import EFAULT, EINVAL, Exit, KvmArm64, _flags_text, _mem_text, _size
@@ -223,8 +223,49 @@ class V7_1(V6_17):
         return Exit("inject", inject="dabt")
 
 
-MODELS = {m.id: m for m in (V6_14, PatchV3, V6_17, V7_1)}
-LATEST = "v7.1"
+class V6_12(V6_14):
+    """Linux 6.12.117 (LTS): v6.14's decisions, with the backported "Use stage-1 leaf size for VM_PFNMAP"
+    (VM_PFNMAP no longer sized from the VMA; device mappings may be upgraded to a block), hugetlbfs
+    VMAs never VM_MTE_ALLOWED, and 6.12's own PFN lookup, __gfn_to_pfn_memslot()."""
+
+    id = "v6.12"
+    tag = "v6.12.117"
+    title = "Linux 6.12.117 (LTS): v6.14's decisions with the backported stage-1 leaf size for VM_PFNMAP"
+    sizes_pfnmap_from_vma = False
+    thp_skips_noncacheable = False
+    faultin_fn = "__gfn_to_pfn_memslot"
+    faultin_code = "pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, NULL, write_fault, &writable, NULL)"
+
+    @staticmethod
+    def vma_mte_allowed(flags) -> bool:
+        """6.12's arch_calc_vm_flag_bits() gives VM_MTE_ALLOWED to anonymous mappings only without
+        MAP_HUGETLB (and to shmem): a hugetlbfs VMA never has it."""
+        return "mteok" in flags and "hugetlb" not in flags
+
+    def registration_vma(self, sc):
+        flags, mt = super().registration_vma(sc)
+        return (flags if self.vma_mte_allowed(flags) else flags - {"mteok"}), mt
+
+    def uma_snapshot(self, sc, st, s2, t):
+        super().uma_snapshot(sc, st, s2, t)
+        st.mte_allowed = self.vma_mte_allowed(sc.vma)
+        return None
+
+
+class V7_3(V7_1):
+    """Linux 7.3.4: v7.1.3 plus the stage-1 leaf size for VM_PFNMAP, the guest_memfd + MTE refusal at
+    memslot time, and relax_perms() touching XN only when asked for X."""
+
+    id = "v7.3"
+    tag = "v7.3.4"
+    title = "Linux 7.3.4: VM_PFNMAP sized by the host's stage-1 leaf; guest_memfd refused with MTE"
+    sizes_pfnmap_from_vma = False
+    thp_skips_noncacheable = False
+    relax_sets_xn = False
+
+
+MODELS = {m.id: m for m in (V6_12, V6_14, PatchV3, V6_17, V7_1, V7_3)}
+LATEST = "v7.3"
 
 
 def _attrindx(mt: str) -> str:

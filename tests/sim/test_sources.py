@@ -25,7 +25,7 @@ def test_every_branch_case_cites_kernel_lines():
             _assert_cited(run(mid, query))
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(scenarios())
 def test_random_scenarios_cite_kernel_lines(sc):
     for mid in MODELS:
