@@ -230,6 +230,10 @@ def _check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
     if sc.mt == "tagged" and not mte_host:
         errors.append("mt=tagged needs host=mte: PROT_MTE mappings exist only on MTE hosts.")
         sc = replace(sc, mt="normal")
+    if "mteok" in sc.vma and sc.mem == "dev" and "mte" in sc.vm:
+        errors.append("vma=mteok over mem=dev in an MTE VM cannot happen: VM_MTE_ALLOWED marks RAM whose tags "
+                      "the kernel keeps, and KVM would sanitise the tags of pages that do not exist.")
+        sc = replace(sc, vma=sc.vma - {"mteok"})
     if {"pfnmap", "hugetlb"} <= sc.vma:
         errors.append("vma cannot be both pfnmap and hugetlb: hugetlbfs mappings are never VM_PFNMAP.")
         sc = replace(sc, vma=sc.vma - {"hugetlb"})

@@ -67,3 +67,12 @@ def test_canonical_url_shape():
     parsed = parse_query("f=40000000r")
     assert canonical_url("v6.17", parsed.scenario) == "/v6.17/?f=40000000r"
     assert canonical_url("v6.17", parse_query("").scenario) == "/v6.17/"
+
+
+def test_vm_mte_allowed_over_memory_without_struct_page_is_refused_in_an_mte_vm():
+    # sanitise_mte_tags() would take pfn_to_page() of a PFN that has no struct page.
+    p = parse_query("vma=pfnmap,io,shared,maywrite,mteok&mem=dev&host=fwb,dic,mte&vm=mte&f=40000000r")
+    assert len(p.errors) == 1 and "pages that do not exist" in p.errors[0]
+    assert "mteok" not in p.scenario.vma
+    assert parse_query("vma=pfnmap,io,shared,maywrite,mteok&mem=zdev&host=fwb,dic,mte&vm=mte").ok
+    assert parse_query("vma=pfnmap,io,shared,maywrite,mteok&mem=dev&host=fwb,dic,mte").ok
