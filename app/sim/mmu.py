@@ -147,8 +147,8 @@ class KvmArm64:
         if "mte" in sc.vm and "mteok" not in flags:
             if t:
                 t.step("prepare.mte", "The VM has MTE but the VMA lacks VM_MTE_ALLOWED: tags could not be "
-                       "kept for this memory.", "VM has MTE and VMA lacks VM_MTE_ALLOWED -> -EINVAL",
-                       kvm_has_mte=True, mte_allowed=False)
+                       "kept for this memory. {why}", "VM has MTE and VMA lacks VM_MTE_ALLOWED -> -EINVAL",
+                       why=self.no_mte_allowed_text(sc, flags), kvm_has_mte=True, mte_allowed=False)
             return EINVAL
         if "mte" in sc.vm:
             if t:
@@ -169,6 +169,15 @@ class KvmArm64:
             t.step("prepare.pfnmap_log", "VM_PFNMAP without dirty logging: allowed.", pfnmap=True,
                    log_dirty=False)
         return self.prepare_pfnmap_cacheable(sc, flags, mt, t)
+
+    @staticmethod
+    def no_mte_allowed_text(sc: Scenario, flags) -> str:
+        """Which real mapping lacks VM_MTE_ALLOWED on an MTE host (arch_calc_vm_flag_bits() gives it
+        to anonymous, hugetlbfs, shmem and memfd mappings)."""
+        if {"pfnmap", "mixedmap", "io"} & flags:
+            return "A driver's mapping never has it."
+        return ("Anonymous, hugetlbfs, shmem and memfd mappings on an MTE host have it (add mteok); a file "
+                "on a filesystem without MTE support does not.")
 
     def prepare_pfnmap_cacheable(self, sc: Scenario, flags, mt: str, t: Tracer) -> str:
         """v6.14 does not look at the VMA's memory type here: Marc's review point."""

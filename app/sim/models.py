@@ -242,6 +242,11 @@ class V6_12(V6_14):
         MAP_HUGETLB (and to shmem): a hugetlbfs VMA never has it."""
         return "mteok" in flags and "hugetlb" not in flags
 
+    def no_mte_allowed_text(self, sc, flags):
+        if "hugetlb" in flags:
+            return "6.12 never gives a hugetlbfs mapping VM_MTE_ALLOWED, whatever the scenario says."
+        return super().no_mte_allowed_text(sc, flags)
+
     def registration_vma(self, sc):
         flags, mt = super().registration_vma(sc)
         return (flags if self.vma_mte_allowed(flags) else flags - {"mteok"}), mt

@@ -281,3 +281,28 @@ def test_models_that_size_pfnmap_from_the_vma_say_so():
         step = next(s for s in run(m, q).faults[0].steps if s.id == "uma.vma_size")
         says_vma = "VMA's extent" in step.text and "stage-1 leaf" in step.text
         assert says_vma == (m not in ("v6.12", "v7.3")), m
+
+
+def test_an_mte_memslot_refusal_says_which_real_mappings_have_vm_mte_allowed():
+    for m in MODEL_IDS:
+        step = next(s for s in run(m, "host=fwb,dic,mte&vm=mte&f=40000000r").memslot.steps if s.id == "prepare.mte")
+        assert "Anonymous, hugetlbfs, shmem and memfd mappings on an MTE host have it" in step.text, m
+    step = next(s for s in run("v6.12", "vma=maywrite,mteok,hugetlb&host=fwb,dic,mte&vm=mte&pg=2m").memslot.steps
+                if s.id == "prepare.mte")
+    assert "6.12 never gives a hugetlbfs mapping VM_MTE_ALLOWED" in step.text
+
+
+def test_the_anon_and_memfd_presets_carry_vm_mte_allowed_on_an_mte_host_and_file_does_not():
+    from app.permalink import parse_query
+    from app.sim.presets import PRESETS
+    sc = parse_query("host=fwb,dic,mte&vm=mte&f=40000000r").scenario
+    for pid, want in (("anon", True), ("memfd", True), ("hugetlb-2m", True), ("file", False)):
+        assert ("mteok" in PRESETS[pid].apply(sc).vma) == want, pid
+    for m in MODEL_IDS:
+        assert run_sc(m, PRESETS["anon"].apply(sc)).memslot.result == "ok", m
+        assert run_sc(m, PRESETS["file"].apply(sc)).memslot.result == "-EINVAL", m
+
+
+def run_sc(model, sc):
+    from app.sim import simulate
+    return simulate(model, sc)
