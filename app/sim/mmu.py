@@ -21,7 +21,7 @@ from .pgtable import (
     pte_perm,
     stage2_set_prot_attr,
 )
-from .scenario import HOST_IPA_LIMIT, MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Fault, Scenario, in_memslot
+from .scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Fault, Scenario, in_memslot
 from .trace import Leaf, Tracer
 from .units import size_text
 
@@ -238,11 +238,12 @@ class KvmArm64:
 
     def check_ipa_range(self, sc: Scenario, ab: Abort, t: Tracer) -> Exit | None:
         ipa, kind = ab.fault.ipa, "iabt" if ab.is_iabt else "dabt"
-        if ipa >= 1 << HOST_IPA_LIMIT:
+        lim = sc.host_ipa_limit
+        if ipa >= 1 << lim:
             if t:
-                t.step("abort.ipa_range", "IPA {ipa:#x} is beyond the host's {lim}-bit IPA limit: inject an "
+                t.step("abort.ipa_range", "IPA {ipa:#x} is beyond the host's {lim}-bit IPA limit{why}: inject an "
                        "address size fault.", "IPA at or above 2^kvm_ipa_limit -> inject address size fault, resume",
-                       ipa=ipa, lim=HOST_IPA_LIMIT)
+                       ipa=ipa, lim=lim, why="" if lim > 48 else " (4K/16K pages without LPA2)")
             return Exit("inject", inject=kind)
         if ipa >= 1 << sc.ipa:
             if t:
