@@ -130,14 +130,51 @@ class KvmArm64:
             return frozenset(flags), "normal"
         return sc.vma, sc.mt
 
+    supports_gmem = False              # arm64 guest_memfd memslots (6.18 on)
+
+    def check_memory_region_flags(self, sc: Scenario, t: Tracer) -> str | None:
+        """Model of check_memory_region_flags() (virt/kvm/kvm_main.c), for a guest_memfd slot."""
+        if "gmem" not in sc.slot:
+            return None
+        if not self.supports_gmem:
+            if t:
+                t.step("memslot.flags", "KVM_MEM_GUEST_MEMFD is a valid flag only where kvm_arch_has_private_mem(), "
+                       "which arm64 is not in this kernel: guest_memfd memslots come to arm64 in 6.18. -EINVAL.",
+                       "KVM_MEM_GUEST_MEMFD without private memory support -> -EINVAL", guest_memfd=True)
+            return EINVAL
+        bad = [name for flag, name in (("log", "KVM_MEM_LOG_DIRTY_PAGES"), ("ro", "KVM_MEM_READONLY"))
+               if flag in sc.slot]
+        if bad:
+            if t:
+                t.step("memslot.flags", "KVM_MEM_GUEST_MEMFD with {bad}: dirty logging of guest_memfd memory is not "
+                       "supported, and a read-only slot would need emulated MMIO; -EINVAL.",
+                       "guest_memfd: no KVM_MEM_LOG_DIRTY_PAGES, no KVM_MEM_READONLY -> -EINVAL",
+                       bad=" and ".join(bad), guest_memfd=True)
+            return EINVAL
+        if t:
+            t.step("memslot.flags", "KVM_MEM_GUEST_MEMFD is a valid flag here (CONFIG_KVM_GUEST_MEMFD).",
+                   guest_memfd=True)
+        return None
+
+    def prepare_gmem(self, sc: Scenario, t: Tracer) -> str | None:
+        """The guest_memfd checks of kvm_arch_prepare_memory_region() (none before 6.18)."""
+        return None
+
     def prepare_memory_region(self, sc: Scenario, t: Tracer) -> str:
-        """Model of kvm_arch_prepare_memory_region(): the checks at memslot registration."""
+        """Model of kvm_arch_prepare_memory_region(), after the generic flag checks: the checks at
+        memslot registration."""
+        err = self.check_memory_region_flags(sc, t)
+        if err:
+            return err
         end = MEMSLOT_GPA + MEMSLOT_SIZE
         if t:
             t.step("prepare.entry", "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the "
                "VM's {ipa}-bit IPA space, so no -EFAULT.",
                "change is not create/move/flags-only -> accept, no checks\nslot ends above 2^ipa_bits -> -EFAULT",
                gpa=MEMSLOT_GPA, end=end, ipa=sc.ipa)
+        err = self.prepare_gmem(sc, t)
+        if err:
+            return err
         flags, mt = self.registration_vma(sc)
         if t:
             t.step("prepare.vma_loop", "Walk the VMAs covering HVA [{hva:#x}, +1 GiB): one VMA with flags "
@@ -336,23 +373,26 @@ class KvmArm64:
         return Exit("resume")
 
     def call_user_mem_abort(self, sc: Scenario, st: FaultState, s2: Stage2, t: Tracer) -> Exit:
-        ret = self.user_mem_abort(sc, st, s2, t)
+        return self.abort_return(self.user_mem_abort(sc, st, s2, t), st, t, "user_mem_abort")
+
+    def abort_return(self, ret: Exit | None, st: FaultState, t: Tracer, fn: str) -> Exit:
+        """What kvm_handle_guest_abort() makes of the fault handler's return value."""
         if ret is None:
             out = {"map": "map", "relax": "relax"}.get(st.result, "resume")
             if t:
-                t.step("abort.uma_call", "user_mem_abort() returned 0: re-enter the guest.", "0 -> resume the guest")
+                t.step("abort.uma_call", "{fn}() returned 0: re-enter the guest.", "0 -> resume the guest", fn=fn)
             return Exit(out)
         if ret.errno == ENOEXEC:
             if t:
-                t.step("abort.uma_call", "user_mem_abort() returned -ENOEXEC: {how}, and the guest runs on.",
+                t.step("abort.uma_call", "{fn}() returned -ENOEXEC: {how}, and the guest runs on.",
                        "-ENOEXEC -> inject instruction abort, resume",
-                       how=self.inject_text("enoexec", True))
+                       fn=fn, how=self.inject_text("enoexec", True))
             return Exit("inject", inject="iabt")
         if ret.outcome != "run_error":
             return ret
         if t:
-            t.step("abort.uma_call", "user_mem_abort() returned {errno}: KVM_RUN fails with it and the VMM "
-                   "sees the error.", "negative errno -> KVM_RUN returns it", errno=ret.errno)
+            t.step("abort.uma_call", "{fn}() returned {errno}: KVM_RUN fails with it and the VMM "
+                   "sees the error.", "negative errno -> KVM_RUN returns it", fn=fn, errno=ret.errno)
         return ret
 
     # ---- user_mem_abort ------------------------------------------------------------------------
@@ -564,13 +604,20 @@ class KvmArm64:
 
     def uma_map(self, sc, st, s2, t):
         ab = st.abort
+        return self.stage2_install(sc, st, s2, t, "uma.map",
+                                   ab.is_perm and st.vma_pagesize == _granule_at(sc, ab.level))
+
+    def stage2_install(self, sc, st, s2, t, sid: str, relax: bool):
+        """Relax the faulting leaf in place, or map [ipa, ipa + size) (the end of user_mem_abort()
+        and of gmem_abort()); sid is the caller's step."""
+        ab = st.abort
         has_fwb = self.has_fwb(sc)
         st.ops = MmOps(t, has_fwb, self.has_dic(sc), linear_mapped=sc.mem != "dev", page_size=sc.page_size)
-        if ab.is_perm and st.vma_pagesize == _granule_at(sc, ab.level):
+        if relax:
             level, old, new = s2.relax_perms(st.ipa, st.prot, self.relax_sets_xn)
             st.result = "relax"
             if t:
-                t.step("uma.map", "Permission fault at the mapping's own size: relax the existing leaf "
+                t.step(sid, "Permission fault at the mapping's own size: relax the existing leaf "
                        "in place.", "relax the leaf's permissions in place")
             if t:
                 t.step("pgt.relax_perms", "Set S2AP/{xn} as prot asks: {old:#018x} -> {new:#018x}.",
@@ -592,7 +639,7 @@ class KvmArm64:
                    s2ap=pte_perm(attr)[:2], sh="omitted (LPA2)" if s2.geo.lpa2 else "0b11 (inner shareable)",
                    xn=int(bool(attr & KVM_PTE_LEAF_ATTR_HI_S2_XN)))
         if t:
-            t.step("uma.map", "Map {size} at IPA {ipa:#x} -> PA {pa:#x}.",
+            t.step(sid, "Map {size} at IPA {ipa:#x} -> PA {pa:#x}.",
                    "map [ipa, ipa + size) to pa with prot",
                    size=_size(st.vma_pagesize), ipa=st.ipa, pa=st.pa)
         if t:
@@ -604,7 +651,7 @@ class KvmArm64:
             st.result = "same"
             if ab.is_perm:
                 if t:
-                    t.step("uma.map", "A permission fault went to the map path (the {size} mapping is larger than "
+                    t.step(sid, "A permission fault went to the map path (the {size} mapping is larger than "
                            "the {gran} leaf that faulted) and the map changed nothing: the guest resumes and "
                            "faults again, forever (a livelock).", size=_size(st.vma_pagesize),
                            gran=_size(_granule_at(sc, ab.level)), livelock=True)

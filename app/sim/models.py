@@ -1,6 +1,7 @@
 """The kernel models. Each is the one it is closest to plus the decisions its kernel changed."""
 from __future__ import annotations
 
+from .gmem import GuestMemfd
 from .mmu import EFAULT, EINVAL, Exit, KvmArm64, _flags_text, _mem_text, _size
 
 NON_CACHEABLE_MT = ("nc", "ngnrne", "ngnre")   # MT_NORMAL_NC, MT_DEVICE_nGnRnE, MT_DEVICE_nGnRE
@@ -159,8 +160,9 @@ class V6_17(V6_14):
         return None
 
 
-class V7_1(V6_17):
-    """Mainline v7.1.3: user_mem_abort() split into kvm_s2_fault_* helpers; FSC 0x35 handled."""
+class V7_1(GuestMemfd, V6_17):
+    """Mainline v7.1.3: user_mem_abort() split into kvm_s2_fault_* helpers; FSC 0x35 handled;
+    guest_memfd memslots (gmem_abort())."""
 
     id = "v7.1"
     tag = "v7.1.3"
@@ -267,6 +269,7 @@ class V7_3(V7_1):
     sizes_pfnmap_from_vma = False
     thp_skips_noncacheable = False
     relax_sets_xn = False
+    refuses_gmem_with_mte = True
 
 
 MODELS = {m.id: m for m in (V6_12, V6_14, PatchV3, V6_17, V7_1, V7_3)}

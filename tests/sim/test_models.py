@@ -51,6 +51,11 @@ CASES = [
       "v6.17": "reg=ok | run_error -EFAULT",
       "v7.1": "reg=ok | run_error -EFAULT",
       "v7.3": "reg=ok | run_error -EFAULT"}),
+    ("guest_memfd slot: refused before arm64 had it, a Normal page from gmem_abort() after",
+     "vma=shared,maywrite&slot=gmem&pg=2m&f=40000000r,40000000w",
+     {"v6.12": "reg=-EINVAL | not_run | not_run", "v6.14": "reg=-EINVAL | not_run | not_run",
+      "patch-v3": "reg=-EINVAL | not_run | not_run", "v6.17": "reg=-EINVAL | not_run | not_run",
+      "v7.1": "reg=ok | map normal RWX 4K | no_fault", "v7.3": "reg=ok | map normal RWX 4K | no_fault"}),
     # --- remap: the VMA changed after registration ----------------------------------------------
     ("remap: a cacheable PFNMAP swapped in is caught at fault time", NVG + "&host=fwb&remap=1&f=40000000r",
      {"v6.12": "reg=ok | map device_nGnRE RW- 4K",
