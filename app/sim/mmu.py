@@ -438,9 +438,13 @@ class KvmArm64:
         if "pfnmap" not in sc.vma or not self.sizes_pfnmap_from_vma:
             return page_shift, ("not hugetlb: PAGE_SHIFT (a larger stage-1 leaf is found later)"
                                 if not self.sizes_pfnmap_from_vma else "not hugetlb, not VM_PFNMAP: PAGE_SHIFT")
-        return sc.host_leaf.bit_length() - 1, (f"VM_PFNMAP: sized from the VMA's extent and its HVA/PA "
-                                               f"alignment ({size_text(sc.host_leaf)}), not from the host's "
-                                               "stage-1 leaf")
+        why = (f"VM_PFNMAP: sized from the VMA's extent and its HVA/PA alignment ({size_text(sc.host_leaf)}), "
+               "not from the host's stage-1 leaf")
+        if sc.host_leaf > sc.page_size:
+            why += (" (the host itself may map the range with smaller leaves, e.g. remap_pfn_range()'s PAGE_SIZE "
+                    "ones; where the VMA's pages are not physically contiguous, as in a udmabuf, the block covers "
+                    "PAs the VMA does not map)")
+        return sc.host_leaf.bit_length() - 1, why
 
     def uma_vma_size(self, sc, st, s2, t):
         page_shift = sc.page_size.bit_length() - 1

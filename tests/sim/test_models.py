@@ -311,3 +311,12 @@ def test_the_anon_and_memfd_presets_carry_vm_mte_allowed_on_an_mte_host_and_file
 def run_sc(model, sc):
     from app.sim import simulate
     return simulate(model, sc)
+
+
+def test_a_vma_sized_pfnmap_block_warns_that_the_host_may_map_less():
+    q = VFIO + "&pg=2m&f=40000000r"
+    for m in MODEL_IDS:
+        step = next(s for s in run(m, q).faults[0].steps if s.id == "uma.vma_size")
+        assert ("PAs the VMA does not map" in step.text) == (m not in ("v6.12", "v7.3")), m
+    step = next(s for s in run("v7.1", VFIO + "&f=40000000r").faults[0].steps if s.id == "uma.vma_size")
+    assert "PAs the VMA does not map" not in step.text
