@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean assets
+.PHONY: run test bench lint clean assets verify-sources
 
 # Browser libraries come from package-lock.json; static/vendor/ is generated.
 ASSETS := static/vendor/htmx.min.js static/vendor/plotly.min.js
@@ -42,6 +42,11 @@ test: $(VENV)/.test static/dist/manifest.json
 	./scripts/ensure-browser.sh $(BIN)/python
 	$(BIN)/ruff check app tests bench
 	$(BIN)/python -m pytest
+
+# Fetches the Debian kernel sources each model's line table was read from (into a cache outside the
+# repository) and checks every cited range. Not part of `make test`: it downloads ~650 MB.
+verify-sources:
+	$(PYTHON) scripts/verify_sources.py
 
 bench: $(VENV)/.test
 	$(BIN)/python -m bench

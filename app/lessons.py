@@ -119,6 +119,26 @@ LESSONS = (
            )),
 )
 
+LEAF = "vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev"
+LESSONS += (
+    Lesson("leaf-size", "How big a block: the VMA or the host's stage-1 leaf",
+           "Up to 7.1, KVM sized a VM_PFNMAP mapping from the VMA: how far the VMA extends around the "
+           "faulting address and how HVA and PA are aligned. \"KVM: arm64: Use stage-1 leaf size for "
+           "VM_PFNMAP\" (7.3, backported to 6.12.113) reads the size the host itself maps instead.", (
+               Part(f"/v7.1/?{LEAF}&pg=1g&f=40000000r",
+                    "A vfio BAR, 1 GiB-aligned: v7.1 maps one 1 GiB block, whatever the host's own page "
+                    "tables map there."),
+               Part(f"/v7.3/?{LEAF}&pg=1g&f=40000000r",
+                    "7.3 starts from PAGE_SIZE and upgrades to what the host maps, at most a 2 MiB block.",
+                    "How big is the block now?"),
+               Part(f"/v6.12/?{LEAF}&pg=1g&f=40000000r",
+                    "The LTS kernel most hosts run has the same fix, backported."),
+               Part("/v7.3/?vma=mixedmap,io,shared,maywrite&mt=ngnre&mem=dev&pg=2m&f=40000000r",
+                    "The upgrade is no longer skipped for non-cacheable mappings: a device MIXEDMAP page "
+                    "on a 2 MiB host leaf becomes a 2 MiB block (v7.1 maps 4K)."),
+           )),
+)
+
 CHOICES = ("Mapped Normal (cacheable)", "Mapped Normal Non-cacheable", "Mapped Device-nGnRE",
            "Memslot refused at registration", "KVM_RUN fails at fault time", "Abort injected into the guest")
 

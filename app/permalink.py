@@ -230,6 +230,13 @@ def _check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
     if sc.mt == "tagged" and not mte_host:
         errors.append("mt=tagged needs host=mte: PROT_MTE mappings exist only on MTE hosts.")
         sc = replace(sc, mt="normal")
+    if "mteok" in sc.vma and sc.mem == "dev" and "mte" in sc.vm:
+        errors.append("vma=mteok over mem=dev in an MTE VM cannot happen: VM_MTE_ALLOWED marks RAM whose tags "
+                      "the kernel keeps, and KVM would sanitise the tags of pages that do not exist.")
+        sc = replace(sc, vma=sc.vma - {"mteok"})
+    if "gmem" in sc.slot:
+        sc, gmem_errors = _check_gmem(sc)
+        errors += gmem_errors
     if {"pfnmap", "hugetlb"} <= sc.vma:
         errors.append("vma cannot be both pfnmap and hugetlb: hugetlbfs mappings are never VM_PFNMAP.")
         sc = replace(sc, vma=sc.vma - {"hugetlb"})
@@ -238,6 +245,26 @@ def _check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
         sc = replace(sc, vma=sc.vma - {"mixedmap"})
     if sc.pg is not None and (sc.pg == sc.g or sc.pg not in s.HOST_LEAF_SIZES[sc.g]):
         sc = replace(sc, pg=None)
+    return sc, errors
+
+
+GMEM_VMA_FLAGS = frozenset({"shared", "maywrite"})
+
+
+def _check_gmem(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
+    """A guest_memfd slot's userspace range is a MAP_SHARED mmap of the guest_memfd itself: RAM with
+    a normal pgprot, VM_SHARED (and VM_MAYWRITE), nothing else; its memory never changes under it."""
+    errors = []
+    if sc.vma - GMEM_VMA_FLAGS or "shared" not in sc.vma:
+        errors.append("slot=gmem maps the guest_memfd itself, MAP_SHARED: vma can only be shared or "
+                      "shared,maywrite.")
+        sc = replace(sc, vma=frozenset({"shared"}) | (sc.vma & {"maywrite"}))
+    if sc.mem != "ram" or sc.mt != "normal":
+        errors.append("slot=gmem memory is the guest_memfd's own RAM: mem=ram and mt=normal.")
+        sc = replace(sc, mem="ram", mt="normal")
+    if sc.remap:
+        errors.append("slot=gmem cannot be remapped: its memory comes from the guest_memfd, not the VMA.")
+        sc = replace(sc, remap=False)
     return sc, errors
 
 

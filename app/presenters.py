@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .sim.pgtable import DESC_FIELDS
-from .sim.sources import ARCH, patch, source_for, tag
+from .sim.sources import ARCH, patch, tag
 from .sim.trace import FaultResult, Step, Trace, decisive_step
 from .sim.units import size_text
 
@@ -62,16 +62,28 @@ def steps(tr: Trace) -> list[StepView]:
 
 
 def source_href(model: str, s: Step) -> str:
-    """Elixir at the model's tag; for a patch, its hunks on lore and the rest at the base tag's lines."""
+    """Elixir at the model's tag; for a patch, its hunks on lore and the rest at the base tag, whose
+    lines the step shows."""
     if s.id in ARCH or not s.lines[0]:
         return ""
     p = patch(model)
     if p is None:
         return f"https://elixir.bootlin.com/linux/{tag(model)}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}"
-    base = source_for(p["base"], s.id)
-    if s.id in p["hunks"] or not base.lines[0]:
+    if s.id in p["hunks"]:
         return p["lore"]
-    return f"https://elixir.bootlin.com/linux/{p['base']}/source/{base.file}#L{base.lines[0]}-L{base.lines[1]}"
+    return f"https://elixir.bootlin.com/linux/{p['base']}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}"
+
+
+def source_title(model: str, s: Step) -> str:
+    """What a step's source link points at, in words (the link's tooltip)."""
+    if s.id in ARCH or not s.lines[0]:
+        return ""
+    p = patch(model)
+    if p is None:
+        return f"the lines at {tag(model)} on Elixir"
+    if s.id in p["hunks"]:
+        return f"inside the patch: lines as patched onto {p['base']}; the link opens the patch on lore"
+    return f"the patch does not touch this code: {p['base']}'s lines on Elixir"
 
 
 def memslot_verdict(tr: Trace) -> Verdict | None:

@@ -19,7 +19,7 @@ KEY_STEPS = ("prepare.mte", "prepare.pfnmap_log", "prepare.pfnmap_cacheable", "c
              "abort.ipa_range", "abort.noslot_iabt", "abort.noslot_s1ptw", "abort.noslot_cm", "io_mem_abort.nisv",
              "io_mem_abort.mmio", "uma.faultin", "uma.v3_cow", "uma.classify", "uma.noexec", "uma.excl_atomic",
              "uma.mte", "uma.prot", "uma.v3_fwb", "pgt.init_leaf", "pgt.relax_perms", "handle_access_fault",
-             "hw.combine")
+             "hw.combine", "prepare.gmem", "prepare.gmem_mte", "abort.dispatch", "gmem.get_pfn", "gmem.prot")
 
 
 @dataclass(frozen=True)

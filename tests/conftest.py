@@ -8,7 +8,7 @@ from app.sim import simulate
 settings.register_profile("s2viz", deadline=None)
 settings.load_profile("s2viz")
 
-MODEL_IDS = ("v6.14", "patch-v3", "v6.17", "v7.1")
+MODEL_IDS = ("v6.12", "v6.14", "patch-v3", "v6.17", "v7.1", "v7.3")
 
 
 def run(model: str, query: str):

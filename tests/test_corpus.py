@@ -20,7 +20,7 @@ from app.sim.presets import PRESETS
 HERE = Path(__file__).parent
 CORPUS = HERE / "corpus" / "permalinks.json"
 ROOT = HERE.parent
-LINK = re.compile(r"/(?:v6\.14|patch-v3|v6\.17|v7\.1)/\?[A-Za-z0-9=&,._-]*")
+LINK = re.compile(r"/(?:v6\.12|v6\.14|patch-v3|v6\.17|v7\.1|v7\.3)/\?[A-Za-z0-9=&,._-]*")
 
 
 def collected_links() -> list[str]:

@@ -57,7 +57,7 @@ def test_an_error_leaves_the_nearest_valid_scenario():
 
 def test_parse_url_accepts_full_urls_and_latest():
     assert parse_url("https://example.org/v6.17/?f=40000000r")[0] == "v6.17"
-    assert parse_url("/latest/")[0] == "v7.1"
+    assert parse_url("/latest/")[0] == "v7.3"
     assert parse_url("/api/v1/patch-v3/?")[0] == "patch-v3"
     with pytest.raises(ScenarioError, match="Unknown model"):
         parse_url("/v5.10/")
@@ -67,3 +67,12 @@ def test_canonical_url_shape():
     parsed = parse_query("f=40000000r")
     assert canonical_url("v6.17", parsed.scenario) == "/v6.17/?f=40000000r"
     assert canonical_url("v6.17", parse_query("").scenario) == "/v6.17/"
+
+
+def test_vm_mte_allowed_over_memory_without_struct_page_is_refused_in_an_mte_vm():
+    # sanitise_mte_tags() would take pfn_to_page() of a PFN that has no struct page.
+    p = parse_query("vma=pfnmap,io,shared,maywrite,mteok&mem=dev&host=fwb,dic,mte&vm=mte&f=40000000r")
+    assert len(p.errors) == 1 and "pages that do not exist" in p.errors[0]
+    assert "mteok" not in p.scenario.vma
+    assert parse_query("vma=pfnmap,io,shared,maywrite,mteok&mem=zdev&host=fwb,dic,mte&vm=mte").ok
+    assert parse_query("vma=pfnmap,io,shared,maywrite,mteok&mem=dev&host=fwb,dic,mte").ok

@@ -56,7 +56,7 @@ def make_abort(f: Fault, fsc: str, level: int) -> Abort:
 def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
     """Register the memslot, query capability 243, then fire the faults in order on one table."""
     m = model(mid)
-    geo = geometry(sc.page_size.bit_length() - 1, sc.ipa)
+    geo = geometry(sc.page_size.bit_length() - 1, sc.ipa, sc.host_lpa2)
     t = Tracer(m) if trace else None
     reg = m.prepare_memory_region(sc, t)
     memslot = Phase(reg, t.freeze() if t else (),

@@ -21,7 +21,7 @@ from .pgtable import (
     pte_perm,
     stage2_set_prot_attr,
 )
-from .scenario import HOST_IPA_LIMIT, MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Fault, Scenario, in_memslot
+from .scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Fault, Scenario, in_memslot
 from .trace import Leaf, Tracer
 from .units import size_text
 
@@ -92,6 +92,10 @@ class KvmArm64:
     device_var = "device"
     has_cacheable_pfnmap_cap = False
     rejects_read_perm_fault = True     # the "Unexpected L2 read permission error" check (gone by v6.17)
+    sizes_pfnmap_from_vma = True       # get_vma_page_shift() sizes VM_PFNMAP from the VMA (gone by the leaf-size fix)
+    thp_skips_noncacheable = True      # no huge-page upgrade for a device/non-cacheable mapping (same fix)
+    relax_sets_xn = False              # relax_perms() without X makes the leaf execute-never (v7.1 only)
+    faultin_fn = "__kvm_faultin_pfn"
     handled_fscs = ("translation", "permission", "access_flag")
     uma_pipeline = ("uma_entry", "uma_vma_lookup", "uma_vma_size", "uma_snapshot", "uma_faultin",
                     "uma_classify", "uma_noexec", "uma_lock_retry", "uma_thp", "uma_mte",
@@ -126,14 +130,51 @@ class KvmArm64:
             return frozenset(flags), "normal"
         return sc.vma, sc.mt
 
+    supports_gmem = False              # arm64 guest_memfd memslots (6.18 on)
+
+    def check_memory_region_flags(self, sc: Scenario, t: Tracer) -> str | None:
+        """Model of check_memory_region_flags() (virt/kvm/kvm_main.c), for a guest_memfd slot."""
+        if "gmem" not in sc.slot:
+            return None
+        if not self.supports_gmem:
+            if t:
+                t.step("memslot.flags", "KVM_MEM_GUEST_MEMFD is a valid flag only where kvm_arch_has_private_mem(), "
+                       "which arm64 is not in this kernel: guest_memfd memslots come to arm64 in 6.18. -EINVAL.",
+                       "KVM_MEM_GUEST_MEMFD without private memory support -> -EINVAL", guest_memfd=True)
+            return EINVAL
+        bad = [name for flag, name in (("log", "KVM_MEM_LOG_DIRTY_PAGES"), ("ro", "KVM_MEM_READONLY"))
+               if flag in sc.slot]
+        if bad:
+            if t:
+                t.step("memslot.flags", "KVM_MEM_GUEST_MEMFD with {bad}: dirty logging of guest_memfd memory is not "
+                       "supported, and a read-only slot would need emulated MMIO; -EINVAL.",
+                       "guest_memfd: no KVM_MEM_LOG_DIRTY_PAGES, no KVM_MEM_READONLY -> -EINVAL",
+                       bad=" and ".join(bad), guest_memfd=True)
+            return EINVAL
+        if t:
+            t.step("memslot.flags", "KVM_MEM_GUEST_MEMFD is a valid flag here (CONFIG_KVM_GUEST_MEMFD).",
+                   guest_memfd=True)
+        return None
+
+    def prepare_gmem(self, sc: Scenario, t: Tracer) -> str | None:
+        """The guest_memfd checks of kvm_arch_prepare_memory_region() (none before 6.18)."""
+        return None
+
     def prepare_memory_region(self, sc: Scenario, t: Tracer) -> str:
-        """Model of kvm_arch_prepare_memory_region(): the checks at memslot registration."""
+        """Model of kvm_arch_prepare_memory_region(), after the generic flag checks: the checks at
+        memslot registration."""
+        err = self.check_memory_region_flags(sc, t)
+        if err:
+            return err
         end = MEMSLOT_GPA + MEMSLOT_SIZE
         if t:
             t.step("prepare.entry", "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the "
                "VM's {ipa}-bit IPA space, so no -EFAULT.",
                "change is not create/move/flags-only -> accept, no checks\nslot ends above 2^ipa_bits -> -EFAULT",
                gpa=MEMSLOT_GPA, end=end, ipa=sc.ipa)
+        err = self.prepare_gmem(sc, t)
+        if err:
+            return err
         flags, mt = self.registration_vma(sc)
         if t:
             t.step("prepare.vma_loop", "Walk the VMAs covering HVA [{hva:#x}, +1 GiB): one VMA with flags "
@@ -143,8 +184,8 @@ class KvmArm64:
         if "mte" in sc.vm and "mteok" not in flags:
             if t:
                 t.step("prepare.mte", "The VM has MTE but the VMA lacks VM_MTE_ALLOWED: tags could not be "
-                       "kept for this memory.", "VM has MTE and VMA lacks VM_MTE_ALLOWED -> -EINVAL",
-                       kvm_has_mte=True, mte_allowed=False)
+                       "kept for this memory. {why}", "VM has MTE and VMA lacks VM_MTE_ALLOWED -> -EINVAL",
+                       why=self.no_mte_allowed_text(sc, flags), kvm_has_mte=True, mte_allowed=False)
             return EINVAL
         if "mte" in sc.vm:
             if t:
@@ -165,6 +206,15 @@ class KvmArm64:
             t.step("prepare.pfnmap_log", "VM_PFNMAP without dirty logging: allowed.", pfnmap=True,
                    log_dirty=False)
         return self.prepare_pfnmap_cacheable(sc, flags, mt, t)
+
+    @staticmethod
+    def no_mte_allowed_text(sc: Scenario, flags) -> str:
+        """Which real mapping lacks VM_MTE_ALLOWED on an MTE host (arch_calc_vm_flag_bits() gives it
+        to anonymous, hugetlbfs, shmem and memfd mappings)."""
+        if {"pfnmap", "mixedmap", "io"} & flags:
+            return "A driver's mapping never has it."
+        return ("Anonymous, hugetlbfs, shmem and memfd mappings on an MTE host have it (add mteok); a file "
+                "on a filesystem without MTE support does not.")
 
     def prepare_pfnmap_cacheable(self, sc: Scenario, flags, mt: str, t: Tracer) -> str:
         """v6.14 does not look at the VMA's memory type here: Marc's review point."""
@@ -225,11 +275,12 @@ class KvmArm64:
 
     def check_ipa_range(self, sc: Scenario, ab: Abort, t: Tracer) -> Exit | None:
         ipa, kind = ab.fault.ipa, "iabt" if ab.is_iabt else "dabt"
-        if ipa >= 1 << HOST_IPA_LIMIT:
+        lim = sc.host_ipa_limit
+        if ipa >= 1 << lim:
             if t:
-                t.step("abort.ipa_range", "IPA {ipa:#x} is beyond the host's {lim}-bit IPA limit: inject an "
+                t.step("abort.ipa_range", "IPA {ipa:#x} is beyond the host's {lim}-bit IPA limit{why}: inject an "
                        "address size fault.", "IPA at or above 2^kvm_ipa_limit -> inject address size fault, resume",
-                       ipa=ipa, lim=HOST_IPA_LIMIT)
+                       ipa=ipa, lim=lim, why="" if lim > 48 else " (4K/16K pages without LPA2)")
             return Exit("inject", inject=kind)
         if ipa >= 1 << sc.ipa:
             if t:
@@ -322,23 +373,26 @@ class KvmArm64:
         return Exit("resume")
 
     def call_user_mem_abort(self, sc: Scenario, st: FaultState, s2: Stage2, t: Tracer) -> Exit:
-        ret = self.user_mem_abort(sc, st, s2, t)
+        return self.abort_return(self.user_mem_abort(sc, st, s2, t), st, t, "user_mem_abort")
+
+    def abort_return(self, ret: Exit | None, st: FaultState, t: Tracer, fn: str) -> Exit:
+        """What kvm_handle_guest_abort() makes of the fault handler's return value."""
         if ret is None:
             out = {"map": "map", "relax": "relax"}.get(st.result, "resume")
             if t:
-                t.step("abort.uma_call", "user_mem_abort() returned 0: re-enter the guest.", "0 -> resume the guest")
+                t.step("abort.uma_call", "{fn}() returned 0: re-enter the guest.", "0 -> resume the guest", fn=fn)
             return Exit(out)
         if ret.errno == ENOEXEC:
             if t:
-                t.step("abort.uma_call", "user_mem_abort() returned -ENOEXEC: {how}, and the guest runs on.",
+                t.step("abort.uma_call", "{fn}() returned -ENOEXEC: {how}, and the guest runs on.",
                        "-ENOEXEC -> inject instruction abort, resume",
-                       how=self.inject_text("enoexec", True))
+                       fn=fn, how=self.inject_text("enoexec", True))
             return Exit("inject", inject="iabt")
         if ret.outcome != "run_error":
             return ret
         if t:
-            t.step("abort.uma_call", "user_mem_abort() returned {errno}: KVM_RUN fails with it and the VMM "
-                   "sees the error.", "negative errno -> KVM_RUN returns it", errno=ret.errno)
+            t.step("abort.uma_call", "{fn}() returned {errno}: KVM_RUN fails with it and the VMM "
+                   "sees the error.", "negative errno -> KVM_RUN returns it", fn=fn, errno=ret.errno)
         return ret
 
     # ---- user_mem_abort ------------------------------------------------------------------------
@@ -381,9 +435,16 @@ class KvmArm64:
         page_shift = sc.page_size.bit_length() - 1
         if "hugetlb" in sc.vma and "pfnmap" not in sc.vma:
             return sc.host_leaf.bit_length() - 1, "hugetlb VMA: the huge page size"
-        if "pfnmap" not in sc.vma:
-            return page_shift, "not hugetlb, not VM_PFNMAP: PAGE_SHIFT"
-        return sc.host_leaf.bit_length() - 1, "VM_PFNMAP: the largest block HVA/PA alignment and the VMA allow"
+        if "pfnmap" not in sc.vma or not self.sizes_pfnmap_from_vma:
+            return page_shift, ("not hugetlb: PAGE_SHIFT (a larger stage-1 leaf is found later)"
+                                if not self.sizes_pfnmap_from_vma else "not hugetlb, not VM_PFNMAP: PAGE_SHIFT")
+        why = (f"VM_PFNMAP: sized from the VMA's extent and its HVA/PA alignment ({size_text(sc.host_leaf)}), "
+               "not from the host's stage-1 leaf")
+        if sc.host_leaf > sc.page_size:
+            why += (" (the host itself may map the range with smaller leaves, e.g. remap_pfn_range()'s PAGE_SIZE "
+                    "ones; where the VMA's pages are not physically contiguous, as in a udmabuf, the block covers "
+                    "PAs the VMA does not map)")
+        return sc.host_leaf.bit_length() - 1, why
 
     def uma_vma_size(self, sc, st, s2, t):
         page_shift = sc.page_size.bit_length() - 1
@@ -421,20 +482,20 @@ class KvmArm64:
                    mte_allowed=st.mte_allowed, vfio_allow_any_uc=st.allow_any_uc)
         return None
 
+    faultin_code = "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)"
+
     def uma_faultin(self, sc, st, s2, t):
         st.pa = kvm_main.backing_pa(st.ipa)
         p = kvm_main.faultin_pfn(sc, st.pa, st.write_fault)
         if p.pfn is None:
             if t:
-                t.step("uma.faultin", "__kvm_faultin_pfn(): {path} -> {err}; user_mem_abort returns -EFAULT.",
-                       "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)\n"
-                       "no PFN -> -EFAULT", path=p.path, err=p.error)
+                t.step("uma.faultin", "{fn}(): {path} -> {err}; user_mem_abort returns -EFAULT.",
+                       self.faultin_code + "\nno PFN -> -EFAULT", fn=self.faultin_fn, path=p.path, err=p.error)
             return Exit("run_error", EFAULT)
         st.pfn, st.writable, st.has_page = p.pfn, p.writable, p.has_page
         if t:
-            t.step("uma.faultin", "__kvm_faultin_pfn(): {path}: pfn {pfn:#x}, writable={writable}{ro}.",
-                   "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)",
-                   path=p.path, pfn=p.pfn, writable=p.writable,
+            t.step("uma.faultin", "{fn}(): {path}: pfn {pfn:#x}, writable={writable}{ro}.",
+                   self.faultin_code, fn=self.faultin_fn, path=p.path, pfn=p.pfn, writable=p.writable,
                    ro=" (read-only memslot)" if "ro" in sc.slot else "")
         return None
 
@@ -485,7 +546,8 @@ class KvmArm64:
 
     def uma_thp(self, sc, st, s2, t):
         ab = st.abort
-        if st.vma_pagesize != sc.page_size or st.force_pte or st.device:
+        skip_device = st.device and self.thp_skips_noncacheable
+        if st.vma_pagesize != sc.page_size or st.force_pte or skip_device:
             why = ("the size is already a block" if st.vma_pagesize != sc.page_size else
                    "force_pte" if st.force_pte else f"{self.device_var}: no upgrade")
             if t:
@@ -548,17 +610,26 @@ class KvmArm64:
 
     def uma_map(self, sc, st, s2, t):
         ab = st.abort
+        return self.stage2_install(sc, st, s2, t, "uma.map",
+                                   ab.is_perm and st.vma_pagesize == _granule_at(sc, ab.level))
+
+    def stage2_install(self, sc, st, s2, t, sid: str, relax: bool):
+        """Relax the faulting leaf in place, or map [ipa, ipa + size) (the end of user_mem_abort()
+        and of gmem_abort()); sid is the caller's step."""
+        ab = st.abort
         has_fwb = self.has_fwb(sc)
         st.ops = MmOps(t, has_fwb, self.has_dic(sc), linear_mapped=sc.mem != "dev", page_size=sc.page_size)
-        if ab.is_perm and st.vma_pagesize == _granule_at(sc, ab.level):
-            level, old, new = s2.relax_perms(st.ipa, st.prot)
+        if relax:
+            level, old, new = s2.relax_perms(st.ipa, st.prot, self.relax_sets_xn)
             st.result = "relax"
             if t:
-                t.step("uma.map", "Permission fault at the mapping's own size: relax the existing leaf "
+                t.step(sid, "Permission fault at the mapping's own size: relax the existing leaf "
                        "in place.", "relax the leaf's permissions in place")
             if t:
-                t.step("pgt.relax_perms", "Set S2AP/clear XN as prot asks: {old:#018x} -> {new:#018x}.",
-                       "set S2AP for R and W; clear XN for X", old=old, new=new)
+                t.step("pgt.relax_perms", "Set S2AP/{xn} as prot asks: {old:#018x} -> {new:#018x}.",
+                       "set S2AP for R and W; " + ("XN from prot: X clears it, no X sets it" if self.relax_sets_xn
+                                                    else "clear XN for X"), old=old, new=new,
+                       xn="set XN from prot's X" if self.relax_sets_xn else "clear XN")
             if old & KVM_PTE_LEAF_ATTR_HI_S2_XN and not new & KVM_PTE_LEAF_ATTR_HI_S2_XN:
                 st.ops.icache_inval_pou(st.pa, st.vma_pagesize)
             st.leaf = _leaf(st.ipa, level, new, has_fwb, sc)
@@ -574,7 +645,7 @@ class KvmArm64:
                    s2ap=pte_perm(attr)[:2], sh="omitted (LPA2)" if s2.geo.lpa2 else "0b11 (inner shareable)",
                    xn=int(bool(attr & KVM_PTE_LEAF_ATTR_HI_S2_XN)))
         if t:
-            t.step("uma.map", "Map {size} at IPA {ipa:#x} -> PA {pa:#x}.",
+            t.step(sid, "Map {size} at IPA {ipa:#x} -> PA {pa:#x}.",
                    "map [ipa, ipa + size) to pa with prot",
                    size=_size(st.vma_pagesize), ipa=st.ipa, pa=st.pa)
         if t:
@@ -586,7 +657,7 @@ class KvmArm64:
             st.result = "same"
             if ab.is_perm:
                 if t:
-                    t.step("uma.map", "A permission fault went to the map path (the {size} mapping is larger than "
+                    t.step(sid, "A permission fault went to the map path (the {size} mapping is larger than "
                            "the {gran} leaf that faulted) and the map changed nothing: the guest resumes and "
                            "faults again, forever (a livelock).", size=_size(st.vma_pagesize),
                            gran=_size(_granule_at(sc, ab.level)), livelock=True)

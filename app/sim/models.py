@@ -1,7 +1,8 @@
-"""The four kernel models. Each is the one before it plus the decisions its kernel changed."""
+"""The kernel models. Each is the one it is closest to plus the decisions its kernel changed."""
 from __future__ import annotations
 
-from .mmu import EFAULT, EINVAL, Exit, KvmArm64, _flags_text, _mem_text
+from .gmem import GuestMemfd
+from .mmu import EFAULT, EINVAL, Exit, KvmArm64, _flags_text, _mem_text, _size
 
 NON_CACHEABLE_MT = ("nc", "ngnrne", "ngnre")   # MT_NORMAL_NC, MT_DEVICE_nGnRnE, MT_DEVICE_nGnRE
 
@@ -68,7 +69,7 @@ class V6_17(V6_14):
     """Mainline v6.17: the series as merged (memslot check, capability 243, FWB && DIC)."""
 
     id = "v6.17"
-    tag = "v6.17"
+    tag = "v6.17.8"          # the lines are read from 6.17.8, whose decisions are v6.17's
     title = "mainline v6.17: the merged series: memslot check, capability 243, FWB and DIC required"
     device_var = "s2_force_noncacheable"
     has_cacheable_pfnmap_cap = True
@@ -159,17 +160,45 @@ class V6_17(V6_14):
         return None
 
 
-class V7_1(V6_17):
-    """Mainline v7.1.3: user_mem_abort() split into kvm_s2_fault_* helpers; FSC 0x35 handled."""
+class V7_1(GuestMemfd, V6_17):
+    """Mainline v7.1.3: user_mem_abort() split into kvm_s2_fault_* helpers; FSC 0x35 handled;
+    guest_memfd memslots (gmem_abort())."""
 
     id = "v7.1"
     tag = "v7.1.3"
     title = "mainline v7.1.3: the refactored fault path, with FSC 0x35 (exclusive/atomic) injection"
     device_var = "map_non_cacheable"
     handled_fscs = V6_17.handled_fscs + ("excl_atomic",)
+    relax_sets_xn = True
     uma_pipeline = ("uma_entry", "uma_vma_lookup", "uma_vma_size", "uma_snapshot", "uma_faultin",
                     "uma_classify", "uma_noexec", "uma_excl_atomic", "uma_prot", "uma_mte",
-                    "uma_lock_retry", "uma_thp", "uma_map", "uma_out")
+                    "uma_lock_retry", "uma_thp", "uma_mte_sanitise", "uma_map", "uma_out")
+
+    def uma_mte(self, sc, st, s2, t):
+        """kvm_s2_fault_compute_prot() only checks VM_MTE_ALLOWED; the tags are sanitised later, in
+        kvm_s2_fault_map(), once the mapping size is final."""
+        if st.abort.is_perm or st.device or "mte" not in sc.vm:
+            return None
+        if not st.mte_allowed:
+            if t:
+                t.step("uma.mte", "The VM has MTE, but this VMA (swapped in after registration?) lacks "
+                       "VM_MTE_ALLOWED: -EFAULT.", "new cacheable mapping in an MTE VM:\n"
+                       "    VMA without VM_MTE_ALLOWED -> -EFAULT", mte_allowed=False)
+            return Exit("run_error", EFAULT)
+        if t:
+            t.step("uma.mte", "The VM has MTE and the VMA has VM_MTE_ALLOWED: go on (tags are dealt "
+                   "with once the mapping size is final).", "new cacheable mapping in an MTE VM:\n"
+                   "    VMA without VM_MTE_ALLOWED -> -EFAULT", mte_allowed=True)
+        return None
+
+    def uma_mte_sanitise(self, sc, st, s2, t):
+        if st.abort.is_perm or st.device or "mte" not in sc.vm:
+            return None
+        if t:
+            t.step("uma.mte_sanitise", "Under the lock, after the size is final: sanitise the MTE tags of the "
+                   "{size} being mapped.", "new cacheable mapping in an MTE VM -> sanitise the tags of the whole "
+                   "mapping", size=_size(st.vma_pagesize))
+        return None
 
     def _classify_ram(self, sc, st, t, why):
         """v7.1 has no logging downgrade here: kvm_s2_fault_compute_prot() decides W instead."""
@@ -196,8 +225,55 @@ class V7_1(V6_17):
         return Exit("inject", inject="dabt")
 
 
-MODELS = {m.id: m for m in (V6_14, PatchV3, V6_17, V7_1)}
-LATEST = "v7.1"
+class V6_12(V6_14):
+    """Linux 6.12.117 (LTS): v6.14's decisions, with the backported "Use stage-1 leaf size for VM_PFNMAP"
+    (VM_PFNMAP no longer sized from the VMA; device mappings may be upgraded to a block), hugetlbfs
+    VMAs never VM_MTE_ALLOWED, and 6.12's own PFN lookup, __gfn_to_pfn_memslot()."""
+
+    id = "v6.12"
+    tag = "v6.12.117"
+    title = "Linux 6.12.117 (LTS): v6.14's decisions with the backported stage-1 leaf size for VM_PFNMAP"
+    sizes_pfnmap_from_vma = False
+    thp_skips_noncacheable = False
+    faultin_fn = "__gfn_to_pfn_memslot"
+    faultin_code = "pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, NULL, write_fault, &writable, NULL)"
+
+    @staticmethod
+    def vma_mte_allowed(flags) -> bool:
+        """6.12's arch_calc_vm_flag_bits() gives VM_MTE_ALLOWED to anonymous mappings only without
+        MAP_HUGETLB (and to shmem): a hugetlbfs VMA never has it."""
+        return "mteok" in flags and "hugetlb" not in flags
+
+    def no_mte_allowed_text(self, sc, flags):
+        if "hugetlb" in flags:
+            return "6.12 never gives a hugetlbfs mapping VM_MTE_ALLOWED, whatever the scenario says."
+        return super().no_mte_allowed_text(sc, flags)
+
+    def registration_vma(self, sc):
+        flags, mt = super().registration_vma(sc)
+        return (flags if self.vma_mte_allowed(flags) else flags - {"mteok"}), mt
+
+    def uma_snapshot(self, sc, st, s2, t):
+        super().uma_snapshot(sc, st, s2, t)
+        st.mte_allowed = self.vma_mte_allowed(sc.vma)
+        return None
+
+
+class V7_3(V7_1):
+    """Linux 7.3.4: v7.1.3 plus the stage-1 leaf size for VM_PFNMAP, the guest_memfd + MTE refusal at
+    memslot time, and relax_perms() touching XN only when asked for X."""
+
+    id = "v7.3"
+    tag = "v7.3.4"
+    title = "Linux 7.3.4: VM_PFNMAP sized by the host's stage-1 leaf; guest_memfd refused with MTE"
+    sizes_pfnmap_from_vma = False
+    thp_skips_noncacheable = False
+    relax_sets_xn = False
+    refuses_gmem_with_mte = True
+
+
+MODELS = {m.id: m for m in (V6_12, V6_14, PatchV3, V6_17, V7_1, V7_3)}
+LATEST = "v7.3"
 
 
 def _attrindx(mt: str) -> str:

@@ -46,8 +46,10 @@ class Prot:
 
 
 @functools.cache
-def geometry(page_shift: int, ipa_bits: int) -> Geometry:
-    return Geometry(page_shift, ipa_bits)
+def geometry(page_shift: int, ipa_bits: int, lpa2: bool | None = None) -> Geometry:
+    """lpa2: whether the host uses the LPA2 descriptor format (VTCR_EL2.DS) for every VM; None
+    means only where the VM's IPA size needs it."""
+    return Geometry(page_shift, ipa_bits, lpa2)
 
 
 class Geometry:
@@ -56,14 +58,15 @@ class Geometry:
     __slots__ = ("page_shift", "ipa_bits", "stride", "levels", "start_level", "lpa2", "min_block_level",
                  "_shift", "_bits", "_mask")
 
-    def __init__(self, page_shift: int, ipa_bits: int):
+    def __init__(self, page_shift: int, ipa_bits: int, lpa2: bool | None = None):
         self.page_shift, self.ipa_bits = page_shift, ipa_bits
         self.stride = page_shift - 3
         # stage2_pgtable_levels(): ARM64_HW_PGTABLE_LEVELS(ipa - 4), at least 2 (kvm_get_vtcr()).
         self.levels = max(2, (ipa_bits - 4 - 4) // self.stride)
         self.start_level = 4 - self.levels
-        # 52-bit IPAs with 4K/16K granules need the LPA2 descriptor format (VTCR_EL2.DS).
-        self.lpa2 = page_shift != 16 and ipa_bits > 48
+        # LPA2 is host-wide: a host that has it sets VTCR_EL2.DS for every VM (4K/16K granules only);
+        # 52-bit IPAs with 4K/16K granules need it.
+        self.lpa2 = page_shift != 16 and (ipa_bits > 48 if lpa2 is None else lpa2 or ipa_bits > 48)
         # KVM_PGTABLE_MIN_BLOCK_LEVEL: level 1 blocks only with 4K pages.
         self.min_block_level = 1 if page_shift == 12 else 2
         self._shift = {lvl: self.stride * (3 - lvl) + page_shift for lvl in range(self.start_level, 4)}
@@ -72,13 +75,14 @@ class Geometry:
         self._mask = {lvl: (1 << (hi - lo + 1)) - 1 for lvl, (hi, lo) in self._bits.items()}
 
     def __eq__(self, other):
-        return isinstance(other, Geometry) and (self.page_shift, self.ipa_bits) == (other.page_shift, other.ipa_bits)
+        return isinstance(other, Geometry) and (self.page_shift, self.ipa_bits, self.lpa2) == \
+            (other.page_shift, other.ipa_bits, other.lpa2)
 
     def __hash__(self):
-        return hash((self.page_shift, self.ipa_bits))
+        return hash((self.page_shift, self.ipa_bits, self.lpa2))
 
     def __repr__(self):
-        return f"Geometry(page_shift={self.page_shift}, ipa_bits={self.ipa_bits})"
+        return f"Geometry(page_shift={self.page_shift}, ipa_bits={self.ipa_bits}, lpa2={self.lpa2})"
 
     def shift(self, level: int) -> int:
         return self._shift[level] if level in self._shift else self.stride * (3 - level) + self.page_shift
@@ -294,8 +298,9 @@ class Stage2:
                 self._map_table(entry, addr, nxt, pa_off, attr, ops, installed)
             addr = nxt
 
-    def relax_perms(self, ipa: int, prot: int) -> tuple[int, int, int] | None:
-        """Model of kvm_pgtable_stage2_relax_perms(): only adds R/W and clears XN for X.
+    def relax_perms(self, ipa: int, prot: int, sets_xn: bool = False) -> tuple[int, int, int] | None:
+        """Model of kvm_pgtable_stage2_relax_perms(): adds R/W and clears XN for X; with sets_xn
+        (7.1's stage2_set_xn_attr() on every call) a prot without X sets XN.
         Returns (level, old pte, new pte) or None if there is no valid leaf."""
         walk = self.walk(ipa)
         if walk.pte is None:
@@ -307,6 +312,8 @@ class Stage2:
             new |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W
         if prot & Prot.X:
             new &= ~KVM_PTE_LEAF_ATTR_HI_S2_XN
+        elif sets_xn:
+            new |= KVM_PTE_LEAF_ATTR_HI_S2_XN
         self.set_leaf(ipa, walk.leaf_level, new)
         return walk.leaf_level, walk.pte, new
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 VMA_FLAGS = ("pfnmap", "mixedmap", "io", "shared", "maywrite", "uc", "mteok", "hugetlb")
 MEM_TYPES = ("normal", "tagged", "nc", "ngnrne", "ngnre")
 BACKINGS = ("ram", "dev", "zdev")
-HOST_FEATURES = ("fwb", "dic", "mte")
+HOST_FEATURES = ("fwb", "dic", "mte", "lpa2")
 VM_OPTIONS = ("mte", "nisv")
-SLOT_FLAGS = ("log", "ro")
+SLOT_FLAGS = ("log", "ro", "gmem")
 GRANULES = ("4k", "16k", "64k")
 GUEST_S1_TYPES = ("wb", "wt", "nc", "ngnrne", "ngnre", "ngre", "gre", "off")
 FAULT_KINDS = ("r", "w", "x")
@@ -38,7 +38,8 @@ MEMSLOT_GPA = 0x4000_0000
 MEMSLOT_SIZE = SZ_1G
 MEMSLOT_HVA = 0xFFFF_4000_0000
 BACKING_PA_OFFSET = 0x8_0000_0000   # PA = IPA + offset inside the memslot
-HOST_IPA_LIMIT = 52                 # kvm_ipa_limit of the modelled host
+HOST_IPA_LIMIT = 52                 # kvm_ipa_limit of a host with 52-bit IPAs (64K pages, or LPA2)
+HOST_IPA_LIMIT_NO_LPA2 = 48         # 4K/16K pages without LPA2
 FAULT_IPA_MAX = 1 << 56             # HPFAR_EL2.FIPA reports IPA[55:12]
 
 
@@ -85,6 +86,17 @@ class Scenario:
     def host_leaf(self) -> int:
         """Largest block the host side allows at the faulting HVA."""
         return HOST_LEAF_SIZES[self.g][self.pg or self.g]
+
+    @property
+    def host_lpa2(self) -> bool:
+        """The host runs with LPA2 (4K/16K pages only): host=lpa2, or implied by a VM whose IPA space
+        is above 48 bits, which only an LPA2 host can offer with these granules."""
+        return self.g != "64k" and ("lpa2" in self.host or self.ipa > HOST_IPA_LIMIT_NO_LPA2)
+
+    @property
+    def host_ipa_limit(self) -> int:
+        """kvm_ipa_limit: 52 bits with 64K pages or LPA2, else 48."""
+        return HOST_IPA_LIMIT if self.g == "64k" or self.host_lpa2 else HOST_IPA_LIMIT_NO_LPA2
 
     @property
     def is_cow(self) -> bool:

@@ -30,9 +30,19 @@ def table() -> dict:
 
 
 def source_for(mid: str, sid: str) -> Source:
+    """A patch model cites its own (patched) lines only inside its hunks; elsewhere the code is the
+    base tag's, so it cites the base tag's lines."""
     if sid in ARCH:
         return ARCH[sid]
+    p = patch(mid)
+    if p is not None and sid not in p["hunks"]:
+        mid = p["base"]
     return table().get(mid, {}).get(sid, UNKNOWN)
+
+
+def in_patch_hunk(mid: str, sid: str) -> bool:
+    p = patch(mid)
+    return p is not None and sid in p["hunks"]
 
 
 def tag(mid: str) -> str:

@@ -50,21 +50,41 @@ def render_compare(ta: Trace, tb: Trace, pairs: list, first: int | None, title: 
             if s is not None:
                 out += _wrap(f"decided by {s.func}() at {s.file}:{s.lines[0]}" if s.lines[0] else
                              f"decided by {s.func}", 6)
+    # A decision differs when both kernels take the step and decide otherwise; a step only one of
+    # them takes is listed apart, by phase.
     differing = [(p, x, y) for p, x, y, same in pairs
-                 if not same and ((x and x.id in DECISIVE) or (y and y.id in DECISIVE))]
+                 if not same and x and y and (x.id in DECISIVE or y.id in DECISIVE)]
     if differing:
         out += ["", "the decisions that differ:"]
         for phase, sa, sb in differing[:12]:
             out += _wrap(f"[{phase}]", 2) + _side(a, sa, 4) + _side(b, sb, 4)
         if len(differing) > 12:
             out += _wrap(f"... and {len(differing) - 12} more; the link shows them all.", 2)
+    only = _only_one_side(pairs, a, b)
+    if only:
+        out += ["", "decisions only one kernel takes:"]
+        for line in only:
+            out += _wrap(line, 2)
     out += ["", url]
     return "\n".join(out).encode("ascii", "replace").decode("ascii") + "\n"
 
 
+def _only_one_side(pairs: list, a: str, b: str) -> list[str]:
+    """Per phase and kernel, the decisive steps that only that kernel takes."""
+    counts: dict[tuple[str, str], list[str]] = {}
+    for phase, x, y, _ in pairs:
+        if (x is None) == (y is None):
+            continue
+        model, s = (a, x) if y is None else (b, y)
+        if s.id in DECISIVE:
+            counts.setdefault((phase, model), []).append(f"{s.func}()")
+    return [f"[{phase}] only {model}: " + ", ".join(dict.fromkeys(funcs))
+            for (phase, model), funcs in counts.items()]
+
+
 def _side(model: str, s: Step | None, indent: int = 2) -> list[str]:
     if s is None:
-        return _wrap(f"{model}: (no such step)", indent)
+        return _wrap(f"{model}: takes no such step", indent)
     where = f"{s.file}:{s.lines[0]}" if s.lines[0] else s.file
     return _wrap(f"{model}: {where} {s.func}()", indent) + _wrap(s.text, indent + 2)
 
@@ -87,6 +107,15 @@ def _fault(i: int, f: FaultResult) -> list[str]:
     return out
 
 
+OUTCOME_TEXT = {
+    "not_run": "never runs: no memslot, its registration failed",
+    "no_fault": "no stage-2 fault",
+    "exit_mmio": "KVM_RUN exits to the VMM with KVM_EXIT_MMIO",
+    "exit_nisv": "KVM_RUN exits to the VMM with KVM_EXIT_ARM_NISV",
+    "resume": "the guest resumes",
+}
+
+
 def _verdict(f: FaultResult) -> str:
     if f.outcome in ("map", "relax") and f.s2:
         return f"{f.outcome} {f.s2.memtype} {f.s2.perm} {f.s2.size:#x}"
@@ -94,7 +123,7 @@ def _verdict(f: FaultResult) -> str:
         return f"KVM_RUN fails {f.errno}"
     if f.outcome == "inject":
         return f"{f.inject} injected into the guest"
-    return f.outcome
+    return OUTCOME_TEXT.get(f.outcome, f.outcome)
 
 
 def _step(s: Step) -> list[str]:

@@ -54,6 +54,8 @@ WORKS_ON = {
     "pgt.stage2_map": "s2", "pgt.walk_leaf": "s2", "pgt.try_leaf": "s2", "pgt.init_leaf": "s2",
     "pgt.relax_perms": "s2", "clean_dcache": "pa", "inval_icache": "pa", "uma.out": "s2",
     "abort.uma_call": "ipa", "hw.combine": "va",
+    "abort.dispatch": "memslot", "gmem.entry": "memslot", "gmem.get_pfn": "pfn", "gmem.prot": "s2",
+    "gmem.lock_retry": "s2", "gmem.map": "s2", "gmem.out": "s2",
 }
 
 MEMTYPE_WORDS = {"normal": "Normal", "normal_nc": "Normal Non-cacheable", "device_nGnRE": "Device-nGnRE",
@@ -139,7 +141,7 @@ def fault_deltas(fr: FaultResult, facts: FaultFacts) -> tuple:
             d["know"] = {"vma": _vma_text(facts.sc)}
         elif sid == "uma.snapshot":
             d["memtype"] = {"host_s1": facts.host_s1}
-        elif sid == "uma.faultin" and st is not None and st.pfn is not None:
+        elif sid in ("uma.faultin", "gmem.get_pfn") and st is not None and st.pfn is not None:
             d["know"] = {"pfn": f"{st.pfn:#x}", "pa": f"{st.pa:#x}"}
             d["desc"] = {"OA": f"{st.pa:#x}"}
         elif sid == "uma.classify" and st is not None and not (s is decisive and fr.outcome == "run_error"):
@@ -148,6 +150,12 @@ def fault_deltas(fr: FaultResult, facts: FaultFacts) -> tuple:
             d["memtype"] = {"s2": MEMTYPE_WORDS[kind]}
         elif sid == "thp_adjust" and st is not None and dict(s.vars).get("vma_pagesize"):
             d["desc"] = {"OA": f"{st.pa:#x}", "size": size_text(st.vma_pagesize)}
+        elif sid == "gmem.prot" and st is not None and st.prot:
+            d["desc"] = {"MemAttr": memattr.s2_memattr(memattr.S2_NORMAL, facts.has_fwb),
+                         "prot": Prot.describe(st.prot)}
+            if fr.outcome != "relax":
+                d["desc"] |= {"S2AP": "RW", "XN": 0 if st.prot & Prot.X else 1}
+            d["memtype"] = {"s2": MEMTYPE_WORDS[memattr.S2_NORMAL]}
         elif sid == "uma.prot" and st is not None and st.prot:
             d["desc"] = {"prot": Prot.describe(st.prot)}
             if fr.outcome != "relax":

@@ -150,7 +150,7 @@ def decisive_step(f: FaultResult) -> Step | None:
     step that decided something before the plumbing that returns."""
     if f.outcome in ("map", "relax"):
         for s in f.steps:
-            if s.id == "uma.classify":
+            if s.id in ("uma.classify", "gmem.prot"):     # gmem_abort(): always Normal, decided with prot
                 return s
     for s in reversed(f.steps):
         if s.id not in _PLUMBING:

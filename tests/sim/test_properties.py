@@ -18,7 +18,7 @@ def test_canonical_form_is_a_fixed_point(sc):
     assert canonical_query(parsed.scenario) == q
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_random_valid_scenarios_never_raise_and_each_fault_has_one_outcome(sc):
     for mid in MODELS:
@@ -34,14 +34,14 @@ def test_random_valid_scenarios_never_raise_and_each_fault_has_one_outcome(sc):
         trace_json(tr, "/x/")
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(scenarios())
 def test_simulation_is_deterministic(sc):
     for mid in MODELS:
         assert simulate(mid, sc) == simulate(mid, sc)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(scenarios())
 def test_outcomes_do_not_depend_on_tracing(sc):
     for mid in MODELS:
@@ -50,7 +50,7 @@ def test_outcomes_do_not_depend_on_tracing(sc):
             [(f.outcome, f.errno, f.inject, f.s2) for f in b.faults]
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(scenarios(max_faults=8))
 def test_every_phase_stays_well_under_its_step_cap(sc):
     from app.sim.trace import MAX_STEPS_PER_PHASE

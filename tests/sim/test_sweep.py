@@ -6,7 +6,7 @@ from app.sim.sweep import _class_key, outcome_class, outcomes, space, sweep
 from tests.strategies import scenarios
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(scenarios())
 def test_scenarios_in_one_outcome_class_have_the_same_outcomes(sc):
     rep = outcome_class(sc)

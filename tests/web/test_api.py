@@ -32,7 +32,7 @@ def test_non_canonical_query_redirects_permanently(client):
 
 def test_latest_redirects_temporarily_to_a_pinned_model(client):
     r = client.get("/api/v1/latest/?f=40000000r")
-    assert r.status_code == 302 and r.headers["Location"] == "/api/v1/v7.1/?f=40000000r"
+    assert r.status_code == 302 and r.headers["Location"] == "/api/v1/v7.3/?f=40000000r"
 
 
 @pytest.mark.parametrize("url,fragment", [

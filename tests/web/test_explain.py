@@ -52,9 +52,9 @@ def test_compare_bad_input(client, url, status):
 def test_every_model_matrix_links_each_cell_to_its_permalink(client):
     query = NVG.replace("&f=", "&host=fwb&f=")
     html = client.get(f"/all/?{query}").data.decode()
-    for mid in ("v6.14", "patch-v3", "v6.17", "v7.1"):
+    for mid in ("v6.12", "v6.14", "patch-v3", "v6.17", "v7.1", "v7.3"):
         assert f'href="/{mid}/?{query}"'.replace("&", "&amp;") in html
-    assert html.count("refused -EINVAL") == 2         # v6.17 and v7.1 refuse the memslot
+    assert html.count("refused -EINVAL") == 3         # v6.17, v7.1 and v7.3 refuse the memslot
     assert "memslot registration" in html
 
 

@@ -59,7 +59,7 @@ def test_root_redirects_to_a_permalink(client):
 
 def test_latest_redirects_to_the_newest_model(client):
     r = client.get("/latest/?f=40000000r")
-    assert r.status_code == 302 and r.headers["Location"] == "/v7.1/?f=40000000r"
+    assert r.status_code == 302 and r.headers["Location"] == "/v7.3/?f=40000000r"
 
 
 @pytest.mark.parametrize("url,location", [
