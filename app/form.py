@@ -29,6 +29,8 @@ def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
             extra.setdefault(k, []).append(v)
         else:
             rest.append((k, v))
+    if len(merged.get("slot", [])) > 1 and "gmem" in merged["slot"]:
+        rest = _gmem_mapping(merged, rest)
     query = [(k, ",".join(x for x in vs if x)) for k, vs in merged.items()] + _drop_stale_pg(rest)
     if "clear" in extra:
         query = [(k, v) for k, v in query if k != "f"]
@@ -48,6 +50,13 @@ def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
         sc = replace(sc, faults=sc.faults + fault)
         parsed = replace(parsed, step=None)
     return replace(parsed, scenario=sc)
+
+
+def _gmem_mapping(merged: dict, rest: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Ticking the guest_memfd slot in the form maps the guest_memfd itself (MAP_SHARED RAM with a
+    normal pgprot), as a VMM does; a permalink that says otherwise is still refused."""
+    merged["vma"] = ["shared", "maywrite"]
+    return [(k, v) for k, v in rest if k not in ("mem", "mt", "remap")]
 
 
 def _drop_stale_pg(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

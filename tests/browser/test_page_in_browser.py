@@ -172,3 +172,15 @@ def test_an_impossible_combination_is_explained_inline_and_nothing_is_lost(page)
     expect(page.page.locator(".fault-list li")).to_have_count(1)
     page.shot("inline-error")
     page.errors[:] = [e for e in page.errors if "400" not in e]
+
+
+def test_a_guest_memfd_slot_can_be_toggled_and_fired_at(page):
+    page.goto("/v7.3/")
+    page.page.check('input[name="slot"][value="gmem"]')
+    page.wait_path("/v7.3/?vma=shared,maywrite&slot=gmem")           # the form maps the guest_memfd itself
+    page.page.fill("#fire-ipa", "40000000")
+    page.page.click('[data-testid="fire"]')
+    page.wait_path("/v7.3/?vma=shared,maywrite&slot=gmem&f=40000000r")
+    expect(verdict(page)).to_contain_text("Mapped Normal")
+    expect(page.page.locator("#stage .steps-nav")).to_contain_text("gmem_abort")
+    page.shot("guest-memfd-v7.3")

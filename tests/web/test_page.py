@@ -301,3 +301,11 @@ def test_the_what_if_names_the_other_fwb_setting(client):
     assert b"with FWB the same mapping would be MemAttr 0x6" in no_fwb and b"without FWB" not in no_fwb
     fwb = client.get(f"/v6.17/?{q}&step={n}").data
     assert b"without FWB the same mapping would be MemAttr 0xf" in fwb
+
+
+def test_ticking_the_guest_memfd_slot_in_the_form_maps_the_guest_memfd_but_a_link_must_say_so(client):
+    form = "/v7.3/?vma=&vma=maywrite&mem=ram&host=&host=fwb&host=dic&slot=&slot=gmem&f=40000000r"
+    r = client.get(form)
+    assert r.status_code == 301 and r.headers["Location"] == "/v7.3/?vma=shared,maywrite&slot=gmem&f=40000000r"
+    r = client.get("/v7.3/?slot=gmem&f=40000000r")
+    assert r.status_code == 400 and b"slot=gmem maps the guest_memfd itself" in r.data
