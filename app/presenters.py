@@ -38,9 +38,11 @@ class StepView:
         a, b = self.step.lines
         return f"{self.step.file}:{a}–{b}"
 
+    model: str = ""
+
     @property
     def source_note(self) -> str:
-        return "the patch's hunk on lore" if "lore.kernel.org" in self.href else "these lines on Elixir"
+        return source_title(self.model, self.step)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def steps(tr: Trace) -> list[StepView]:
     out = []
     for phase, s in tr.all_steps():
         fault = int(phase.split()[1]) - 1 if phase.startswith("fault") else None
-        out.append(StepView(len(out) + 1, phase, fault, s, source_href(tr.model, s)))
+        out.append(StepView(len(out) + 1, phase, fault, s, source_href(tr.model, s), tr.model))
     return out
 
 

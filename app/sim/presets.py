@@ -17,15 +17,18 @@ class Preset:
     mem: str = "ram"
     pg: str | None = None
     mte_capable: bool = False        # gets VM_MTE_ALLOWED when the host has MTE
+    gmem: bool = False               # a guest_memfd memslot (no dirty log, not read-only)
 
     def apply(self, sc: Scenario) -> Scenario:
         vma = self.vma | ({"mteok"} if self.mte_capable and "mte" in sc.host else frozenset())
+        slot = sc.slot - {"gmem", "log", "ro"} | {"gmem"} if self.gmem else sc.slot - {"gmem"}
         sizes = list(HOST_LEAF_SIZES[sc.g])            # page, PMD, [PUD]
         pg = None
         if self.pg is not None:
             want = {"pmd": 1, "pud": 2}[self.pg]
             pg = sizes[want] if want < len(sizes) else sizes[-1]
-        return replace(sc, vma=frozenset(vma), mt=self.mt, mem=self.mem, pg=pg)
+        return replace(sc, vma=frozenset(vma), mt=self.mt, mem=self.mem, pg=pg, slot=slot,
+                       remap=sc.remap and not self.gmem)
 
 
 def _p(id, title, note, vma, **kw):
@@ -59,6 +62,9 @@ PRESETS = {p.id: p for p in (
        "cacheable.", "pfnmap,io,shared,maywrite"),
     _p("mixedmap", "MIXEDMAP without VM_IO", "vm_insert_mixed()-style mapping of PFNs without struct "
        "page and without VM_IO: KVM cannot look the PFN up.", "mixedmap,shared,maywrite", mem="dev"),
+    _p("gmem", "guest_memfd", "KVM_CREATE_GUEST_MEMFD with GUEST_MEMFD_FLAG_MMAP, mapped MAP_SHARED by the "
+       "VMM: a KVM_MEM_GUEST_MEMFD slot whose memory KVM takes from the guest_memfd (arm64: 6.18 on); never "
+       "VM_MTE_ALLOWED.", "shared,maywrite", gmem=True),
     _p("dax", "DAX-like (ZONE_DEVICE)", "struct pages outside memblock, no PFNMAP/MIXEDMAP flag.",
        "shared,maywrite", mem="zdev"),
 )}
