@@ -28,6 +28,8 @@ def build(test_config: dict | None = None) -> Flask:
     app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(site.STATIC), prefix="/static/", max_age=3600,
                               immutable_file_test=assets.IMMUTABLE, add_headers_function=security.static_headers)
 
+    app.before_request(security.merged_slashes)
+
     @app.before_request
     def limit_query():
         if len(request.query_string) > MAX_QUERY:

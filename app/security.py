@@ -77,3 +77,13 @@ def local_location(resp: Response) -> Response:
             resp.headers["Location"] = local
             resp.set_data(redirect(local, resp.status_code).get_data())    # the body names it too
     return resp
+
+
+def merged_slashes():
+    """`//v6.17/` and the like: one canonical address, reached by a 301 (before routing, which
+    would otherwise match it as it is)."""
+    raw = request.environ.get("PATH_INFO", "")      # request.path has its leading slashes merged already
+    if "//" in raw:
+        query = request.query_string.decode("ascii", "replace")
+        return redirect(re.sub(r"/{2,}", "/", request.path) + (f"?{query}" if query else ""), 301)
+    return None

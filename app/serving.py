@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import threading
 from dataclasses import dataclass
 
 from flask import Response, request
@@ -20,6 +21,8 @@ CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/", "/present/", 
 MIN_SIZE = 512
 PERMALINK_CACHE = "public, max-age=3600, stale-while-revalidate=86400"
 FRAGMENT_CACHE = "private, max-age=3600"
+BUILDERS = 2
+_builders = threading.BoundedSemaphore(BUILDERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +45,14 @@ def memoised(key, build) -> Response:
     """A response from the worker's cache, or built once by build() -> (body, mimetype[, status]).
 
     The key must hold everything the response depends on (path, raw query, the htmx headers, the
-    configured public URL); the ETag is computed once, when the body is built."""
-    return _response(cache.memo(("response", key), lambda: _keep(*build()), size=_body_size))
+    configured public URL); the ETag is computed once, when the body is built. At most BUILDERS
+    threads of a worker build at once: building is CPU-bound (one GIL per worker), so more at once
+    would only hold more half-rendered pages in memory."""
+    hit = cache.store().get(("response", key))
+    if hit is None:
+        with _builders:
+            hit = cache.memo(("response", key), lambda: _keep(*build()), size=_body_size)
+    return _response(hit)
 
 
 def _keep(body: str | bytes, mimetype: str, status: int = 200) -> Body:
