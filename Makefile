@@ -1,11 +1,12 @@
 # Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# `make run PORT=9000` (or HOST=...) serves elsewhere.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean assets
+.PHONY: run test bench lint clean assets dist deploy-test
 
 # Browser libraries come from package-lock.json; static/vendor/ is generated.
 ASSETS := static/vendor/htmx.min.js static/vendor/plotly.min.js
@@ -43,8 +44,17 @@ test: $(VENV)/.test static/dist/manifest.json
 	$(BIN)/ruff check app tests bench
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.test
+bench: $(VENV)/.test static/dist/manifest.json
 	$(BIN)/python -m bench
 
+# A wheel that serves by itself (templates and built static files inside): pipx install dist/*.whl
+dist: $(VENV)/.test static/dist/manifest.json
+	rm -rf dist build
+	$(BIN)/python -m build --outdir dist .
+
+# The public deployment (deploy/: nginx in front of app replicas) built and tested with podman.
+deploy-test:
+	./scripts/deploy-test.sh
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis node_modules static/vendor static/dist
+	rm -rf $(VENV) .pytest_cache .hypothesis node_modules static/vendor static/dist dist build
