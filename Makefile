@@ -41,7 +41,7 @@ run: $(VENV)/.app static/dist/manifest.json
 
 test: $(VENV)/.test static/dist/manifest.json
 	./scripts/ensure-browser.sh $(BIN)/python
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test static/dist/manifest.json

@@ -72,6 +72,7 @@ def main() -> None:
     line("throughput", f"{n_sm / took:,.0f} /s", ">= 100000 /s", n_sm / took >= 100_000)
     serving(quick=args.quick)
     container()
+    deployment()
 
 
 def serving(quick: bool) -> None:
@@ -153,6 +154,20 @@ def container() -> None:
         line("cold start to first 200", f"{cold:.2f} s", "<= 2 s", cold <= 2)
     finally:
         subprocess.run(["podman", "stop", "-t", "2", cid], capture_output=True, env=_podman_env())
+
+
+def deployment() -> None:
+    """The public deployment (nginx + two replicas in podman): scripts/deploy-test.sh prints its figures."""
+    import os
+    from pathlib import Path
+    print("\ndeployment: nginx in front of two replicas (scripts/deploy-test.sh)", flush=True)
+    if not _have("podman") or os.geteuid() != 0:
+        print("  needs root and podman (scripts/container-base.sh installs podman); skipped")
+        return
+    script = Path(__file__).resolve().parent.parent / "scripts" / "deploy-test.sh"
+    done = subprocess.run([str(script)], env=_podman_env())
+    if done.returncode != 0:
+        print("  the deployment test failed (see above)")
 
 
 def _have(cmd: str) -> bool:
