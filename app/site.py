@@ -1,14 +1,14 @@
-"""Where the templates and static files are: beside the app/ package in a checkout or a container
-(templates/, static/), or inside it when installed from the wheel (app/_templates, app/_static,
-copied there by the build; see pyproject.toml)."""
+"""Where the templates and static files are: templates/ and static/ beside the app/ package in a
+checkout or a container, reached through the links app/_templates and app/_static; inside the
+package when installed from the wheel, which carries them there (see pyproject.toml)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-_installed = (PACKAGE / "_templates").is_dir()
-TEMPLATES = PACKAGE / "_templates" if _installed else PACKAGE.parent / "templates"
-STATIC = PACKAGE / "_static" if _installed else PACKAGE.parent / "static"
+_inside = (PACKAGE / "_templates").is_dir()      # in a checkout, links to templates/ and static/
+TEMPLATES = (PACKAGE / "_templates" if _inside else PACKAGE.parent / "templates").resolve()
+STATIC = (PACKAGE / "_static" if _inside else PACKAGE.parent / "static").resolve()
 
 
 def missing() -> str | None:
