@@ -51,8 +51,8 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 
 # Workers are recycled now and then (staggered by the jitter), so no worker lives forever; each
 # one's caches are bounded anyway (S2VIZ_CACHE_MB).
-max_requests = 5000
-max_requests_jitter = 500
+max_requests = 20000
+max_requests_jitter = 2000
 graceful_timeout = 20
 
 # Room for the longest request line the app accepts (a 4096-character query, percent-encoded),
