@@ -187,3 +187,11 @@ def test_a_repeated_bad_htmx_request_is_answered_from_the_cache(client):
     assert first.status_code == second.status_code == 400 and first.data == second.data
     assert rendered_once > 0 and len(names) == rendered_once
     assert second.headers["HX-Push-Url"] == "false"
+
+
+def test_a_large_key_counts_against_the_budget():
+    from app.permalink import parse_query
+    sc = parse_query(f"f={faults(64)}").scenario
+    lru = cache.ByteLRU(10_000_000)
+    lru.put(("all", sc), b"x" * 100, 100)
+    assert lru.used > cache.deep_size(sc) > 64 * 100
