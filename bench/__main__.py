@@ -104,8 +104,29 @@ def serving(quick: bool) -> None:
         line("Fire -> new verdict shown (median of 7)", f"{ms:.0f} ms", "<= 150 ms", ms <= 150)
         if not quick:
             soak(server, web)
+            abuse(server)
     finally:
         server.stop()
+
+
+def abuse(server) -> None:
+    """Memory under 2,000 distinct expensive URLs (the abuse test's set), per worker."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.web.test_under_gunicorn import abuse_urls, request
+    print("\nmemory: 2,000 distinct expensive URLs (64-fault pages, step variants, bad htmx fields)")
+    before = max(server.worker_rss_list())
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda u: request(server, "GET", u[0], {**u[1], "Accept-Encoding": "br"})[0],
+                                 abuse_urls()))
+    took = time.perf_counter() - t0
+    after = max(server.worker_rss_list())
+    errors = sum(s >= 500 for s in statuses)
+    line("5xx answers", str(errors), "0", errors == 0)
+    line("largest worker RSS before / after", f"{before:.0f} / {after:.0f} MB", "< 200 MB (cache budget 64 MB)",
+         after < 200)
+    line("wall time for the 2,000", f"{took:.1f} s", "-", None)
 
 
 def soak(server, web) -> None:
