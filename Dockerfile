@@ -1,7 +1,9 @@
 # s2viz: the Flask app and its simulator, served by gunicorn.
 #
 #   docker build -t s2viz .
-#   docker run --rm --read-only -p 127.0.0.1:8000:8000 s2viz
+#   docker run --rm --read-only --cap-drop ALL --security-opt no-new-privileges -p 127.0.0.1:8000:8000 s2viz
+#
+# Public deployments go behind deploy/ (nginx in front of replicas of this image).
 #
 # BASE is any Debian bookworm image; scripts/container-smoke.sh builds with a debootstrapped
 # bookworm (localhost/bookworm-py:local, made by scripts/container-base.sh) when no registry is
@@ -27,7 +29,7 @@ RUN mkdir -p templates static /srv/s2viz \
 
 # ---------------------------------------------------------------------------------------------
 # python: a virtualenv holding the dependencies pinned in pyproject.toml. The project itself is
-# not installed: app/factory.py finds templates/ and static/ next to the app/ package, so the
+# not installed: app/site.py finds templates/ and static/ next to the app/ package, so the
 # app runs from /srv/s2viz (PYTHONPATH) with both folders beside it.
 FROM ${BASE} AS python
 # hadolint ignore=DL3008

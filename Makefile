@@ -1,11 +1,12 @@
 # Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# `make run PORT=9000` (or HOST=...) serves elsewhere.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean assets verify-sources
+.PHONY: run test bench lint clean assets dist deploy-test verify-sources
 
 # Browser libraries come from package-lock.json; static/vendor/ is generated.
 ASSETS := static/vendor/htmx.min.js static/vendor/plotly.min.js
@@ -40,7 +41,7 @@ run: $(VENV)/.app static/dist/manifest.json
 
 test: $(VENV)/.test static/dist/manifest.json
 	./scripts/ensure-browser.sh $(BIN)/python
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/python -m pytest
 
 # Fetches the Debian kernel sources each model's line table was read from (into a cache outside the
@@ -48,8 +49,17 @@ test: $(VENV)/.test static/dist/manifest.json
 verify-sources:
 	$(PYTHON) scripts/verify_sources.py
 
-bench: $(VENV)/.test
+bench: $(VENV)/.test static/dist/manifest.json
 	$(BIN)/python -m bench
 
+# A wheel that serves by itself (templates and built static files inside): pipx install dist/*.whl
+dist: $(VENV)/.test static/dist/manifest.json
+	rm -rf dist build
+	$(BIN)/python -m build --outdir dist .
+
+# The public deployment (deploy/: nginx in front of app replicas) built and tested with podman.
+deploy-test:
+	./scripts/deploy-test.sh
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis node_modules static/vendor static/dist
+	rm -rf $(VENV) .pytest_cache .hypothesis node_modules static/vendor static/dist dist build

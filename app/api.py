@@ -28,7 +28,7 @@ def trace(name: str):
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
-        return _bad(str(e), canonical_url(LATEST, parse_query("").scenario, prefix="/api/v1"))
+        return _bad(str(e), canonical_url(LATEST, parse_query("").scenario, prefix="/api/v1"), 404)
     query = request.query_string.decode("utf-8", "replace")
     parsed = parse_query(query)
     if parsed.errors:
@@ -41,7 +41,7 @@ def trace(name: str):
         mid, parsed.scenario)), separators=(",", ":")) + "\n", "application/json"))
 
 
-def _bad(message: str, nearest: str):
+def _bad(message: str, nearest: str, status: int = 400):
     resp = jsonify(error=message, nearest=nearest)
-    resp.status_code = 400
+    resp.status_code = status
     return resp

@@ -13,7 +13,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+from .site import STATIC
+
 DIST = STATIC / "dist"
 SOURCES = ("css/app.css", "js/app.js", "js/present.js", "js/lesson.js", "js/map.js", "favicon.svg",
            "vendor/htmx.min.js", "vendor/plotly.min.js")

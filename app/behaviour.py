@@ -3,8 +3,8 @@ two models differ. Pure; the Plotly figure is built in figures.py."""
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 
+from . import cache
 from .permalink import canonical_url
 from .sim import simulate
 from .sim.presets import PRESETS
@@ -45,9 +45,13 @@ def category(mid: str, sc: Scenario) -> tuple[str, str, str]:
     return "other", f.outcome, CODES["other"]
 
 
-@lru_cache(maxsize=16)
 def grid(mid: str) -> dict:
-    """rows (presets) x columns (host / fault kind): category index, text and permalink per cell."""
+    """rows (presets) x columns (host / fault kind): category index, text and permalink per cell;
+    kept in the worker's cache budget."""
+    return cache.memo(("grid", mid), lambda: _grid(mid))
+
+
+def _grid(mid: str) -> dict:
     rows = []
     for pid, preset in PRESETS.items():
         cells = []
@@ -60,9 +64,12 @@ def grid(mid: str) -> dict:
     return {"model": mid, "columns": [c[0] for c in columns()], "rows": rows}
 
 
-@lru_cache(maxsize=16)
 def diff(a: str, b: str) -> dict:
     """Cells whose outcome changed between two models (z = 1) and those that did not (z = 0)."""
+    return cache.memo(("diff", a, b), lambda: _diff(a, b))
+
+
+def _diff(a: str, b: str) -> dict:
     ga, gb = grid(a), grid(b)
     rows = []
     for ra, rb in zip(ga["rows"], gb["rows"], strict=False):

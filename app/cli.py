@@ -21,15 +21,33 @@ def main(argv: list[str] | None = None) -> int:
     fmt = tr.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="contract JSON (default)")
     fmt.add_argument("--text", action="store_true", help="mail-safe plain text")
-    sv = sub.add_parser("serve", help="serve the web app")
-    sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=8000)
+    sv = sub.add_parser("serve", help="serve the web app with gunicorn (settings: app/gunicorn_conf.py)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    sv.add_argument("--workers", type=int, help="worker processes (default: the CPU quota, at least 2)")
     args = ap.parse_args(argv)
     if args.cmd == "serve":
-        from . import create_app
-        create_app().run(host=args.host, port=args.port)
-        return 0
+        return _serve(args.host, args.port, args.workers)
     return _trace(args.url, args.text)
+
+
+def _serve(host: str, port: int, workers: int | None) -> int:
+    """The production server, as the container runs it; refuses to start rather than answer 500s."""
+    from . import create_app, site
+    missing = site.missing()
+    if missing:
+        return _fail(f"cannot serve: {missing}.")
+    try:
+        create_app()        # the settings (S2VIZ_*) are checked here, once, before any worker starts
+    except ValueError as e:
+        return _fail(f"cannot serve: {e}")
+    from gunicorn.app.wsgiapp import WSGIApplication
+    argv = ["-c", "python:app.gunicorn_conf", "--bind", f"{host}:{port}"]
+    if workers:
+        argv += ["--workers", str(workers)]
+    sys.argv = ["s2viz serve", *argv, "app:create_app()"]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]", prog="s2viz serve").run()
+    return 0
 
 
 def _fail(message: str) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from . import behaviour, compare, htmx, lessons, presenters, stage
+from . import behaviour, compare, htmx, lessons, origin, presenters, stage
 from .form import parse_form
-from .permalink import ScenarioError, canonical_query, canonical_url, resolve_model
+from .permalink import ScenarioError, canonical_query, canonical_url, clip, resolve_model
 from .serving import cached, memoised
 from .sim import LATEST, MODELS
 from .sim.scenario import Scenario
@@ -23,7 +23,7 @@ def scenario_request(prefix: str, name: str, plain: bool = False, extra: str = "
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
-        return _bad(str(e), canonical_url(LATEST, Scenario(), prefix=prefix), plain)
+        return _bad(str(e), canonical_url(LATEST, Scenario(), prefix=prefix), plain, 404)
     own = extra.split("=")[0] if extra else None
     parsed = parse_form([(k, v) for k, v in request.args.items(multi=True) if k != own or not own])
     if parsed.errors:
@@ -34,10 +34,10 @@ def scenario_request(prefix: str, name: str, plain: bool = False, extra: str = "
     return mid, parsed.scenario, parsed.step
 
 
-def _bad(message: str, nearest: str, plain: bool) -> Response:
+def _bad(message: str, nearest: str, plain: bool, status: int = 400) -> Response:
     if plain:
-        return Response(f"{message}\nNearest valid scenario: {nearest}\n", status=400, mimetype="text/plain")
-    return bad_request(message, nearest)
+        return Response(f"{message}\nNearest valid scenario: {nearest}\n", status=status, mimetype="text/plain")
+    return bad_request(message, nearest, status)
 
 
 @bp.get("/text/<name>/")
@@ -47,7 +47,7 @@ def text(name: str):
     if not isinstance(got, tuple):
         return got
     mid, sc, _ = got
-    url = request.host_url.rstrip("/") + canonical_url(mid, sc)
+    url = origin.absolute(canonical_url(mid, sc))
     return memoised(("text", url), lambda: (render_text(traced(mid, sc), title(sc), url),
                                              "text/plain"))
 
@@ -57,7 +57,7 @@ def pair_request(prefix: str, a: str, b: str, plain: bool):
     try:
         ma, mb = resolve_model(a), resolve_model(b)
     except ScenarioError as e:
-        return _bad(str(e), f"{prefix}/v6.14..v6.17/", plain)
+        return _bad(str(e), f"{prefix}/v6.14..v6.17/", plain, 404)
     parsed = parse_form(list(request.args.items(multi=True)))
     pair = f"{ma}..{mb}"
     if parsed.errors:
@@ -75,7 +75,7 @@ def versus_text(a: str, b: str):
     if not isinstance(got, tuple):
         return got
     ma, mb, sc = got
-    url = request.host_url.rstrip("/") + canonical_url(f"{ma}..{mb}", sc)
+    url = origin.absolute(canonical_url(f"{ma}..{mb}", sc))
     return memoised(("versus-text", url), lambda: (
         compare.as_text(traced(ma, sc), traced(mb, sc), title(sc), url), "text/plain"))
 
@@ -113,6 +113,10 @@ def every_model():
     sc = parsed.scenario
     if request.query_string.decode("utf-8", "replace") != canonical_query(sc):
         return redirect(canonical_url("all", sc), 301)
+    return memoised(("all", sc), lambda: (_every_model(sc), "text/html"))
+
+
+def _every_model(sc: Scenario) -> str:
     traces = {mid: traced(mid, sc) for mid in MODELS}
     rows = [{"label": "KVM_SET_USER_MEMORY_REGION", "cells": [
         {**compare.matrix_cell(tr, None), "href": canonical_url(mid, sc, 1)} for mid, tr in traces.items()]}]
@@ -141,14 +145,16 @@ def scenario_view(prefix: str, name: str, template: str, mode: str = "") -> Resp
     tr = traced(mid, sc)
     steps = presenters.steps(tr)
     if step is not None and step > len(steps):
-        return _bad(f"step {step} is past the last step ({len(steps)}).", canonical_url(mid, sc, prefix=prefix), False)
+        return _bad(f"step {clip(str(step))} is past the last step ({len(steps)}).",
+                    canonical_url(mid, sc, prefix=prefix), False)
     current = step or len(steps)
     if prefix == "/present" and step is None:     # a talk starts at the beginning
         current = 1 if mode == "all" else next(iter(stage.key_steps(tr, steps)), 1)
     ctx = _context(mid, sc, tr, steps, current, prefix=prefix, mode=mode)
+    full = origin.absolute(canonical_url(mid, sc, step))
     return htmx.vary(memoised(key, lambda: (render_template(
         "_stage.html" if target else template, embed=prefix == "/embed", present=prefix == "/present",
-        full=canonical_url(mid, sc, step), **ctx), "text/html")))
+        full=full, **ctx), "text/html")))
 
 
 @bp.get("/embed/<name>/")
@@ -166,20 +172,25 @@ def present(name: str):
 
 @bp.get("/lessons/")
 def lesson_index():
-    return render_template("lessons.html", lessons=lessons.LESSONS)
+    return memoised(("lessons",), lambda: (render_template("lessons.html", lessons=lessons.LESSONS), "text/html"))
 
 
 @bp.get("/lessons/<lid>/")
 def lesson(lid: str):
     found = lessons.by_id(lid)
     if found is None:
-        return _bad(f"There is no lesson '{lid[:40]}'.", "/lessons/", False)
-    parts = []
-    for part in found.parts:
-        mid, parsed = part.parsed()
-        verdict = presenters.overall_verdict(traced(mid, parsed.scenario))
-        parts.append({"part": part, "model": mid, "verdict": verdict, "choices": lessons.choices(verdict)})
-    return render_template("lesson.html", lesson=found, parts=parts, lessons=lessons.LESSONS)
+        return _bad(f"There is no lesson '{clip(lid)}'.", "/lessons/", False, 404)
+    if request.query_string:
+        return redirect(f"/lessons/{found.id}/", 301)
+
+    def build():
+        parts = []
+        for part in found.parts:
+            mid, parsed = part.parsed()
+            verdict = presenters.overall_verdict(traced(mid, parsed.scenario))
+            parts.append({"part": part, "model": mid, "verdict": verdict, "choices": lessons.choices(verdict)})
+        return render_template("lesson.html", lesson=found, parts=parts, lessons=lessons.LESSONS), "text/html"
+    return memoised(("lesson", found.id), build)
 
 
 @bp.get("/map/<name>/")
@@ -188,12 +199,16 @@ def behaviour_map(name: str):
     from .figures import behaviour_map as figure
     a, _, b = name.partition("..")
     try:
-        ids = (resolve_model(a), resolve_model(b)) if b else (resolve_model(a),)
+        ids = tuple(dict.fromkeys((resolve_model(a), resolve_model(b)) if b else (resolve_model(a),)))
     except ScenarioError as e:
-        return _bad(str(e), "/map/v6.17/", False)
+        return _bad(str(e), "/map/v6.17/", False, 404)
+    canonical = "..".join(ids)      # v6.17.. and v6.17..v6.17 are the map of v6.17
     if request.query_string:
-        return _bad("A behaviour map takes no query: it always covers the same ground.", f"/map/{name}/", False)
-    grid = behaviour.diff(*ids) if b else behaviour.grid(ids[0])
+        return _bad("A behaviour map takes no query: it always covers the same ground.", f"/map/{canonical}/", False)
+    if name != canonical:
+        return redirect(f"/map/{canonical}/", 302 if "latest" in (a, b) else 301)
+    diff = len(ids) == 2
+    grid = behaviour.diff(*ids) if diff else behaviour.grid(ids[0])
     return memoised(("map", name), lambda: (render_template(
-        "map.html", grid=grid, figure=figure(grid, diff=bool(b)), name=name, models=list(MODELS), diff=bool(b)),
+        "map.html", grid=grid, figure=figure(grid, diff=diff), name=name, models=list(MODELS), diff=diff),
         "text/html"))

@@ -1,30 +1,34 @@
 """The Flask application factory."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, abort, request
 from whitenoise import WhiteNoise
 
-from . import assets
+from . import assets, cache, origin, site
 from .permalink import MAX_QUERY
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def build(test_config: dict | None = None) -> Flask:
     # Static files are served by WhiteNoise (precompressed, immutable when fingerprinted), not Flask.
-    app = Flask("app", template_folder=str(ROOT / "templates"), static_folder=None)
+    app = Flask("app", template_folder=str(site.TEMPLATES), static_folder=None)
     app.config.from_mapping(MAX_CONTENT_LENGTH=64 * 1024)
     app.config.from_prefixed_env("S2VIZ")
     if test_config:
         app.config.update(test_config)
+    app.config["PUBLIC_URL"] = origin.check_public_url(app.config.get("PUBLIC_URL"))
+    app.config["TRUSTED_HOSTS"] = origin.trusted_hosts(app.config.get("TRUSTED_HOSTS"))
+    try:
+        cache.install(app, float(app.config.get("CACHE_MB", 64)) * 1024 * 1024)
+    except (TypeError, ValueError):
+        raise ValueError(f"S2VIZ_CACHE_MB must be a number of megabytes, not {app.config['CACHE_MB']!r}.") from None
     app.config["DEBUG"] = False      # never: no debugger, no tracebacks, whatever the environment says
     app.json.sort_keys = False
     app.jinja_env.globals["asset"] = assets.asset_url
-    app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(ROOT / "static"), prefix="/static/", max_age=3600,
-                              immutable_file_test=assets.IMMUTABLE)
     from . import api, errors, explain, security, serving, views
+    app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(site.STATIC), prefix="/static/", max_age=3600,
+                              immutable_file_test=assets.IMMUTABLE, add_headers_function=security.static_headers)
+
+    app.before_request(security.merged_slashes)
 
     @app.before_request
     def limit_query():
@@ -32,6 +36,7 @@ def build(test_config: dict | None = None) -> Flask:
             abort(413)
 
     app.after_request(serving.finish)
+    app.after_request(security.local_location)
     app.after_request(security.add_headers)
     app.register_blueprint(api.bp)
     app.register_blueprint(explain.bp)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlencode
 
-from .permalink import Parsed, parse_query
+from .permalink import Parsed, clip, parse_query
 from .sim.presets import PRESETS
 from .sim.scenario import FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES
 
@@ -41,7 +41,7 @@ def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
     preset = (extra.get("preset") or [""])[-1]
     if preset:
         if preset not in PRESETS:
-            return Parsed(sc, parsed.step, [f"Unknown preset '{preset[:40]}': use {', '.join(PRESETS)}."])
+            return Parsed(sc, parsed.step, [f"Unknown preset '{clip(preset)}': use {', '.join(PRESETS)}."])
         sc = PRESETS[preset].apply(sc)
     if "fire" in extra:
         fault, error = _composed_fault(extra)

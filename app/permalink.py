@@ -161,7 +161,7 @@ def _ipa_bits(value: str, _fields) -> int:
         raise ScenarioError(f"ipa must be a number of bits from {s.IPA_BITS_MIN} to {s.IPA_BITS_MAX}, "
                             f"not '{_clip(value)}'.") from None
     if not s.IPA_BITS_MIN <= bits <= s.IPA_BITS_MAX:
-        raise ScenarioError(f"ipa must be from {s.IPA_BITS_MIN} to {s.IPA_BITS_MAX} bits, not {bits}.")
+        raise ScenarioError(f"ipa must be from {s.IPA_BITS_MIN} to {s.IPA_BITS_MAX} bits, not {_clip(str(bits))}.")
     return bits
 
 
@@ -194,7 +194,7 @@ def _fault(text: str) -> s.Fault:
         raise ScenarioError(f"Fault '{_clip(text)}' is not <hex IPA><r|w|x>[.mod], e.g. 40000000w.")
     ipa = int(m.group(1).replace("_", ""), 16)
     if ipa >= s.FAULT_IPA_MAX:
-        raise ScenarioError(f"Fault IPA {ipa:#x} does not fit the 56 bits HPFAR_EL2 can report.")
+        raise ScenarioError(f"Fault IPA {_clip(hex(ipa))} does not fit the 56 bits HPFAR_EL2 can report.")
     mods = [x for x in m.group(3).split(".") if x]
     for mod in mods:
         if mod not in s.FAULT_MODS:
@@ -285,6 +285,10 @@ _FIELD_PARSERS = {
 _ATTR = {"f": "faults"}
 
 
-def _clip(text: str, n: int = 40) -> str:
-    text = "".join(c if c.isprintable() else "?" for c in text)
+def clip(text: str, n: int = 40) -> str:
+    """text as it may be echoed in a message: printable characters only, at most n of them."""
+    text = "".join(c if c.isprintable() else "?" for c in text[: n + 1])
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_clip = clip

@@ -1,72 +1,90 @@
-"""Response plumbing for permalinks: ETag, conditional GET, Cache-Control, br/gzip compression.
+"""Response plumbing: memoised bodies, ETag, conditional GET, Cache-Control, br/gzip compression.
 
 Permalink responses are deterministic (same canonical URL, same bytes), so their ETag is a hash of
-the body and browsers and proxies may keep them. Compressed bodies are memoised by ETag.
+the body and browsers and proxies may keep them. A memoised response is kept compressed only (brotli,
+or gzip without brotli), in the worker's one byte budget (app/cache.py); another encoding is derived
+from it when a client asks for one. HEAD answers exactly the headers GET would.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
-from collections import OrderedDict
+import threading
+from dataclasses import dataclass
 
-from flask import Response, current_app, request
+from flask import Response, request
+
+from . import cache, htmx
 
 COMPRESSIBLE = ("text/html", "application/json", "text/plain")
-CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/")
+CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/", "/present/", "/map/", "/lessons/")
 MIN_SIZE = 512
 PERMALINK_CACHE = "public, max-age=3600, stale-while-revalidate=86400"
+FRAGMENT_CACHE = "private, max-age=3600"
+BUILDERS = 2
+_builders = threading.BoundedSemaphore(BUILDERS)
 
 
-class LRU:
-    """A small bounded mapping, oldest out first."""
-
-    def __init__(self, size: int):
-        self.size, self.data = size, OrderedDict()
-
-    def get(self, key):
-        value = self.data.get(key)
-        if value is not None:
-            self.data.move_to_end(key)
-        return value
-
-    def put(self, key, value):
-        self.data[key] = value
-        self.data.move_to_end(key)
-        while len(self.data) > self.size:
-            self.data.popitem(last=False)
-        return value
-
-
-_compressed = LRU(256)
-
-
-def _responses() -> LRU:
-    return current_app.extensions.setdefault("s2viz.responses", LRU(512))
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A memoised response: its bytes as kept (compressed unless tiny) and what describes them."""
+    data: bytes
+    encoding: str | None
+    mimetype: str
+    status: int
+    etag: str
 
 
 def cached(key) -> Response | None:
-    """The memoised permalink response for key, if there is one."""
-    hit = _responses().get(key)
-    return None if hit is None else _response(*hit)
+    """The memoised response for key, if there is one."""
+    hit = cache.store().get(("response", key))
+    return None if hit is None else _response(hit)
 
 
 def memoised(key, build) -> Response:
-    """A permalink response from the per-app cache, or built once by build() -> (body, mimetype).
+    """A response from the worker's cache, or built once by build() -> (body, mimetype[, status]).
 
-    The key must hold everything the response depends on (path, raw query, the htmx headers); the
-    ETag is computed once, when the body is built."""
-    hit = _responses().get(key)
+    The key must hold everything the response depends on (path, raw query, the htmx headers, the
+    configured public URL); the ETag is computed once, when the body is built. At most BUILDERS
+    threads of a worker build at once: building is CPU-bound (one GIL per worker), so more at once
+    would only hold more half-rendered pages in memory."""
+    hit = cache.store().get(("response", key))
     if hit is None:
-        body, mimetype = build()
-        body = body.encode() if isinstance(body, str) else body
-        hit = _responses().put(key, (body, mimetype, hashlib.sha256(body).hexdigest()[:24]))
-    return _response(*hit)
+        with _builders:
+            hit = cache.memo(("response", key), lambda: _keep(*build()), size=_body_size)
+    return _response(hit)
 
 
-def _response(body: bytes, mimetype: str, etag: str) -> Response:
-    resp = Response(body, mimetype=mimetype)
-    resp.headers["X-Body-Etag"] = etag      # consumed by finish(), never sent
+def _keep(body: str | bytes, mimetype: str, status: int = 200) -> Body:
+    raw = body.encode() if isinstance(body, str) else body
+    etag = hashlib.sha256(raw).hexdigest()[:24]
+    if len(raw) < MIN_SIZE:
+        return Body(raw, None, mimetype, status, etag)
+    encoding = "br" if _brotli() is not None else "gzip"
+    return Body(_pack(raw, encoding), encoding, mimetype, status, etag)
+
+
+def _body_size(b: Body) -> int:
+    return len(b.data) + 160
+
+
+def _response(b: Body) -> Response:
+    encoding = _encoding() if b.encoding else None
+    resp = Response(_body_for(b, encoding), status=b.status, mimetype=b.mimetype)
+    if encoding:
+        resp.headers["Content-Encoding"] = encoding
+    resp.vary.add("Accept-Encoding")
+    resp.body_etag = b.etag         # read by finish(); an attribute, never a header
     return resp
+
+
+def _body_for(b: Body, encoding: str | None) -> bytes:
+    if encoding == b.encoding:
+        return b.data
+    raw = _unpack(b.data, b.encoding) if b.encoding else b.data
+    if encoding is None:
+        return raw
+    return cache.memo(("packed", b.etag, encoding), lambda: _pack(raw, encoding), size=len)
 
 
 def is_permalink() -> bool:
@@ -76,29 +94,26 @@ def is_permalink() -> bool:
 
 
 def finish(resp: Response) -> Response:
-    if request.method != "GET" or resp.direct_passthrough or resp.mimetype not in COMPRESSIBLE:
+    if request.method not in ("GET", "HEAD") or resp.direct_passthrough or resp.mimetype not in COMPRESSIBLE:
         return resp
+    fragment = "HX-Request" in resp.vary and htmx.wants_fragment(request)
+    etag = getattr(resp, "body_etag", None)
     if resp.status_code != 200:
-        resp.headers.setdefault("Cache-Control", "no-store")
-        return _compress(resp)
-    body = resp.get_data()
-    etag = resp.headers.pop("X-Body-Etag", None) or hashlib.sha256(body).hexdigest()[:24]
+        resp.headers.setdefault("Cache-Control", "private, no-store" if fragment else "no-store")
+        return resp if etag else _compress(resp)
+    if etag is None:
+        body = resp.get_data()
+        etag = hashlib.sha256(body).hexdigest()[:24]
+        _compress(resp)
     if is_permalink():
-        resp.headers["Cache-Control"] = PERMALINK_CACHE
+        resp.headers["Cache-Control"] = FRAGMENT_CACHE if fragment else PERMALINK_CACHE
     else:
-        resp.headers.setdefault("Cache-Control", "no-cache")
-    encoding = _encoding()
+        resp.headers.setdefault("Cache-Control", "private, no-cache" if fragment else "no-cache")
+    encoding = resp.headers.get("Content-Encoding")
     resp.set_etag(etag + ("-" + encoding if encoding else ""))
-    resp.vary.add("Accept-Encoding")
     if request.if_none_match and request.if_none_match.contains(resp.get_etag()[0]):
         resp.status_code = 304
         resp.set_data(b"")
-        return resp
-    if encoding and len(body) >= MIN_SIZE:
-        key = (etag, encoding)
-        packed = _compressed.get(key) or _compressed.put(key, _pack(body, encoding))
-        resp.set_data(packed)
-        resp.headers["Content-Encoding"] = encoding
     return resp
 
 
@@ -125,6 +140,10 @@ def _pack(body: bytes, encoding: str) -> bytes:
     if encoding == "br":
         return _brotli().compress(body, quality=5)
     return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def _unpack(data: bytes, encoding: str) -> bytes:
+    return _brotli().decompress(data) if encoding == "br" else gzip.decompress(data)
 
 
 def _brotli():

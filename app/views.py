@@ -1,16 +1,16 @@
 """The page: /<model>/?<query>. Each view parses, simulates and renders; htmx.py picks page or fragment."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
-from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from . import htmx, presenters, stage
+from . import cache, htmx, presenters, stage
 from .assets import asset_url
 from .form import parse_form
-from .permalink import ScenarioError, canonical_query, canonical_url, fault_text, resolve_model
+from .permalink import ScenarioError, canonical_query, canonical_url, clip, fault_text, resolve_model
 from .serving import cached, memoised
 from .sim import LATEST, MODELS, simulate
 from .sim.presets import PRESETS
@@ -20,10 +20,10 @@ from .summary import title
 bp = Blueprint("page", __name__)
 
 
-@lru_cache(maxsize=1024)
 def traced(mid: str, sc: Scenario):
-    """Traces are pure functions of (model, scenario): compute each once per worker."""
-    return simulate(mid, sc)
+    """Traces are pure functions of (model, scenario): compute each once per worker, counted in
+    bytes against the worker's cache budget (app/cache.py)."""
+    return cache.memo(("trace", mid, sc), lambda: simulate(mid, sc))
 
 DEFAULT = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"
 
@@ -51,7 +51,7 @@ def page(name: str):
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
-        return bad_request(str(e), canonical_url(LATEST, Scenario()))
+        return bad_request(str(e), canonical_url(LATEST, Scenario()), status=404)
     parsed = parse_form(list(request.args.items(multi=True)))
     if parsed.errors and target:
         return _inline_error(mid, parsed.scenario, parsed.errors[0])
@@ -61,7 +61,8 @@ def page(name: str):
     tr = traced(mid, sc)
     steps = presenters.steps(tr)
     if parsed.step is not None and parsed.step > len(steps):
-        return bad_request(f"step {parsed.step} is past the last step ({len(steps)}).", canonical_url(mid, sc))
+        return bad_request(f"step {clip(str(parsed.step))} is past the last step ({len(steps)}).",
+                           canonical_url(mid, sc))
     step = parsed.step
     if request.args.get("preset"):
         step = story(mid, sc)          # a preset opens on the step that tells its story
@@ -87,7 +88,7 @@ def figure(name: str):
     try:
         mid = resolve_model(name)
     except ScenarioError as e:
-        return {"error": str(e)}, 400
+        return {"error": str(e)}, 404
     parsed = parse_form(list(request.args.items(multi=True)))
     if parsed.errors:
         return {"error": parsed.errors[0]}, 400
@@ -95,18 +96,22 @@ def figure(name: str):
     tr = traced(mid, parsed.scenario)
     total = len(tr.all_steps())
     if parsed.step is not None and parsed.step > total:
-        return {"error": f"step {parsed.step} is past the last step ({total})."}, 400
-    return memslot_map(stage.trace_at(tr, parsed.step or total))
+        return {"error": f"step {clip(str(parsed.step))} is past the last step ({total})."}, 400
+    return memoised(("figure", mid, parsed.scenario, parsed.step), lambda: (
+        json.dumps(memslot_map(stage.trace_at(tr, parsed.step or total)), separators=(",", ":")) + "\n",
+        "application/json"))
 
 
 def _inline_error(mid: str, sc: Scenario, message: str) -> Response:
     """A bad field in the form: show the nearest valid scenario with the message beside the
-    controls, and keep the address bar as it was."""
-    tr = traced(mid, sc)
-    steps = presenters.steps(tr)
-    ctx = _context(mid, sc, tr, steps, len(steps))
-    resp = htmx.vary(Response(render_template("_main.html", form_error=message, **ctx), status=400,
-                              mimetype="text/html"))
+    controls, and keep the address bar as it was. Memoised like a permalink (by the nearest scenario
+    and the message), so a repeated bad request costs no new rendering."""
+    def build():
+        tr = traced(mid, sc)
+        steps = presenters.steps(tr)
+        ctx = _context(mid, sc, tr, steps, len(steps))
+        return render_template("_main.html", form_error=message, **ctx), "text/html", 400
+    resp = htmx.vary(memoised(("inline-error", mid, sc, message), build))
     resp.headers["HX-Push-Url"] = "false"
     return resp
 
@@ -169,9 +174,9 @@ def _fields(sc: Scenario) -> dict:
     return {k: getattr(sc, k) for k in sc.__dataclass_fields__}
 
 
-def bad_request(message: str, nearest: str) -> Response:
-    """The contract's 400: one sentence and the nearest valid scenario (a fragment for htmx)."""
+def bad_request(message: str, nearest: str, status: int = 400) -> Response:
+    """The contract's 400 (404 for a model that does not exist): one sentence and the nearest valid
+    scenario (a fragment for htmx)."""
     name = "_error.html" if htmx.wants_fragment(request) else "error.html"
-    return htmx.vary(Response(render_template(name, message=message, nearest=nearest), status=400,
-                              mimetype="text/html"))
-
+    return htmx.vary(memoised(("error", name, message, nearest, status), lambda: (
+        render_template(name, message=message, nearest=nearest), "text/html", status)))

@@ -74,6 +74,7 @@ def main() -> None:
     page_figures(ref)
     serving(quick=args.quick)
     container()
+    deployment()
 
 
 def page_figures(ref: float) -> None:
@@ -135,8 +136,29 @@ def serving(quick: bool) -> None:
         line("Fire -> new verdict shown (median of 7)", f"{ms:.0f} ms", "<= 150 ms", ms <= 150)
         if not quick:
             soak(server, web)
+            abuse(server)
     finally:
         server.stop()
+
+
+def abuse(server) -> None:
+    """Memory under 2,000 distinct expensive URLs (the abuse test's set), per worker."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.web.test_under_gunicorn import abuse_urls, request
+    print("\nmemory: 2,000 distinct expensive URLs (64-fault pages, step variants, bad htmx fields)")
+    before = max(server.worker_rss_list())
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda u: request(server, "GET", u[0], {**u[1], "Accept-Encoding": "br"})[0],
+                                 abuse_urls()))
+    took = time.perf_counter() - t0
+    after = max(server.worker_rss_list())
+    errors = sum(s >= 500 for s in statuses)
+    line("5xx answers", str(errors), "0", errors == 0)
+    line("largest worker RSS before / after", f"{before:.0f} / {after:.0f} MB", "< 200 MB (cache budget 64 MB)",
+         after < 200)
+    line("wall time for the 2,000", f"{took:.1f} s", "-", None)
 
 
 def soak(server, web) -> None:
@@ -185,6 +207,20 @@ def container() -> None:
         line("cold start to first 200", f"{cold:.2f} s", "<= 2 s", cold <= 2)
     finally:
         subprocess.run(["podman", "stop", "-t", "2", cid], capture_output=True, env=_podman_env())
+
+
+def deployment() -> None:
+    """The public deployment (nginx + two replicas in podman): scripts/deploy-test.sh prints its figures."""
+    import os
+    from pathlib import Path
+    print("\ndeployment: nginx in front of two replicas (scripts/deploy-test.sh)", flush=True)
+    if not _have("podman") or os.geteuid() != 0:
+        print("  needs root and podman (scripts/container-base.sh installs podman); skipped")
+        return
+    script = Path(__file__).resolve().parent.parent / "scripts" / "deploy-test.sh"
+    done = subprocess.run([str(script)], env=_podman_env())
+    if done.returncode != 0:
+        print("  the deployment test failed (see above)")
 
 
 def _have(cmd: str) -> bool:

@@ -57,6 +57,17 @@ class Gunicorn:
                 total += int(m.group(1)) if m else 0
         return total
 
+    def worker_rss_list(self) -> list[float]:
+        """Resident memory of each worker, in MB."""
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        sizes = []
+        for pid in out.split():
+            status = Path(f"/proc/{pid}/status")
+            if status.exists():
+                m = re.search(r"VmRSS:\s+(\d+)", status.read_text())
+                sizes.append(int(m.group(1)) / 1024 if m else 0.0)
+        return sizes or [0.0]
+
     def stop(self) -> None:
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)

@@ -38,13 +38,18 @@ def test_latest_redirects_temporarily_to_a_pinned_model(client):
 @pytest.mark.parametrize("url,fragment", [
     ("/api/v1/v6.17/?mt=cached", "not a memory type"),
     ("/api/v1/v6.17/?bogus=1", "Unknown key"),
-    ("/api/v1/v2.6/?", "Unknown model"),
 ])
 def test_bad_input_is_400_with_one_sentence_and_a_nearest_link(client, url, fragment):
     r = client.get(url)
     assert r.status_code == 400
     assert fragment in r.json["error"]
     assert r.json["nearest"].startswith("/api/v1/")
+    assert client.get(r.json["nearest"]).status_code == 200
+
+
+def test_an_unknown_model_is_404_with_one_sentence_and_a_nearest_link(client):
+    r = client.get("/api/v1/v2.6/?")
+    assert r.status_code == 404 and "Unknown model 'v2.6'" in r.json["error"]
     assert client.get(r.json["nearest"]).status_code == 200
 
 

@@ -42,7 +42,7 @@ def test_same_model_twice_has_no_divergence(client):
 
 
 @pytest.mark.parametrize("url,status", [
-    ("/v6.14..v9/?f=40000000r", 400), ("/v6.14..v6.17/?mt=cached", 400),
+    ("/v6.14..v9/?f=40000000r", 404), ("/v6.14..v6.17/?mt=cached", 400),
     ("/latest..v6.14/?f=40000000r", 302), ("/v6.14..v6.17/?f=0x40000000R", 301),
 ])
 def test_compare_bad_input(client, url, status):
@@ -58,14 +58,15 @@ def test_every_model_matrix_links_each_cell_to_its_permalink(client):
     assert "memslot registration" in html
 
 
-def test_text_is_mail_safe_and_round_trips_its_link(client):
+def test_text_is_mail_safe_and_round_trips_its_link():
+    client = create_app({"TESTING": True, "PUBLIC_URL": "https://s2viz.example/"}).test_client()
     r = client.get("/text/patch-v3/?" + NVG.replace("&f=", "&host=&f="))
     assert r.status_code == 200 and r.headers["Content-Type"] == "text/plain; charset=utf-8"
     text = r.data.decode("ascii")
     lines = text.splitlines()
     url = lines[-1]
     assert all(len(line) <= 72 and "\t" not in line for line in lines[:-1])
-    assert url.startswith("http") and " " not in url
+    assert url.startswith("https://s2viz.example/patch-v3/?") and " " not in url
     mid, parsed = parse_url(url)
     assert canonical_url(mid, parsed.scenario) == urlsplit(url).path + "?" + urlsplit(url).query
     assert "KVM_RUN fails -EINVAL" in text and "mmu.c:1755" in text
@@ -110,7 +111,7 @@ def test_lessons_render_and_every_link_is_canonical(client):
         assert r.data.count(b'data-right="1"') == len(lesson.parts)   # one right answer per part
     for link in lessons.links():
         assert client.get(link).status_code == 200, link
-    assert client.get("/lessons/nothing/").status_code == 400
+    assert client.get("/lessons/nothing/").status_code == 404
 
 
 def test_behaviour_map_covers_every_mapping_host_and_access(client):
@@ -134,29 +135,30 @@ def test_behaviour_diff_highlights_exactly_the_changed_cells(client):
     assert html.count('changed"><a href="/v6.14..v6.17/?') == len(changed)
 
 
-@pytest.mark.parametrize("url", ["/map/v9/", "/map/v6.17/?f=1", "/map/v6.14..nope/"])
-def test_behaviour_map_bad_input(client, url):
-    assert client.get(url).status_code == 400
+@pytest.mark.parametrize("url,status", [("/map/v9/", 404), ("/map/v6.17/?f=1", 400), ("/map/v6.14..nope/", 404)])
+def test_behaviour_map_bad_input(client, url, status):
+    assert client.get(url).status_code == status
 
 
-def test_the_comparison_pastes_into_a_plain_text_mail(client):
+def test_the_comparison_pastes_into_a_plain_text_mail():
+    client = create_app({"TESTING": True, "PUBLIC_URL": "https://s2viz.example"}).test_client()
     r = client.get(f"/text/patch-v3..v6.17/?{COW}")
     assert r.status_code == 200 and r.headers["Content-Type"] == "text/plain; charset=utf-8"
     text = r.data.decode("ascii")
     lines = text.splitlines()
     assert all(len(line) <= 72 and "\t" not in line for line in lines[:-1])
-    assert lines[-1] == f"http://localhost/patch-v3..v6.17/?{COW}"
+    assert lines[-1] == f"https://s2viz.example/patch-v3..v6.17/?{COW}"
     # v6.17 first differs at registration (its cacheable-PFNMAP check runs, and passes)...
     assert "They first decide differently in the memslot phase:" in text
     # ...and the verdicts part at the v3 patch's COW check against v6.17's classification.
     assert "patch-v3: KVM_RUN fails -EINVAL\n      decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1613" in text
     assert "v6.17: map device_nGnRE R-- 0x1000\n      decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1661" in text
     assert client.get("/text/patch-v3..v6.17/?f=0x40000000r").status_code == 301
-    assert client.get("/text/patch-v3..v9/").status_code == 400
+    assert client.get("/text/patch-v3..v9/").status_code == 404
 
 
 @pytest.mark.parametrize("url,status", [
-    ("/all/?mt=cached", 400), ("/all/?f=0x40000000R", 301), ("/embed/v9/", 400), ("/embed/v6.17/?nope=1", 400),
+    ("/all/?mt=cached", 400), ("/all/?f=0x40000000R", 301), ("/embed/v9/", 404), ("/embed/v6.17/?nope=1", 400),
     ("/present/latest/?f=40000000r", 302), ("/present/v6.17/?f=40000000r&step=0", 400), ("/text/v6.17/?ipa=99", 400),
 ])
 def test_every_explain_route_handles_bad_input(client, url, status):

@@ -91,7 +91,6 @@ def test_every_preset_renders_on_every_model(client, preset, model):
 @pytest.mark.parametrize("url,message", [
     ("/v6.17/?mt=cached", b"is not a memory type"),
     ("/v6.17/?nope=1", b"Unknown key"),
-    ("/v9.0/?f=40000000r", b"Unknown model"),
     ("/v6.17/?f=40000000r&step=0", b"step must be"),
     ("/v6.17/?f=40000000r&step=500", b"is past the last step"),
     ("/v6.17/?f=40000000r&fire=1&fire_ipa=zz", b"is not &lt;hex IPA&gt;"),
@@ -104,9 +103,16 @@ def test_bad_scenarios_get_a_400_page_with_the_nearest_valid_one(client, url, me
     assert client.get(nearest).status_code == 200
 
 
+def test_an_unknown_model_is_404_with_the_sentence_and_a_nearest_scenario(client):
+    r = client.get("/v9.0/?f=40000000r")
+    assert r.status_code == 404 and b"Unknown model" in r.data
+    nearest = re.search(rb'The nearest valid scenario: <a href="([^"]+)"', r.data).group(1).decode()
+    assert client.get(nearest).status_code == 200
+
+
 def test_an_htmx_request_for_an_unknown_model_gets_an_error_fragment(client):
     r, names = rendered(client, "/v6.99/?f=40000000r", **PARTIAL)
-    assert r.status_code == 400 and names == ["_error.html"]
+    assert r.status_code == 404 and names == ["_error.html"]
 
 
 def test_step_selects_the_current_step(client):
