@@ -1,7 +1,13 @@
 import pytest
+from hypothesis import settings
 
 from app.permalink import parse_query
 from app.sim import simulate
+
+# Property tests assert behaviour, not speed: no per-example deadline (speed is `make bench`'s job,
+# and a deadline fails at random on a busy two-core machine).
+settings.register_profile("s2viz", deadline=None)
+settings.load_profile("s2viz")
 
 MODEL_IDS = ("v6.14", "patch-v3", "v6.17", "v7.1")
 
