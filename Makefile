@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean assets
+.PHONY: run test bench lint clean assets conformance
 
 # Browser libraries come from package-lock.json; static/vendor/ is generated.
 ASSETS := static/vendor/htmx.min.js static/vendor/plotly.min.js
@@ -40,8 +40,13 @@ run: $(VENV)/.app static/dist/manifest.json
 
 test: $(VENV)/.test static/dist/manifest.json
 	./scripts/ensure-browser.sh $(BIN)/python
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check app tests bench conformance
 	$(BIN)/python -m pytest
+
+# Boot Debian's arm64 kernels under QEMU with KVM inside and re-record tests/conformance/ (minutes;
+# run as root: it installs the cross compiler and QEMU with apt). Never part of `make test`.
+conformance: $(VENV)/.app
+	$(BIN)/python -m conformance.harness $(ARGS)
 
 bench: $(VENV)/.test
 	$(BIN)/python -m bench
