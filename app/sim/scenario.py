@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 # Ordered vocabularies: the order is the canonical order of the contract.
 VMA_FLAGS = ("pfnmap", "mixedmap", "io", "shared", "maywrite", "uc", "mteok", "hugetlb")
 MEM_TYPES = ("normal", "tagged", "nc", "ngnrne", "ngnre")
-BACKINGS = ("ram", "dev", "zdev")
+BACKINGS = ("ram", "dev", "zdev", "sg")
 HOST_FEATURES = ("fwb", "dic", "mte")
 VM_OPTIONS = ("mte", "nisv")
 SLOT_FLAGS = ("log", "ro")
