@@ -24,7 +24,7 @@ def build(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["asset"] = assets.asset_url
     app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(ROOT / "static"), prefix="/static/", max_age=3600,
                               immutable_file_test=assets.IMMUTABLE)
-    from . import api, errors, explain, security, serving, views
+    from . import api, conformance, errors, explain, security, serving, views
 
     @app.before_request
     def limit_query():
@@ -34,6 +34,8 @@ def build(test_config: dict | None = None) -> Flask:
     app.after_request(serving.finish)
     app.after_request(security.add_headers)
     app.register_blueprint(api.bp)
+    app.register_blueprint(conformance.bp)
+    app.jinja_env.globals["conformance_checked"] = conformance.checked
     app.register_blueprint(explain.bp)
     app.register_blueprint(views.bp)
     errors.register(app)

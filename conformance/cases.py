@@ -33,8 +33,10 @@ MTE_OK = ("anon", "thp", "anonshared", "memfd")    # VMAs the kernel marks VM_MT
 OPS = {
     "r": ("load (LDR)", "r"), "w": ("store (STR)", "w"), "x": ("instruction fetch (BLR)", "x"),
     "zva": ("DC ZVA", "w.noisv"), "ldp": ("LDP", "r.noisv"), "ldxr": ("LDXR", "r.noisv"),
-    "ldadd": ("LDADD (LSE atomic)", "w.noisv"), "civac": ("DC CIVAC", "w.cm"),
+    "ldadd": ("LDADD (LSE atomic)", "r.noisv"), "civac": ("DC CIVAC", "w.cm"),
 }
+# An atomic's translation fault is raised by its read: ESR_EL2.WnR is 0 (as recorded), so LDADD is
+# an "r" fault without a syndrome. tests/conformance checks every declared fault against ESR_EL2.
 PROBE_LETTER = {"r": "r", "w": "w", "x": "x", "zva": "z", "ldp": "p", "ldxr": "e", "ldadd": "a", "civac": "c"}
 GS1 = {"off": "off", "wb": "wb", "nc": "nc", "ngnrne": "ngnrne"}
 

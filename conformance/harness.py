@@ -263,7 +263,7 @@ def _case_result(case, rec, kver: str, host: dict) -> dict:
                             leaves[addr] = (apply_relax(desc, relax_prot(int(kv["prot"], 16), kver)), level)
                             relaxed = addr
                 elif body.startswith("kvm_guest_fault:"):
-                    m2 = re.search(r"ipa (0x[0-9a-f]+), esr (0x[0-9a-f]+)", body)
+                    m2 = re.search(r"ipa (0x[0-9a-f]+), (?:esr|hsr) (0x[0-9a-f]+)", body)
                     if m2 and int(m2.group(1), 16) >> 12 == ipa >> 12:
                         esrs.append(m2.group(2))
             else:
@@ -317,6 +317,48 @@ def _case_result(case, rec, kver: str, host: dict) -> dict:
 
 # ---- main ----------------------------------------------------------------------------------
 
+def make_fixture(r: dict, cpu: str, raw: str, secs: float, qver: str, qpkg_version: str, date: str) -> dict:
+    host = host_features(raw)
+    cases, kprobes = parse(raw, r["kernel"], host)
+    uname = re.search(r"@@H uname (\S+)", raw)
+    model = MODEL_OF.get(r["kernel"])
+    for c in cases:
+        link, why = BY_ID[c["id"]].permalink(model or "MODEL", {k for k in ("fwb", "dic", "mte") if host[k]})
+        if link:
+            c["query"] = link.split("?", 1)[1]
+        else:
+            c["no_permalink"] = why
+    return {
+        "schema": 1,
+        "kernel": {"version": r["kernel"], "package": r["package"], "package_version": r["version"],
+                   "sha256": r["sha256"], "uname": uname.group(1) if uname else None},
+        "model": model,
+        "qemu": {"version": qver, "package_version": qpkg_version},
+        "cpu": cpu, "machine": CPUS[cpu][0], "append": APPEND,
+        "host": host,
+        "date": date,
+        "seconds": round(secs, 1),
+        "kprobes": kprobes,
+        "cases": cases,
+    }
+
+
+def reparse() -> int:
+    """Rewrite the fixtures from the raw logs of the last recording (after a change to parse())."""
+    rows = {r["kernel"]: r for r in lock() if r["role"] == "kernel"}
+    for path in sorted(FIXTURES.glob("linux-*.json")):
+        old = json.loads(path.read_text())
+        raw_path = WORK / "logs" / f"{old['kernel']['version']}-{old['cpu']}.log"
+        if not raw_path.exists():
+            log(f"{path.name}: no log at {raw_path}, kept as it is")
+            continue
+        fx = make_fixture(rows[old["kernel"]["version"]], old["cpu"], raw_path.read_text(), old["seconds"],
+                          old["qemu"]["version"], old["qemu"]["package_version"], old["date"])
+        path.write_text(dump(fx))
+        log(f"{path.name}: re-read from {raw_path.name}")
+    return 0
+
+
 def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
     t_all = time.monotonic()
     rows = lock()
@@ -348,35 +390,14 @@ def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
             raw, secs = boot(image, cpu, initrd, timeout)
             (WORK / "logs" / f"{r['kernel']}-{cpu}.log").write_text(raw)
             if "@@K done" not in raw:
-                log(f"Linux {r['kernel']} on {cpu}: the run did not finish within {timeout} s "
+                log(f"Linux {r['kernel']} on {cpu}: the run did not complete (boot failure, or over {timeout} s) "
                     f"(log: {WORK / 'logs'}); its old fixture is kept")
                 failed += 1
                 continue
-            host = host_features(raw)
-            cases, kprobes = parse(raw, r["kernel"], host)
-            uname = re.search(r"@@H uname (\S+)", raw)
-            model = MODEL_OF.get(r["kernel"])
-            for c in cases:
-                link, why = BY_ID[c["id"]].permalink(model or "MODEL", {k for k in ("fwb", "dic", "mte") if host[k]})
-                if link:
-                    c["query"] = link.split("?", 1)[1]
-                else:
-                    c["no_permalink"] = why
-            fixture = {
-                "schema": 1,
-                "kernel": {"version": r["kernel"], "package": r["package"], "package_version": r["version"],
-                           "sha256": r["sha256"], "uname": uname.group(1) if uname else None},
-                "model": model,
-                "qemu": {"version": qver, "package_version": qpkg["version"]},
-                "cpu": cpu, "machine": CPUS[cpu][0], "append": APPEND,
-                "host": host,
-                "date": datetime.date.today().isoformat(),
-                "seconds": round(secs, 1),
-                "kprobes": kprobes,
-                "cases": cases,
-            }
+            fixture = make_fixture(r, cpu, raw, secs, qver, qpkg["version"], datetime.date.today().isoformat())
             path = FIXTURES / f"linux-{r['kernel']}-{cpu}.json"
             path.write_text(dump(fixture))
+            host, cases = fixture["host"], fixture["cases"]
             n_ops = sum(len(c.get("ops", ())) for c in cases)
             log(f"Linux {r['kernel']} on {cpu} ({_variant(host)}): {len(cases)} cases, {n_ops} accesses, "
                 f"{secs:.0f} s -> {path.relative_to(ROOT)}")
@@ -408,7 +429,10 @@ def main(argv=None) -> int:
     ap.add_argument("--kernel", action="append", default=[], help="only this kernel version (repeatable)")
     ap.add_argument("--cpu", action="append", default=[], choices=sorted(CPUS), help="only this CPU model")
     ap.add_argument("--timeout", type=int, default=240, help="seconds one boot may take (default 240)")
+    ap.add_argument("--reparse", action="store_true", help="rewrite the fixtures from the last run's logs")
     a = ap.parse_args(argv)
+    if a.reparse:
+        return reparse()
     return record(a.kernel, a.cpu or list(CPUS), a.timeout)
 
 
