@@ -122,7 +122,8 @@ def report() -> dict:
     rows = [compare_case(fx, c) for fx in fixtures() for c in fx["cases"]]
     runs = [{"file": fx["file"], "kernel": fx["kernel"], "model": fx.get("model"), "qemu": fx["qemu"],
              "cpu": fx["cpu"], "host": fx["host"], "date": fx["date"], "seconds": fx.get("seconds"),
-             "cases": len(fx["cases"])} for fx in fixtures()]
+             "cases": len(fx["cases"]),
+             "cap_dev": next((c["cap_dev"] for c in fx["cases"] if "cap_dev" in c), None)} for fx in fixtures()]
     models = []
     for mid in MODELS:
         mine = [r for r in rows if r["model"] == mid]

@@ -19,10 +19,20 @@ BACKINGS = {
     "memfd": ("memfd, MAP_SHARED", "shared,maywrite", "normal", "ram", None),
     "devmem": ("/dev/mem MAP_SHARED over RAM hidden with mem= (PA 0xa0000000), 2 MiB-aligned HVA",
                "pfnmap,io,shared,maywrite", "ngnrne", "dev", "2m"),
+    "devmem4k": ("/dev/mem MAP_SHARED over RAM hidden with mem=, HVA one page past 2 MiB alignment",
+                 "pfnmap,io,shared,maywrite", "ngnrne", "dev", None),
     "devmemp": ("/dev/mem MAP_PRIVATE over RAM hidden with mem= (PA 0xa0000000), 2 MiB-aligned HVA",
                 "pfnmap,io,maywrite", "ngnrne", "dev", "2m"),
-    "udmabuf": ("udmabuf of 512 memfd pages in reverse order (cacheable VM_PFNMAP over scattered RAM), "
+    "udmabuf": ("udmabuf of every other memfd page, in reverse order (cacheable VM_PFNMAP over scattered RAM), "
                 "2 MiB-aligned HVA", "pfnmap,shared,maywrite", "normal", "sg", "2m"),
+    "udmabuf4k": ("the same udmabuf, its HVA one page past 2 MiB alignment", "pfnmap,shared,maywrite", "normal",
+                  "sg", None),
+    "bar": ("BAR 2 of an ivshmem PCI device through sysfs resource2 (pgprot_device), 2 MiB-aligned HVA",
+            "pfnmap,io,shared,maywrite", "ngnre", "dev", "2m"),
+    "barwc": ("BAR 2 of an ivshmem PCI device through sysfs resource2_wc (pgprot_writecombine), 2 MiB-aligned "
+              "HVA", "pfnmap,io,shared,maywrite", "nc", "dev", "2m"),
+    "vfio": ("BAR 2 of the ivshmem device through vfio-pci (type-1 IOMMU, emulated SMMUv3), 2 MiB-aligned HVA",
+             "pfnmap,io,shared,maywrite,uc", "ngnrne", "dev", "2m"),
     "remapdev": ("anonymous memory at registration, /dev/mem MAP_SHARED mapped over it afterwards",
                  "pfnmap,io,shared,maywrite", "ngnrne", "dev", "2m"),
     "none": ("no test slot", None, None, None, None),
@@ -50,7 +60,7 @@ class Case:
     slot: str = ""                             # "log", "ro"
     vm: str = ""                               # "mte", "nisv"
     gs1: str = "off"
-    needs: str = ""                            # host feature the case needs ("mte")
+    needs: tuple[str, ...] = ()                # what the run must have: "mte" (host), "vfio" (modules)
 
     def probe_line(self) -> str:
         ops = ",".join(f"{PROBE_LETTER[o]}:{where}{page}" for o, where, page in self.ops)
@@ -126,8 +136,8 @@ def _cases() -> list[Case]:
              slot="ro"),
         Case("anon-log", "dirty logging: load then store the same page", "anon", (T("r"), T("w"), T("x", 1)),
              slot="log"),
-        Case("anon-mte", "MTE VM over anonymous memory", "anon", (T("r"), T("w", 1)), vm="mte", needs="mte"),
-        Case("memfd-mte", "MTE VM over a memfd", "memfd", (T("r"),), vm="mte", needs="mte"),
+        Case("anon-mte", "MTE VM over anonymous memory", "anon", (T("r"), T("w", 1)), vm="mte", needs=("mte",)),
+        Case("memfd-mte", "MTE VM over a memfd", "memfd", (T("r"),), vm="mte", needs=("mte",)),
         Case("devmem-ops", "/dev/mem shared: load, store, fetch", "devmem", (T("r"), T("w", 1), T("x", 2))),
         Case("devmem-more", "/dev/mem shared: LDP, LDXR, DC ZVA, LDADD", "devmem",
              (T("ldp"), T("ldxr", 1), T("zva", 2), T("ldadd", 3))),
@@ -136,7 +146,14 @@ def _cases() -> list[Case]:
         Case("devmemp-w", "/dev/mem private (COW PFNMAP): store first", "devmemp", (T("w"),)),
         Case("devmem-log", "/dev/mem shared with dirty logging", "devmem", (T("r"),), slot="log"),
         Case("devmem-ro", "/dev/mem shared, read-only memslot", "devmem", (T("r"), T("w", 1)), slot="ro"),
-        Case("devmem-mte", "MTE VM over /dev/mem", "devmem", (T("r"),), vm="mte", needs="mte"),
+        Case("devmem-mte", "MTE VM over /dev/mem", "devmem", (T("r"),), vm="mte", needs=("mte",)),
+        Case("devmem4k-ops", "/dev/mem shared, HVA not 2 MiB-aligned: load, store, load of the last page",
+             "devmem4k", (T("r"), T("w", 1), T("r", 511))),
+        Case("remapdev-mte", "MTE VM: anonymous memory at registration, /dev/mem mapped over it later",
+             "remapdev", (T("r"),), vm="mte", needs=("mte",)),
+        Case("thp-log", "THP-backed anonymous memory with dirty logging: load, store", "thp", (T("r"), T("w", 1)),
+             slot="log"),
+        Case("udmabuf-mte", "MTE VM over a udmabuf", "udmabuf", (T("r"),), vm="mte", needs=("mte",)),
         Case("remapdev", "anonymous at registration, /dev/mem mapped over it later", "remapdev",
              (T("r"), T("w", 1))),
         Case("udmabuf-block", "udmabuf: load page 0, then pages 1, 2 and 511 (markers)", "udmabuf",
@@ -144,6 +161,18 @@ def _cases() -> list[Case]:
         Case("udmabuf-mid", "udmabuf: load page 5 first, then page 6 (markers)", "udmabuf",
              (T("r", 5), T("r", 6))),
         Case("udmabuf-wx", "udmabuf: store, then fetch", "udmabuf", (T("w", 3), T("x", 4))),
+        Case("udmabuf4k-block", "udmabuf, HVA not 2 MiB-aligned: load pages 0, 1 and 511 (markers)", "udmabuf4k",
+             (T("r", 0), T("r", 1), T("r", 511))),
+        Case("bar-ops", "PCI BAR through sysfs resource2: load, store, fetch, LDP", "bar",
+             (T("r"), T("w", 1), T("x", 2), T("ldp", 3))),
+        Case("barwc-ops", "PCI BAR through sysfs resource2_wc: load, store, fetch", "barwc",
+             (T("r"), T("w", 1), T("x", 2))),
+        Case("barwc-log", "PCI BAR through sysfs resource2_wc with dirty logging", "barwc", (T("r"),), slot="log"),
+        Case("vfio-ops", "vfio-pci BAR: load, store, fetch, LDP", "vfio", (T("r"), T("w", 1), T("x", 2), T("ldp", 3)),
+             needs=("vfio",)),
+        Case("vfio-rx", "vfio-pci BAR: load, then fetch the same page", "vfio", (T("r"), T("x")), needs=("vfio",)),
+        Case("vfio-log", "vfio-pci BAR with dirty logging", "vfio", (T("r"),), slot="log", needs=("vfio",)),
+        Case("vfio-mte", "MTE VM over a vfio-pci BAR", "vfio", (T("r"),), vm="mte", needs=("mte", "vfio")),
         Case("udmabuf-log", "udmabuf with dirty logging", "udmabuf", (T("r"),), slot="log"),
     ]
     return out

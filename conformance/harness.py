@@ -14,6 +14,7 @@ import datetime
 import gzip
 import io
 import json
+import lzma
 import os
 import re
 import shutil
@@ -34,9 +35,9 @@ MODEL_OF = {"6.12.117": "v6.12", "6.17.13": "v6.17", "7.1.3": "v7.1", "7.2.13": 
 
 # CPU models and the host variant each gives under QEMU 10 (checked against the boot log).
 CPUS = {
-    "max": ("virt,virtualization=on,gic-version=3,mte=on", "FWB, DIC and MTE"),
-    "cortex-a710": ("virt,virtualization=on,gic-version=3", "FWB without DIC"),
-    "neoverse-n1": ("virt,virtualization=on,gic-version=3", "neither FWB nor DIC"),
+    "max": ("virt,virtualization=on,gic-version=3,mte=on,iommu=smmuv3", "FWB, DIC and MTE"),
+    "cortex-a710": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "FWB without DIC"),
+    "neoverse-n1": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "neither FWB nor DIC"),
 }
 APPEND = "console=ttyAMA0 rdinit=/init panic=-1 iomem=relaxed mem=1536M quiet"
 
@@ -78,10 +79,32 @@ def kernel_image(pkg: str) -> Path | None:
 
 # ---- probe and initramfs -------------------------------------------------------------------
 
-def build_initramfs() -> Path:
+VFIO_MODULES = ("vfio", "vfio_iommu_type1", "vfio-pci-core", "vfio-pci")     # in load order
+
+
+def vfio_modules(kver: str) -> dict[str, bytes]:
+    """The vfio-pci modules of one kernel, decompressed (busybox insmod takes plain .ko files)."""
+    out = {}
+    for r in lock():
+        if r["kernel"] != kver:
+            continue
+        for name in VFIO_MODULES:
+            for path in (WORK / "pkg" / r["package"]).glob(f"usr/lib/modules/*/kernel/drivers/vfio/**/{name}.ko*"):
+                data = path.read_bytes()
+                out[name] = lzma.decompress(data) if path.suffix == ".xz" else data
+    if set(out) != set(VFIO_MODULES):
+        return {}
+    return {f"mods/{i}-{n}.ko": out[n] for i, n in enumerate(VFIO_MODULES)}
+
+
+def build_probe() -> Path:
     probe = WORK / "probe"
     subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-static", "-Wall", "-o", str(probe),
                     str(HERE / "probe" / "probe.c"), str(HERE / "probe" / "guest.S")], check=True)
+    return probe
+
+
+def build_initramfs(probe: Path, kver: str) -> Path:
     busybox = WORK / "pkg" / "busybox-static" / "usr" / "bin" / "busybox"
     files = {
         "init": ((HERE / "init.sh").read_bytes(), 0o755),
@@ -89,9 +112,13 @@ def build_initramfs() -> Path:
         "bin/busybox": (busybox.read_bytes(), 0o755),
         "cases.txt": ("\n".join(c.probe_line() for c in CASES).encode() + b"\n", 0o644),
     }
-    out = WORK / "init.cpio.gz"
+    mods = vfio_modules(kver)
+    if not mods:
+        log(f"Linux {kver}: no vfio modules among the fetched packages; its vfio cases will fail")
+    files.update({name: (data, 0o644) for name, data in mods.items()})
+    out = WORK / f"init-{kver}.cpio.gz"
     with gzip.open(out, "wb", compresslevel=1) as gz:
-        gz.write(_cpio(files, dirs=("bin", "dev", "proc", "sys")))
+        gz.write(_cpio(files, dirs=("bin", "dev", "proc", "sys", "mods")))
     return out
 
 
@@ -123,7 +150,8 @@ def _cpio(files: dict, dirs) -> bytes:
 def boot(image: Path, cpu: str, initrd: Path, timeout: int) -> tuple[str, float]:
     machine, _ = CPUS[cpu]
     args = ["-machine", machine, "-cpu", cpu, "-m", "2G", "-smp", "1", "-nographic", "-nic", "none",
-            "-no-reboot", "-kernel", str(image), "-initrd", str(initrd), "-append", APPEND]
+            "-no-reboot", "-object", "memory-backend-ram,id=s2vbar,size=2M",
+            "-device", "ivshmem-plain,memdev=s2vbar", "-kernel", str(image), "-initrd", str(initrd), "-append", APPEND]
     t0 = time.monotonic()
     p = subprocess.run([str(HERE / "qemu.sh"), str(WORK / "qemu"), str(timeout), *args],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -148,6 +176,7 @@ def host_features(raw: str) -> dict:
         "mte": "Memory Tagging Extension" in text,
         "lpa2": "LPA2" in text,
         "vhe": "VHE mode initialized" in text,
+        "vfio": "@@B loaded 3-vfio-pci.ko" in text and "insmod:" not in text,
     }
 
 
@@ -211,8 +240,11 @@ def parse(raw: str, kver: str, host: dict) -> tuple[list[dict], dict]:
 
 def _case_result(case, rec, kver: str, host: dict) -> dict:
     out = {"id": case.id, "title": case.title, "backing": case.backing}
-    if case.needs and not host.get(case.needs):
-        out["skipped"] = f"needs a host with {case.needs.upper()}"
+    missing = [n for n in case.needs if not host.get(n)]
+    if missing:
+        out["skipped"] = " and ".join({"mte": "needs a host with MTE",
+                                       "vfio": "needs vfio-pci, whose modules this kernel's packages lack"}[n]
+                                      for n in missing)
         return out
     if rec is None:
         out["error"] = "the probe printed nothing for this case"
@@ -363,7 +395,7 @@ def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
     t_all = time.monotonic()
     rows = lock()
     present = fetch()
-    missing_tools = [r["package"] for r in rows if r["role"] != "kernel" and r["package"] not in present]
+    missing_tools = [r["package"] for r in rows if r["role"] in ("busybox", "qemu") and r["package"] not in present]
     if missing_tools:
         log("cannot run: missing " + ", ".join(missing_tools) + "; every old fixture is kept")
         return 1
@@ -374,7 +406,7 @@ def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
                 shutil.copytree(WORK / "pkg" / r["package"], qroot, dirs_exist_ok=True)
     qver = qemu_version()
     qpkg = next(r for r in rows if r["package"] == "qemu-system-arm")
-    initrd = build_initramfs()
+    probe = build_probe()
     FIXTURES.mkdir(parents=True, exist_ok=True)
     (WORK / "logs").mkdir(exist_ok=True)
     failed = 0
@@ -386,6 +418,7 @@ def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
             failed += 1
             continue
         image = kernel_image(r["package"])
+        initrd = build_initramfs(probe, r["kernel"])
         for cpu in cpus:
             raw, secs = boot(image, cpu, initrd, timeout)
             (WORK / "logs" / f"{r['kernel']}-{cpu}.log").write_text(raw)

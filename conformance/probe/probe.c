@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/udmabuf.h>
+#include <linux/vfio.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -74,6 +75,9 @@ static const char *err_name(int e)
 	case ENOMEM: return "-ENOMEM";
 	case EEXIST: return "-EEXIST";
 	case ENXIO: return "-ENXIO";
+	case ENODEV: return "-ENODEV";
+	case ENOENT: return "-ENOENT";
+	case EBUSY: return "-EBUSY";
 	case EAGAIN: return "-EAGAIN";
 	case EHWPOISON: return "-EHWPOISON";
 	default: { static char b[16]; snprintf(b, sizeof b, "-E%d", e); return b; }
@@ -197,22 +201,23 @@ static void *map_devmem(void *at, int shared)
 	return p;
 }
 
-/* udmabuf over memfd pages listed in reverse order: page i of the buffer is memfd page N-1-i,
- * so the buffer's pages are not physically contiguous in its own order. */
+/* udmabuf over every other memfd page, in reverse order: page i of the buffer is memfd page
+ * 2(N-1-i). Whichever way the allocator hands out the memfd's pages, the page physically after a
+ * buffer page is not the next buffer page. */
 static void *map_udmabuf(void *at)
 {
 	size_t n = TEST_SIZE / SZ_4K;
 	int mfd = memfd_create("s2v-udmabuf", MFD_ALLOW_SEALING);
-	if (mfd < 0 || ftruncate(mfd, TEST_SIZE) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+	if (mfd < 0 || ftruncate(mfd, 2 * TEST_SIZE) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		rec("@@C %s backing_error memfd %s", cur, err_name(errno));
 		return NULL;
 	}
 	/* Allocate the memfd's pages in order first, so that reversing them scatters the buffer. */
-	uint8_t *tmp = mmap(NULL, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	for (size_t i = 0; tmp != MAP_FAILED && i < n; i++)
+	uint8_t *tmp = mmap(NULL, 2 * TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	for (size_t i = 0; tmp != MAP_FAILED && i < 2 * n; i++)
 		tmp[i * SZ_4K] = 1;
 	if (tmp != MAP_FAILED)
-		munmap(tmp, TEST_SIZE);
+		munmap(tmp, 2 * TEST_SIZE);
 	int dev = open("/dev/udmabuf", O_RDWR);
 	if (dev < 0) {
 		rec("@@C %s backing_error /dev/udmabuf %s", cur, err_name(errno));
@@ -223,7 +228,7 @@ static void *map_udmabuf(void *at)
 	l->count = n;
 	for (size_t i = 0; i < n; i++) {
 		l->list[i].memfd = mfd;
-		l->list[i].offset = (n - 1 - i) * SZ_4K;
+		l->list[i].offset = 2 * (n - 1 - i) * SZ_4K;
 		l->list[i].size = SZ_4K;
 	}
 	int buf = ioctl(dev, UDMABUF_CREATE_LIST, l);
@@ -237,6 +242,111 @@ static void *map_udmabuf(void *at)
 	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, buf, 0);
 	if (p == MAP_FAILED) {
 		rec("@@C %s backing_error mmap(udmabuf) %s", cur, err_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* BAR 2 of QEMU's ivshmem-plain device (1af4:1110) through sysfs: resource2 is mapped with
+ * pgprot_device, resource2_wc with pgprot_writecombine. */
+static void *map_bar(void *at, int wc)
+{
+	char path[300], id[32];
+	FILE *f;
+	int found = 0;
+	for (int dev = 0; dev < 32 && !found; dev++) {
+		snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/vendor", dev);
+		if (!(f = fopen(path, "r")))
+			continue;
+		found = fgets(id, sizeof id, f) && !strncmp(id, "0x1af4", 6);
+		fclose(f);
+		snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/device", dev);
+		if (found && (f = fopen(path, "r"))) {
+			found = fgets(id, sizeof id, f) && !strncmp(id, "0x1110", 6);
+			fclose(f);
+		}
+		if (found) {
+			snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/enable", dev);
+			write_file(path, "1", 0);
+			snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/resource2%s", dev, wc ? "_wc" : "");
+		}
+	}
+	if (!found) {
+		rec("@@C %s backing_error no ivshmem device", cur);
+		return NULL;
+	}
+	int fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0) {
+		rec("@@C %s backing_error %s %s", cur, path, err_name(errno));
+		return NULL;
+	}
+	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		rec("@@C %s backing_error mmap(%s) %s", cur, path, err_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* The same BAR through vfio-pci (the device bound to vfio-pci behind the emulated SMMUv3, type-1
+ * IOMMU): vfio's mmap adds VM_ALLOW_ANY_UNCACHED. The device is opened once per boot. */
+static int vfio_dev = -1;
+static uint64_t vfio_bar_off;
+
+static int open_vfio(void)
+{
+	char path[300], id[32], link[300], name[32];
+	FILE *f;
+	int dev, found = 0;
+	for (dev = 0; dev < 32 && !found; dev++) {
+		snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/device", dev);
+		if ((f = fopen(path, "r"))) {
+			found = fgets(id, sizeof id, f) && !strncmp(id, "0x1110", 6);
+			fclose(f);
+		}
+	}
+	if (!found)
+		return -ENODEV;
+	dev--;
+	snprintf(name, sizeof name, "0000:00:%02x.0", dev);
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/driver_override", name);
+	write_file(path, "vfio-pci", 0);
+	write_file("/sys/bus/pci/drivers_probe", name, 0);
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/iommu_group", name);
+	ssize_t n = readlink(path, link, sizeof link - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	snprintf(path, sizeof path, "/dev/vfio/%s", strrchr(link, '/') + 1);
+	int container = open("/dev/vfio/vfio", O_RDWR), group = open(path, O_RDWR);
+	if (container < 0 || group < 0)
+		return -errno;
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) || ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -errno;
+	int fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, name);
+	if (fd < 0)
+		return -errno;
+	struct vfio_region_info ri = { .argsz = sizeof ri, .index = VFIO_PCI_BAR2_REGION_INDEX };
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		return -errno;
+	vfio_bar_off = ri.offset;
+	vfio_dev = fd;
+	return 0;
+}
+
+static void *map_vfio(void *at)
+{
+	if (vfio_dev < 0) {
+		int e = open_vfio();
+		if (e) {
+			rec("@@C %s backing_error vfio %s", cur, err_name(-e));
+			return NULL;
+		}
+	}
+	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, vfio_dev, vfio_bar_off);
+	if (p == MAP_FAILED) {
+		rec("@@C %s backing_error mmap(vfio) %s", cur, err_name(errno));
 		return NULL;
 	}
 	return p;
@@ -262,6 +372,9 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 			p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
 	} else if (!strcmp(kind, "devmem")) {
 		return map_devmem(at, 1);
+	} else if (!strcmp(kind, "devmem4k")) {
+		/* One page past 2 MiB alignment: the mapping can only be made of pages. */
+		return map_devmem(at + SZ_4K, 1);
 	} else if (!strcmp(kind, "devmemp")) {
 		/* Markers go in through a shared mapping: a store through the private one would replace
 		 * the host PTE by an anonymous copy (COW), and the slot would no longer be a PFNMAP of
@@ -273,8 +386,13 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 		munmap(tmp, TEST_SIZE);
 		*markers_done = 1;
 		return map_devmem(at, 0);
-	} else if (!strcmp(kind, "udmabuf")) {
-		p = map_udmabuf(at);
+	} else if (!strcmp(kind, "vfio")) {
+		return map_vfio(at);
+	} else if (!strcmp(kind, "bar") || !strcmp(kind, "barwc")) {
+		return map_bar(at, kind[3] == 'w');
+	} else if (!strcmp(kind, "udmabuf") || !strcmp(kind, "udmabuf4k")) {
+		/* udmabuf4k: the same buffer one page past 2 MiB alignment, so no block can be used. */
+		p = map_udmabuf(kind[7] ? at + SZ_4K : at);
 		if (!p)
 			return NULL;
 	} else {
