@@ -153,7 +153,8 @@ def checked(model: str, canonical: str) -> dict | None:
     rows = [r for r in _by_permalink().get(base, ()) if r["model"] == model]
     if not rows:
         return None
-    r = rows[0]
+    # Several runs can record the same scenario (VHE and nVHE); a difference in any of them shows.
+    r = next((r for r in rows if r["status"] == "differs"), next((r for r in rows if r["status"] == "known"), rows[0]))
     fx = next(f for f in fixtures() if f["kernel"]["version"] == r["kernel"] and f["cpu"] == r["cpu"])
     return {"kernel": r["kernel"], "package": fx["kernel"]["package"], "qemu": fx["qemu"]["version"],
             "cpu": r["cpu"], "date": fx["date"], "same": r["status"] == "same", "status": r["status"],
@@ -195,8 +196,8 @@ def page():
     runs = []
     for run in rep["runs"]:
         rows = [r for r in rep["cases"] if r["kernel"] == run["kernel"]["version"] and r["cpu"] == run["cpu"]]
-        runs.append({**run, "rows": rows, "variant": ", ".join(k.upper() for k in ("fwb", "dic", "mte")
-                                                               if run["host"][k]) or "no FWB, no DIC"})
+        variant = ", ".join(k.upper() for k in ("fwb", "dic", "mte") if run["host"][k]) or "no FWB, no DIC"
+        runs.append({**run, "rows": rows, "variant": variant + (", nVHE" if run["host"].get("nvhe") else "")})
     return render_template("conformance.html", rep=rep, runs=runs, verdict=verdict, anchor=anchor)
 
 

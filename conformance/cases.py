@@ -35,6 +35,8 @@ BACKINGS = {
              "pfnmap,io,shared,maywrite,uc", "ngnrne", "dev", "2m"),
     "remapdev": ("anonymous memory at registration, /dev/mem MAP_SHARED mapped over it afterwards",
                  "pfnmap,io,shared,maywrite", "ngnrne", "dev", "2m"),
+    "gmem": ("guest_memfd (mappable, shared with the host) through KVM_SET_USER_MEMORY_REGION2", None, None,
+             None, None),
     "none": ("no test slot", None, None, None, None),
 }
 MTE_OK = ("anon", "thp", "anonshared", "memfd")    # VMAs the kernel marks VM_MTE_ALLOWED on MTE hosts
@@ -73,6 +75,8 @@ class Case:
     def permalink(self, model: str, host: set[str]) -> tuple[str | None, str | None]:
         """(permalink, None) or (None, why no permalink expresses the case)."""
         _, vma, mt, mem, pg = BACKINGS[self.backing]
+        if self.backing == "gmem":
+            return None, "guest_memfd is not modelled (a memslot's memory is always a VMA in schema 1)"
         if self.vm == "mte" and "mte" not in host:
             return None, "the host has no MTE"
         q = []
@@ -173,6 +177,7 @@ def _cases() -> list[Case]:
         Case("vfio-rx", "vfio-pci BAR: load, then fetch the same page", "vfio", (T("r"), T("x")), needs=("vfio",)),
         Case("vfio-log", "vfio-pci BAR with dirty logging", "vfio", (T("r"),), slot="log", needs=("vfio",)),
         Case("vfio-mte", "MTE VM over a vfio-pci BAR", "vfio", (T("r"),), vm="mte", needs=("mte", "vfio")),
+        Case("gmem-ops", "guest_memfd: load, store, fetch", "gmem", (T("r"), T("w", 1), T("x", 2))),
         Case("udmabuf-log", "udmabuf with dirty logging", "udmabuf", (T("r"),), slot="log"),
     ]
     return out

@@ -34,12 +34,18 @@ FIXTURES = ROOT / "tests" / "conformance"
 MODEL_OF = {"6.12.117": "v6.12", "6.17.13": "v6.17", "7.1.3": "v7.1", "7.2.13": None, "7.3.4": "v7.3"}
 
 # CPU models and the host variant each gives under QEMU 10 (checked against the boot log).
+# A run is named after its CPU model, with "-nvhe" when KVM is told to use nVHE mode.
 CPUS = {
     "max": ("virt,virtualization=on,gic-version=3,mte=on,iommu=smmuv3", "FWB, DIC and MTE"),
     "cortex-a710": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "FWB without DIC"),
     "neoverse-n1": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "neither FWB nor DIC"),
+    "neoverse-n1-nvhe": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "neither, KVM in nVHE mode"),
 }
 APPEND = "console=ttyAMA0 rdinit=/init panic=-1 iomem=relaxed mem=1536M quiet"
+
+
+def append(cpu: str) -> str:
+    return APPEND + (" kvm-arm.mode=nvhe" if cpu.endswith("-nvhe") else "")
 
 
 def log(msg: str) -> None:
@@ -149,9 +155,10 @@ def _cpio(files: dict, dirs) -> bytes:
 
 def boot(image: Path, cpu: str, initrd: Path, timeout: int) -> tuple[str, float]:
     machine, _ = CPUS[cpu]
-    args = ["-machine", machine, "-cpu", cpu, "-m", "2G", "-smp", "1", "-nographic", "-nic", "none",
-            "-no-reboot", "-object", "memory-backend-ram,id=s2vbar,size=2M",
-            "-device", "ivshmem-plain,memdev=s2vbar", "-kernel", str(image), "-initrd", str(initrd), "-append", APPEND]
+    args = ["-machine", machine, "-cpu", cpu.removesuffix("-nvhe"), "-m", "2G", "-smp", "1", "-nographic",
+            "-nic", "none", "-no-reboot", "-object", "memory-backend-ram,id=s2vbar,size=2M",
+            "-device", "ivshmem-plain,memdev=s2vbar", "-kernel", str(image), "-initrd", str(initrd),
+            "-append", append(cpu)]
     t0 = time.monotonic()
     p = subprocess.run([str(HERE / "qemu.sh"), str(WORK / "qemu"), str(timeout), *args],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -175,7 +182,8 @@ def host_features(raw: str) -> dict:
         "dic": "Instruction cache invalidation not required" in text,
         "mte": "Memory Tagging Extension" in text,
         "lpa2": "LPA2" in text,
-        "vhe": "VHE mode initialized" in text,
+        "vhe": "VHE mode initialized" in text and "nVHE mode initialized" not in text,
+        "nvhe": "nVHE mode initialized" in text,
         "vfio": "@@B loaded 3-vfio-pci.ko" in text and "insmod:" not in text,
     }
 
@@ -238,9 +246,16 @@ def parse(raw: str, kver: str, host: dict) -> tuple[list[dict], dict]:
     return results, kprobes
 
 
+def cfg_of(rec) -> dict:
+    return {c[0]: c[1:] for c in rec["cfg"]} if rec else {}
+
+
 def _case_result(case, rec, kver: str, host: dict) -> dict:
     out = {"id": case.id, "title": case.title, "backing": case.backing}
     missing = [n for n in case.needs if not host.get(n)]
+    if "unsupported" in cfg_of(rec):
+        out["skipped"] = "the kernel does not offer it: " + " ".join(cfg_of(rec)["unsupported"])
+        return out
     if missing:
         out["skipped"] = " and ".join({"mte": "needs a host with MTE",
                                        "vfio": "needs vfio-pci, whose modules this kernel's packages lack"}[n]
@@ -366,7 +381,7 @@ def make_fixture(r: dict, cpu: str, raw: str, secs: float, qver: str, qpkg_versi
                    "sha256": r["sha256"], "uname": uname.group(1) if uname else None},
         "model": model,
         "qemu": {"version": qver, "package_version": qpkg_version},
-        "cpu": cpu, "machine": CPUS[cpu][0], "append": APPEND,
+        "cpu": cpu, "machine": CPUS[cpu][0], "append": append(cpu),
         "host": host,
         "date": date,
         "seconds": round(secs, 1),

@@ -32,6 +32,20 @@
 #define KVM_CAP_ARM_MTE 205
 #endif
 
+/* guest_memfd, from the KVM API documentation (newer than the cross toolchain's headers). */
+#define CAP_GUEST_MEMFD 234
+#define CAP_GUEST_MEMFD_FLAGS 244
+#define MEM_GUEST_MEMFD (1U << 2)
+struct s2v_create_guest_memfd { uint64_t size, flags, reserved[6]; };
+struct s2v_region2 {
+	uint32_t slot, flags;
+	uint64_t guest_phys_addr, memory_size, userspace_addr, guest_memfd_offset;
+	uint32_t guest_memfd, pad1;
+	uint64_t pad2[14];
+};
+#define IOCTL_CREATE_GUEST_MEMFD _IOWR(KVMIO, 0xd4, struct s2v_create_guest_memfd)
+#define IOCTL_SET_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct s2v_region2)
+
 #define SZ_4K   0x1000UL
 #define SZ_2M   0x200000UL
 #define CODE_IPA   0x10000000UL
@@ -515,6 +529,7 @@ static void run_case(char *line)
 	}
 	mbox[8 + 2 * nops] = 0;
 	void *remap_at = NULL, *back = NULL;
+	int gmem = -1;
 	struct kvm_userspace_memory_region cr = { .slot = 0, .guest_phys_addr = CODE_IPA,
 		.memory_size = CODE_SIZE, .userspace_addr = (uintptr_t)code };
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &cr)) {
@@ -522,7 +537,36 @@ static void run_case(char *line)
 		goto out;
 	}
 
-	if (strcmp(kind, "none")) {
+	if (!strcmp(kind, "gmem")) {
+		/* guest_memfd, mappable and shared with the host, so the VMM can write the markers. */
+		int cap = ioctl(vm, KVM_CHECK_EXTENSION, CAP_GUEST_MEMFD);
+		int gflags = ioctl(vm, KVM_CHECK_EXTENSION, CAP_GUEST_MEMFD_FLAGS);
+		rec("@@C %s cap_guest_memfd %d %d", id, cap, gflags);
+		if (cap <= 0 || gflags <= 0 || !(gflags & 1)) {
+			rec("@@C %s unsupported KVM_CAP_GUEST_MEMFD=%d KVM_CAP_GUEST_MEMFD_FLAGS=%d", id, cap, gflags);
+			goto out;
+		}
+		struct s2v_create_guest_memfd g = { .size = TEST_SIZE, .flags = (uint64_t)gflags & 3 };
+		gmem = ioctl(vm, IOCTL_CREATE_GUEST_MEMFD, &g);
+		if (gmem < 0) {
+			rec("@@C %s unsupported KVM_CREATE_GUEST_MEMFD %s", id, err_name(errno));
+			goto out;
+		}
+		back = mmap(aligned_hole(), TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, gmem, 0);
+		if (back == MAP_FAILED) {
+			back = NULL;
+			rec("@@C %s unsupported mmap(guest_memfd) %s", id, err_name(errno));
+			goto out;
+		}
+		put_markers(back, TEST_SIZE);
+		struct s2v_region2 r2 = { .slot = 1, .flags = MEM_GUEST_MEMFD, .guest_phys_addr = TEST_IPA,
+			.memory_size = TEST_SIZE, .userspace_addr = (uintptr_t)back, .guest_memfd = gmem };
+		r = ioctl(vm, IOCTL_SET_MEMORY_REGION2, &r2);
+		rec("@@C %s reg %s", id, err_name(r ? errno : 0));
+		drain_trace(0);
+		if (r)
+			goto out;
+	} else if (strcmp(kind, "none")) {
 		int markers_done = 0;
 		back = make_backing(kind, &remap_at, &markers_done);
 		if (!back)
@@ -616,6 +660,8 @@ static void run_case(char *line)
 	}
 	rec("@@C %s end %d", id, op);
 out:
+	if (gmem >= 0)
+		close(gmem);
 	close(vm);
 	munmap(code, CODE_SIZE);
 	if (back)
