@@ -15,6 +15,7 @@ TEST_IPA, NOSLOT_IPA, PAGE = 0x4000_0000, 0x8000_0000, 0x1000
 BACKINGS = {
     "anon": ("anonymous private memory, THP off (MADV_NOHUGEPAGE)", "maywrite", "normal", "ram", None),
     "thp": ("anonymous private memory, 2 MiB-aligned, MADV_HUGEPAGE", "maywrite", "normal", "ram", "2m"),
+    "hugetlb": ("a 2 MiB hugetlb page, private (MAP_HUGETLB)", "maywrite,hugetlb", "normal", "ram", "2m"),
     "anonshared": ("anonymous shared memory (shmem)", "shared,maywrite", "normal", "ram", None),
     "memfd": ("memfd, MAP_SHARED", "shared,maywrite", "normal", "ram", None),
     "devmem": ("/dev/mem MAP_SHARED over RAM hidden with mem= (PA 0xa0000000), 2 MiB-aligned HVA",
@@ -130,6 +131,9 @@ def _cases() -> list[Case]:
     for b in ("anon", "anonshared", "memfd", "thp"):
         out.append(Case(f"{b}-ops", f"{BACKINGS[b][0]}: every access kind", b, ALL_TEST_OPS))
     out += [
+        Case("hugetlb-ops", "hugetlb: load page 5, store page 6, fetch page 7", "hugetlb",
+             (T("r", 5), T("w", 6), T("x", 7))),
+        Case("hugetlb-log", "hugetlb with dirty logging: load, store", "hugetlb", (T("r"), T("w", 1)), slot="log"),
         Case("anon-rx", "anonymous memory: read, then fetch the same page", "anon", (T("r"), T("x"))),
         Case("anon-s1wb", "anonymous memory, guest stage 1 Write-Back", "anon", (T("r"), T("w", 1), T("x", 2)),
              gs1="wb"),

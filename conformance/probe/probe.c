@@ -378,6 +378,9 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 			madvise(p, TEST_SIZE, strcmp(kind, "thp") ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
 		if (!strcmp(kind, "remapdev"))
 			*remap_later = p;
+	} else if (!strcmp(kind, "hugetlb")) {
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED,
+			 -1, 0);
 	} else if (!strcmp(kind, "anonshared")) {
 		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	} else if (!strcmp(kind, "memfd")) {
