@@ -25,7 +25,8 @@ COPY . .
 # templates/ and static/ are created if the checkout has none yet (git keeps no empty folders).
 RUN mkdir -p templates static /srv/s2viz \
  && sh scripts/build-assets.sh \
- && cp -r app templates static gunicorn.conf.py /srv/s2viz/
+ && cp -r app templates static gunicorn.conf.py /srv/s2viz/ \
+ && mkdir -p /srv/s2viz/tests && cp -r tests/conformance /srv/s2viz/tests/
 
 # ---------------------------------------------------------------------------------------------
 # python: a virtualenv holding the dependencies pinned in pyproject.toml. The project itself is

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean assets dist deploy-test verify-sources
+.PHONY: run test bench lint clean assets dist deploy-test verify-sources conformance
 
 # Browser libraries come from package-lock.json; static/vendor/ is generated.
 ASSETS := static/vendor/htmx.min.js static/vendor/plotly.min.js
@@ -41,13 +41,18 @@ run: $(VENV)/.app static/dist/manifest.json
 
 test: $(VENV)/.test static/dist/manifest.json
 	./scripts/ensure-browser.sh $(BIN)/python
-	$(BIN)/ruff check app tests bench scripts
+	$(BIN)/ruff check app tests bench scripts conformance
 	$(BIN)/python -m pytest
 
 # Fetches the Debian kernel sources each model's line table was read from (into a cache outside the
 # repository) and checks every cited range. Not part of `make test`: it downloads ~650 MB.
 verify-sources:
 	$(PYTHON) scripts/verify_sources.py
+
+# Boot Debian's arm64 kernels under QEMU with KVM inside and re-record tests/conformance/ (minutes;
+# run as root: it installs the cross compiler and QEMU with apt). Never part of `make test`.
+conformance: $(VENV)/.app
+	$(BIN)/python -m conformance.harness $(ARGS)
 
 bench: $(VENV)/.test static/dist/manifest.json
 	$(BIN)/python -m bench

@@ -24,7 +24,7 @@ def build(test_config: dict | None = None) -> Flask:
     app.config["DEBUG"] = False      # never: no debugger, no tracebacks, whatever the environment says
     app.json.sort_keys = False
     app.jinja_env.globals["asset"] = assets.asset_url
-    from . import api, errors, explain, security, serving, views
+    from . import api, conformance, errors, explain, security, serving, views
     app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(site.STATIC), prefix="/static/", max_age=3600,
                               immutable_file_test=assets.IMMUTABLE, add_headers_function=security.static_headers)
 
@@ -39,6 +39,8 @@ def build(test_config: dict | None = None) -> Flask:
     app.after_request(security.local_location)
     app.after_request(security.add_headers)
     app.register_blueprint(api.bp)
+    app.register_blueprint(conformance.bp)
+    app.jinja_env.globals["conformance_checked"] = conformance.checked
     app.register_blueprint(explain.bp)
     app.register_blueprint(views.bp)
     errors.register(app)

@@ -245,6 +245,17 @@ def _check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
         sc = replace(sc, vma=sc.vma - {"mixedmap"})
     if sc.pg is not None and (sc.pg == sc.g or sc.pg not in s.HOST_LEAF_SIZES[sc.g]):
         sc = replace(sc, pg=None)
+    if sc.mem == "sg" and sc.g != "4k":
+        errors.append("mem=sg is modelled with the 4k granule only (a udmabuf of 4 KiB memfd pages).")
+        sc = replace(sc, g="4k", pg=None)
+    if sc.mem == "sg" and sc.pg not in (None, "2m"):
+        errors.append("mem=sg allows pg=4k or pg=2m: its pages are scattered, so only a VM_PFNMAP VMA's "
+                      "alignment can make a block.")
+        sc = replace(sc, pg="2m")
+    if sc.mem == "sg" and sc.pg is not None and "pfnmap" not in sc.vma:
+        errors.append("mem=sg with pg=2m needs vma=pfnmap: scattered pages have no huge host leaf, only a "
+                      "VM_PFNMAP VMA's alignment can make a block.")
+        sc = replace(sc, pg=None)
     return sc, errors
 
 

@@ -8,7 +8,8 @@ _VMA = {"pfnmap": "VM_PFNMAP", "mixedmap": "VM_MIXEDMAP", "io": "VM_IO", "shared
         "hugetlb": "VM_HUGETLB"}
 _MT = {"normal": "MT_NORMAL", "tagged": "MT_NORMAL_TAGGED", "nc": "MT_NORMAL_NC",
        "ngnrne": "MT_DEVICE_nGnRnE", "ngnre": "MT_DEVICE_nGnRE"}
-_MEM = {"ram": "kernel RAM", "dev": "device memory (no struct page)", "zdev": "ZONE_DEVICE memory"}
+_MEM = {"ram": "kernel RAM", "dev": "device memory (no struct page)", "zdev": "ZONE_DEVICE memory",
+        "sg": "scattered RAM (udmabuf-like)"}
 
 
 def title(sc: Scenario) -> str:

@@ -55,5 +55,9 @@ def faultin_pfn(sc: Scenario, pa: int, write_fault: bool) -> Pfn:
                + ("writable" if host_w else "read-only") + "), no page reference")
 
 
-def backing_pa(ipa: int) -> int:
+def backing_pa(ipa: int, sc: Scenario | None = None) -> int:
+    """Host PA behind a memslot IPA: congruent with it, or for `mem=sg` the scattered layout."""
+    if sc is not None and sc.mem == "sg":
+        from .scatter import page_pa
+        return page_pa(ipa, sc.page_size)
     return ipa + BACKING_PA_OFFSET

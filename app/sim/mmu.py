@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from . import esr as esr_mod
-from . import kvm_main, memattr
+from . import kvm_main, memattr, scatter
 from .mm_ops import MmOps
 from .pgtable import (
     KVM_PTE_LEAF_ATTR_HI_S2_XN,
@@ -485,7 +485,7 @@ class KvmArm64:
     faultin_code = "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)"
 
     def uma_faultin(self, sc, st, s2, t):
-        st.pa = kvm_main.backing_pa(st.ipa)
+        st.pa = kvm_main.backing_pa(st.ipa, sc)
         p = kvm_main.faultin_pfn(sc, st.pa, st.write_fault)
         if p.pfn is None:
             if t:
@@ -501,8 +501,8 @@ class KvmArm64:
 
     @staticmethod
     def pfn_is_map_memory(sc: Scenario) -> bool:
-        """pfn_is_map_memory(): the PFN is in memblock and not NOMAP (kernel RAM)."""
-        return sc.mem == "ram"
+        """pfn_is_map_memory(): the PFN is in memblock and not NOMAP (kernel RAM, scattered or not)."""
+        return sc.mem in ("ram", "sg")
 
     def uma_classify(self, sc, st, s2, t):
         """v6.14: the PFN alone decides: not kernel memory means device, whatever the VMA says."""
@@ -561,18 +561,17 @@ class KvmArm64:
                        size=_size(st.vma_pagesize))
         else:
             pmd = sc.page_size << (sc.page_size.bit_length() - 4)
-            if sc.host_leaf >= pmd and _huge_mapping_ok(st.ipa, pmd):
-                # transparent_hugepage_adjust() aligns both the IPA and the PFN to the block.
+            if sc.host_s1_leaf >= pmd and _huge_mapping_ok(st.ipa, pmd):
                 st.vma_pagesize = pmd
-                st.pa &= ~(pmd - 1)
                 if t:
                     t.step("thp_adjust", "The host maps this HVA with a {leaf} leaf: upgrade to a {pmd} block.",
                            "host leaf at least PMD-sized -> map a PMD block",
-                           leaf=_size(sc.host_leaf), pmd=_size(pmd), vma_pagesize=pmd)
+                           leaf=_size(sc.host_s1_leaf), pmd=_size(pmd), vma_pagesize=pmd)
             else:
                 if t:
-                    t.step("thp_adjust", "The host leaf is {leaf}: stay at PAGE_SIZE.", leaf=_size(sc.host_leaf))
+                    t.step("thp_adjust", "The host leaf is {leaf}: stay at PAGE_SIZE.", leaf=_size(sc.host_s1_leaf))
         st.ipa &= ~(st.vma_pagesize - 1)
+        st.pa &= ~(st.vma_pagesize - 1)     # transparent_hugepage_adjust() aligns the PFN down too
         return None
 
     def uma_mte(self, sc, st, s2, t):
@@ -670,6 +669,8 @@ class KvmArm64:
                        "cover the range instead.", size=_size(st.vma_pagesize), n=len(installed),
                        level=first["level"])
         st.leaf = _leaf(first["ipa"], first["level"], first["pte"], has_fwb, sc, len(installed) * first["size"])
+        if sc.mem == "sg":
+            scatter.explain(t, sc, st.vma_pagesize, st.ipa, st.pa, ab.fault.ipa)
         return None
 
     def uma_out(self, sc, st, s2, t):
@@ -712,7 +713,8 @@ def _flags_text(flags) -> str:
 
 def _mem_text(mem: str) -> str:
     return {"ram": "kernel RAM", "dev": "device memory the kernel never mapped",
-            "zdev": "ZONE_DEVICE memory: struct page, but not memblock"}[mem]
+            "zdev": "ZONE_DEVICE memory: struct page, but not memblock",
+            "sg": "kernel RAM whose pages are not physically contiguous (udmabuf-like)"}[mem]
 
 
 def _prot_reason(st: FaultState, dic: bool) -> str:

@@ -271,7 +271,10 @@ class Stage2:
             idx = geo.index(addr, table.level)
             nxt = min(end, (addr & ~(gran - 1)) + gran)
             entry = table.entries.get(idx)
-            fits = addr % gran == 0 and nxt - addr == gran and geo.block_allowed(table.level)
+            # kvm_block_mapping_supported(): the level allows blocks, the range covers one, and both
+            # the IPA and the PA are aligned to it.
+            fits = (addr % gran == 0 and (addr + pa_off) % gran == 0 and nxt - addr == gran
+                    and geo.block_allowed(table.level))
             if fits:
                 pte = kvm_init_valid_leaf_pte(addr + pa_off, attr, table.level, geo)
                 if isinstance(entry, Table):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 # Ordered vocabularies: the order is the canonical order of the contract.
 VMA_FLAGS = ("pfnmap", "mixedmap", "io", "shared", "maywrite", "uc", "mteok", "hugetlb")
 MEM_TYPES = ("normal", "tagged", "nc", "ngnrne", "ngnre")
-BACKINGS = ("ram", "dev", "zdev")
+BACKINGS = ("ram", "dev", "zdev", "sg")
 HOST_FEATURES = ("fwb", "dic", "mte", "lpa2")
 VM_OPTIONS = ("mte", "nisv")
 SLOT_FLAGS = ("log", "ro", "gmem")
@@ -97,6 +97,12 @@ class Scenario:
     def host_ipa_limit(self) -> int:
         """kvm_ipa_limit: 52 bits with 64K pages or LPA2, else 48."""
         return HOST_IPA_LIMIT if self.g == "64k" or self.host_lpa2 else HOST_IPA_LIMIT_NO_LPA2
+
+    @property
+    def host_s1_leaf(self) -> int:
+        """The largest leaf the host's own stage 1 can map at the faulting HVA: scattered pages (`sg`)
+        are never contiguous, so a page, whatever alignment `pg` gives the VMA."""
+        return self.page_size if self.mem == "sg" else self.host_leaf
 
     @property
     def is_cow(self) -> bool:

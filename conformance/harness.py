@@ -1,0 +1,488 @@
+"""`make conformance`: boot each pinned Debian arm64 kernel under QEMU with KVM inside, run the
+cases of conformance/cases.py on several CPU models, and write one fixture per (kernel, CPU) under
+tests/conformance/.
+
+    python -m conformance.harness [--kernel 6.17.13 ...] [--cpu max ...] [--timeout 240]
+
+A package that cannot be fetched, or a boot that fails, is said on stderr and its old fixtures
+are kept.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import gzip
+import io
+import json
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .cases import BY_ID, CASES, OPS
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = Path(os.environ.get("W", HERE / "work"))
+FIXTURES = ROOT / "tests" / "conformance"
+
+# The model each kernel is compared with (None: no model claims this kernel yet).
+MODEL_OF = {"6.12.117": "v6.12", "6.17.13": "v6.17", "7.1.3": "v7.1", "7.2.13": None, "7.3.4": "v7.3"}
+
+# CPU models and the host variant each gives under QEMU 10 (checked against the boot log).
+# A run is named after its CPU model, with "-nvhe" when KVM is told to use nVHE mode.
+CPUS = {
+    "max": ("virt,virtualization=on,gic-version=3,mte=on,iommu=smmuv3", "FWB, DIC and MTE"),
+    "cortex-a710": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "FWB without DIC"),
+    "neoverse-n1": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "neither FWB nor DIC"),
+    "neoverse-n1-nvhe": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "neither, KVM in nVHE mode"),
+}
+APPEND = "console=ttyAMA0 rdinit=/init panic=-1 iomem=relaxed mem=1536M quiet"
+
+
+def append(cpu: str) -> str:
+    return APPEND + (" kvm-arm.mode=nvhe" if cpu.endswith("-nvhe") else "")
+
+
+def log(msg: str) -> None:
+    print(f"conformance: {msg}", file=sys.stderr, flush=True)
+
+
+# ---- the lock file and the fetched packages ------------------------------------------------
+
+def lock() -> list[dict]:
+    rows = []
+    for line in (HERE / "packages.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            role, kver, root, pkg, ver, sha = line.split("\t")
+            rows.append({"role": role, "kernel": kver, "root": root, "package": pkg, "version": ver,
+                         "sha256": sha})
+    return rows
+
+
+def fetch() -> set[str]:
+    """Run fetch.sh; return the packages that are present and verified."""
+    out = subprocess.run([str(HERE / "fetch.sh")], stdout=subprocess.PIPE, text=True,
+                         env={**os.environ, "W": str(WORK)}).stdout
+    ok = set()
+    for line in out.splitlines():
+        if line.startswith("ok "):
+            ok.add(line[3:].strip())
+        elif line.startswith("FAILED"):
+            log(line)
+    return ok
+
+
+def kernel_image(pkg: str) -> Path | None:
+    base = WORK / "pkg" / pkg
+    found = sorted(base.glob("boot/vmlinuz-*")) + sorted(base.glob("usr/lib/modules/*/vmlinuz"))
+    return found[0] if found else None
+
+
+# ---- probe and initramfs -------------------------------------------------------------------
+
+VFIO_MODULES = ("vfio", "vfio_iommu_type1", "vfio-pci-core", "vfio-pci")     # in load order
+
+
+def vfio_modules(kver: str) -> dict[str, bytes]:
+    """The vfio-pci modules of one kernel, decompressed (busybox insmod takes plain .ko files)."""
+    out = {}
+    for r in lock():
+        if r["kernel"] != kver:
+            continue
+        for name in VFIO_MODULES:
+            for path in (WORK / "pkg" / r["package"]).glob(f"usr/lib/modules/*/kernel/drivers/vfio/**/{name}.ko*"):
+                data = path.read_bytes()
+                out[name] = lzma.decompress(data) if path.suffix == ".xz" else data
+    if set(out) != set(VFIO_MODULES):
+        return {}
+    return {f"mods/{i}-{n}.ko": out[n] for i, n in enumerate(VFIO_MODULES)}
+
+
+def build_probe() -> Path:
+    probe = WORK / "probe"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-static", "-Wall", "-o", str(probe),
+                    str(HERE / "probe" / "probe.c"), str(HERE / "probe" / "guest.S")], check=True)
+    return probe
+
+
+def build_initramfs(probe: Path, kver: str) -> Path:
+    busybox = WORK / "pkg" / "busybox-static" / "usr" / "bin" / "busybox"
+    files = {
+        "init": ((HERE / "init.sh").read_bytes(), 0o755),
+        "probe": (probe.read_bytes(), 0o755),
+        "bin/busybox": (busybox.read_bytes(), 0o755),
+        "cases.txt": ("\n".join(c.probe_line() for c in CASES).encode() + b"\n", 0o644),
+    }
+    mods = vfio_modules(kver)
+    if not mods:
+        log(f"Linux {kver}: no vfio modules among the fetched packages; its vfio cases will fail")
+    files.update({name: (data, 0o644) for name, data in mods.items()})
+    out = WORK / f"init-{kver}.cpio.gz"
+    with gzip.open(out, "wb", compresslevel=1) as gz:
+        gz.write(_cpio(files, dirs=("bin", "dev", "proc", "sys", "mods")))
+    return out
+
+
+def _cpio(files: dict, dirs) -> bytes:
+    """A newc archive, written here so that no host cpio quirk matters."""
+    buf = io.BytesIO()
+    ino = 1
+
+    def entry(name: str, mode: int, data: bytes = b"") -> None:
+        nonlocal ino
+        hdr = "070701" + "".join(f"{v:08x}" for v in (ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0,
+                                                       len(name) + 1, 0))
+        buf.write(hdr.encode() + name.encode() + b"\0")
+        buf.write(b"\0" * (-buf.tell() % 4))
+        buf.write(data)
+        buf.write(b"\0" * (-buf.tell() % 4))
+        ino += 1
+
+    for d in dirs:
+        entry(d, 0o040755)
+    for name, (data, perm) in files.items():
+        entry(name, 0o100000 | perm, data)
+    entry("TRAILER!!!", 0)
+    return buf.getvalue()
+
+
+# ---- one boot ------------------------------------------------------------------------------
+
+def boot(image: Path, cpu: str, initrd: Path, timeout: int) -> tuple[str, float]:
+    machine, _ = CPUS[cpu]
+    args = ["-machine", machine, "-cpu", cpu.removesuffix("-nvhe"), "-m", "2G", "-smp", "1", "-nographic",
+            "-nic", "none", "-no-reboot", "-object", "memory-backend-ram,id=s2vbar,size=2M",
+            "-device", "ivshmem-plain,memdev=s2vbar", "-kernel", str(image), "-initrd", str(initrd),
+            "-append", append(cpu)]
+    t0 = time.monotonic()
+    p = subprocess.run([str(HERE / "qemu.sh"), str(WORK / "qemu"), str(timeout), *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return p.stdout.decode(errors="replace"), time.monotonic() - t0
+
+
+def qemu_version() -> str:
+    out = subprocess.run([str(WORK / "qemu" / "usr" / "bin" / "qemu-system-aarch64"), "--version"],
+                         stdout=subprocess.PIPE, text=True).stdout
+    m = re.search(r"version (\S+)", out)
+    return m.group(1) if m else "unknown"
+
+
+# ---- reading what the probe printed --------------------------------------------------------
+
+def host_features(raw: str) -> dict:
+    boot_lines = [ln for ln in raw.splitlines() if ln.startswith("@@B ")]
+    text = "\n".join(boot_lines)
+    return {
+        "fwb": "Stage-2 Force Write-Back" in text,
+        "dic": "Instruction cache invalidation not required" in text,
+        "mte": "Memory Tagging Extension" in text,
+        "lpa2": "LPA2" in text,
+        "vhe": "VHE mode initialized" in text and "nVHE mode initialized" not in text,
+        "nvhe": "nVHE mode initialized" in text,
+        "vfio": "@@B loaded 3-vfio-pci.ko" in text and "insmod:" not in text,
+    }
+
+
+def decode_leaf(desc: int, level: int, has_fwb: bool) -> dict:
+    """A stage-2 leaf, read by the architecture's rules (not by the simulator's code)."""
+    memattr = (desc >> 2) & 0xF
+    if has_fwb:
+        kinds = {0b0110: "normal", 0b0101: "normal_nc", 0b0001: "device_nGnRE", 0b0000: "device_nGnRnE"}
+    else:
+        kinds = {0b1111: "normal", 0b0101: "normal_nc", 0b0001: "device_nGnRE", 0b0000: "device_nGnRnE"}
+    xn = (desc >> 53) & 3
+    perm = ("R" if desc & (1 << 6) else "-") + ("W" if desc & (1 << 7) else "-") + ("-" if xn else "X")
+    return {"memtype": kinds.get(memattr, "other"), "memattr": memattr, "perm": perm,
+            "size": 1 << (12 + 9 * (3 - level)), "level": level, "desc": f"{desc:#018x}"}
+
+
+def relax_prot(prot: int, kver: str) -> set[str]:
+    """enum kvm_pgtable_prot changed in 7.0: X W R DEVICE NC became PX UX W R DEVICE NC."""
+    new = tuple(int(x) for x in kver.split(".")[:2]) >= (7, 0)
+    r, w, x = ((prot >> 3) & 1, (prot >> 2) & 1, prot & 3) if new else ((prot >> 2) & 1, (prot >> 1) & 1, prot & 1)
+    return {n for n, v in (("R", r), ("W", w), ("X", x)) if v}
+
+
+def apply_relax(desc: int, perms: set[str]) -> int:
+    if "R" in perms:
+        desc |= 1 << 6
+    if "W" in perms:
+        desc |= 1 << 7
+    if "X" in perms:
+        desc &= ~(3 << 53)
+    return desc
+
+
+_KV = re.compile(r"(\w+)=(\S+)")
+
+
+def parse(raw: str, kver: str, host: dict) -> tuple[list[dict], dict]:
+    """The probe's records -> one result per case."""
+    recs: dict[str, dict] = {}
+    kprobes = {}
+    for line in raw.splitlines():
+        line = line.strip()
+        if line.startswith("@@K "):
+            parts = line.split()
+            if len(parts) == 3:
+                kprobes[parts[1]] = parts[2]
+            continue
+        m = re.match(r"@@([COET]) (\S+) (.*)$", line)
+        if not m or m.group(2) not in BY_ID:
+            continue
+        kind, cid, rest = m.groups()
+        r = recs.setdefault(cid, {"cfg": [], "ops": {}})
+        if kind == "C":
+            r["cfg"].append(rest.split())
+        else:
+            num, _, body = rest.partition(" ")
+            r["ops"].setdefault(int(num), []).append((kind, body))
+    results = [_case_result(BY_ID[cid], recs.get(cid), kver, host) for cid in BY_ID]
+    return results, kprobes
+
+
+def cfg_of(rec) -> dict:
+    return {c[0]: c[1:] for c in rec["cfg"]} if rec else {}
+
+
+def _case_result(case, rec, kver: str, host: dict) -> dict:
+    out = {"id": case.id, "title": case.title, "backing": case.backing}
+    missing = [n for n in case.needs if not host.get(n)]
+    if "unsupported" in cfg_of(rec):
+        out["skipped"] = "the kernel does not offer it: " + " ".join(cfg_of(rec)["unsupported"])
+        return out
+    if missing:
+        out["skipped"] = " and ".join({"mte": "needs a host with MTE",
+                                       "vfio": "needs vfio-pci, whose modules this kernel's packages lack"}[n]
+                                      for n in missing)
+        return out
+    if rec is None:
+        out["error"] = "the probe printed nothing for this case"
+        return out
+    cfg = {c[0]: c[1:] for c in rec["cfg"]}
+    for key in ("vm_error", "backing_error", "code_slot_error", "vcpu_error"):
+        if key in cfg:
+            out["error"] = f"{key}: {' '.join(cfg[key])}"
+            return out
+    if "cap_dev" in cfg:
+        ret, err = cfg["cap_dev"]
+        out["cap_dev"] = int(ret) if err == "0" else err
+    if "cap_vm" in cfg:
+        ret, err = cfg["cap_vm"]
+        out["cap_vm"] = int(ret) if err == "0" else err
+    out["memslot"] = "ok" if case.backing == "none" else ("ok" if cfg.get("reg") == ["0"] else
+                                                          (cfg.get("reg") or ["?"])[0])
+    leaves: dict[int, tuple[int, int]] = {}        # block IPA -> (desc, level), as the ops go
+    pte = re.compile(r"s2v_pte: .* new=(0x[0-9a-f]+) addr=(0x[0-9a-f]+) level=(-?\d+)")
+    ops = []
+    for i, (op, _, _) in enumerate(case.ops):
+        ipa = case.ipa(i)
+        events = rec["ops"].get(i + 1, [])
+        res = {"op": op, "ipa": f"{ipa:#x}", "fault": f"{ipa:x}{OPS[op][1]}"}
+        mapped = relaxed = None
+        runerr = inject = exit_ = None
+        esrs = []
+        maps = []
+        for kind, body in events:
+            if kind == "T":
+                m = pte.search(body)
+                if m:
+                    desc, addr, level = int(m.group(1), 16), int(m.group(2), 16), int(m.group(3))
+                    is_leaf = level == 3 or (desc & 3) == 1
+                    size = 1 << (12 + 9 * (3 - level))
+                    if is_leaf and addr <= ipa < addr + size:
+                        leaves[addr] = (desc, level)
+                        mapped = addr
+                elif body.startswith("s2v_map:"):
+                    kv = dict(_KV.findall(body))
+                    if int(kv["ipa"], 16) <= ipa < int(kv["ipa"], 16) + int(kv["size"], 16):
+                        maps.append({"ipa": kv["ipa"], "size": int(kv["size"], 16), "phys": kv["phys"]})
+                elif body.startswith("s2v_relax:"):
+                    kv = dict(_KV.findall(body))
+                    for addr, (desc, level) in list(leaves.items()):
+                        size = 1 << (12 + 9 * (3 - level))
+                        if addr <= ipa < addr + size:
+                            leaves[addr] = (apply_relax(desc, relax_prot(int(kv["prot"], 16), kver)), level)
+                            relaxed = addr
+                elif body.startswith("kvm_guest_fault:"):
+                    m2 = re.search(r"ipa (0x[0-9a-f]+), (?:esr|hsr) (0x[0-9a-f]+)", body)
+                    if m2 and int(m2.group(1), 16) >> 12 == ipa >> 12:
+                        esrs.append(m2.group(2))
+            else:
+                words = body.split()
+                if words[0] == "run":
+                    runerr = words[1]
+                elif words[0] == "mmio" and int(words[1], 16) >> 12 == ipa >> 12:
+                    exit_ = "exit_mmio"
+                elif words[0] == "nisv":
+                    exit_ = "exit_nisv"
+                elif words[0] == "esr":
+                    ec = int(words[1], 16) >> 26
+                    res.setdefault("guest_esr", words[1])
+                    inject = {0x20: "iabt", 0x21: "iabt", 0x24: "dabt", 0x25: "dabt"}.get(ec, inject)
+                    if ec == 0:
+                        res["guest_undef"] = True
+                elif words[0] == "val" and op in ("r", "ldp", "ldxr") and runerr is None and case.ops[i][1] == "T":
+                    v = int(words[1], 16)
+                    page = (ipa - 0x4000_0000) >> 12
+                    res["marker"] = "own" if v == 0x5332564D00000000 | page else "foreign"
+                    res["value"] = words[1]
+        if esrs:
+            res["esr_el2"] = esrs
+        if maps:
+            res["map_call"] = maps[-1]
+        if runerr == "timeout":
+            res["outcome"] = "timeout"
+        elif runerr:
+            res["outcome"], res["errno"] = "run_error", runerr
+        elif inject:
+            res["outcome"], res["inject"] = "inject", inject
+        elif exit_:
+            res["outcome"] = exit_
+        elif relaxed is not None:
+            res["outcome"] = "relax"
+        elif mapped is not None:
+            res["outcome"] = "map"
+        else:
+            res["outcome"] = "no_fault" if not esrs else "resume"
+        key = relaxed if relaxed is not None else mapped
+        if key is not None and res["outcome"] in ("map", "relax"):
+            desc, level = leaves[key]
+            res["s2"] = decode_leaf(desc, level, host["fwb"])
+        ops.append(res)
+    out["ops"] = ops
+    if out["memslot"] != "ok":
+        for o in ops:
+            o["outcome"] = "not_run"
+    return out
+
+
+# ---- main ----------------------------------------------------------------------------------
+
+def make_fixture(r: dict, cpu: str, raw: str, secs: float, qver: str, qpkg_version: str, date: str) -> dict:
+    host = host_features(raw)
+    cases, kprobes = parse(raw, r["kernel"], host)
+    uname = re.search(r"@@H uname (\S+)", raw)
+    model = MODEL_OF.get(r["kernel"])
+    for c in cases:
+        link, why = BY_ID[c["id"]].permalink(model or "MODEL", {k for k in ("fwb", "dic", "mte") if host[k]})
+        if link:
+            c["query"] = link.split("?", 1)[1]
+        else:
+            c["no_permalink"] = why
+    return {
+        "schema": 1,
+        "kernel": {"version": r["kernel"], "package": r["package"], "package_version": r["version"],
+                   "sha256": r["sha256"], "uname": uname.group(1) if uname else None},
+        "model": model,
+        "qemu": {"version": qver, "package_version": qpkg_version},
+        "cpu": cpu, "machine": CPUS[cpu][0], "append": append(cpu),
+        "host": host,
+        "date": date,
+        "seconds": round(secs, 1),
+        "kprobes": kprobes,
+        "cases": cases,
+    }
+
+
+def reparse() -> int:
+    """Rewrite the fixtures from the raw logs of the last recording (after a change to parse())."""
+    rows = {r["kernel"]: r for r in lock() if r["role"] == "kernel"}
+    for path in sorted(FIXTURES.glob("linux-*.json")):
+        old = json.loads(path.read_text())
+        raw_path = WORK / "logs" / f"{old['kernel']['version']}-{old['cpu']}.log"
+        if not raw_path.exists():
+            log(f"{path.name}: no log at {raw_path}, kept as it is")
+            continue
+        fx = make_fixture(rows[old["kernel"]["version"]], old["cpu"], raw_path.read_text(), old["seconds"],
+                          old["qemu"]["version"], old["qemu"]["package_version"], old["date"])
+        path.write_text(dump(fx))
+        log(f"{path.name}: re-read from {raw_path.name}")
+    return 0
+
+
+def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
+    t_all = time.monotonic()
+    rows = lock()
+    present = fetch()
+    missing_tools = [r["package"] for r in rows if r["role"] in ("busybox", "qemu") and r["package"] not in present]
+    if missing_tools:
+        log("cannot run: missing " + ", ".join(missing_tools) + "; every old fixture is kept")
+        return 1
+    qroot = WORK / "qemu"
+    if not (qroot / "usr" / "bin" / "qemu-system-aarch64").exists():
+        for r in rows:
+            if r["role"] == "qemu":
+                shutil.copytree(WORK / "pkg" / r["package"], qroot, dirs_exist_ok=True)
+    qver = qemu_version()
+    qpkg = next(r for r in rows if r["package"] == "qemu-system-arm")
+    probe = build_probe()
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    (WORK / "logs").mkdir(exist_ok=True)
+    failed = 0
+    for r in rows:
+        if r["role"] != "kernel" or (kernels and r["kernel"] not in kernels):
+            continue
+        if r["package"] not in present:
+            log(f"{r['package']} {r['version']} could not be fetched: its fixtures are kept")
+            failed += 1
+            continue
+        image = kernel_image(r["package"])
+        initrd = build_initramfs(probe, r["kernel"])
+        for cpu in cpus:
+            raw, secs = boot(image, cpu, initrd, timeout)
+            (WORK / "logs" / f"{r['kernel']}-{cpu}.log").write_text(raw)
+            if "@@K done" not in raw:
+                log(f"Linux {r['kernel']} on {cpu}: the run did not complete (boot failure, or over {timeout} s) "
+                    f"(log: {WORK / 'logs'}); its old fixture is kept")
+                failed += 1
+                continue
+            fixture = make_fixture(r, cpu, raw, secs, qver, qpkg["version"], datetime.date.today().isoformat())
+            path = FIXTURES / f"linux-{r['kernel']}-{cpu}.json"
+            path.write_text(dump(fixture))
+            host, cases = fixture["host"], fixture["cases"]
+            n_ops = sum(len(c.get("ops", ())) for c in cases)
+            log(f"Linux {r['kernel']} on {cpu} ({_variant(host)}): {len(cases)} cases, {n_ops} accesses, "
+                f"{secs:.0f} s -> {path.relative_to(ROOT)}")
+    log(f"done in {time.monotonic() - t_all:.0f} s" + (f"; {failed} run(s) failed, see above" if failed else ""))
+    return 1 if failed else 0
+
+
+def dump(fixture: dict) -> str:
+    """JSON with one line per case and per access, so that a re-recording diffs readably."""
+    head = {k: v for k, v in fixture.items() if k != "cases"}
+    lines = ["{"] + [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()] + [' "cases": [']
+    cases = []
+    for c in fixture["cases"]:
+        top = json.dumps({k: v for k, v in c.items() if k != "ops"})[:-1]
+        if "ops" not in c:
+            cases.append(f"  {top}}}")
+            continue
+        ops = ",\n".join(f"   {json.dumps(op)}" for op in c["ops"])
+        cases.append(f"  {top}, \"ops\": [\n{ops}\n  ]}}")
+    return "\n".join(lines) + "\n" + ",\n".join(cases) + "\n ]\n}\n"
+
+
+def _variant(host: dict) -> str:
+    return ", ".join(k.upper() for k in ("fwb", "dic", "mte") if host[k]) or "no FWB, no DIC"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kernel", action="append", default=[], help="only this kernel version (repeatable)")
+    ap.add_argument("--cpu", action="append", default=[], choices=sorted(CPUS), help="only this CPU model")
+    ap.add_argument("--timeout", type=int, default=240, help="seconds one boot may take (default 240)")
+    ap.add_argument("--reparse", action="store_true", help="rewrite the fixtures from the last run's logs")
+    a = ap.parse_args(argv)
+    if a.reparse:
+        return reparse()
+    return record(a.kernel, a.cpu or list(CPUS), a.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

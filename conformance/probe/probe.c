@@ -1,0 +1,690 @@
+/* s2viz conformance probe: runs inside the emulated arm64 machine, as /init's payload.
+ *
+ * For every case line on stdin it creates a fresh VM with a code slot (the guest of guest.S) and a
+ * test slot at IPA 0x4000_0000 backed as the case says, runs the guest's accesses one by one and
+ * prints what happened as "@@" records on stdout (parsed by conformance/harness.py):
+ *   @@C <case> <what> <values...>     memslot, capability and VM set-up results
+ *   @@O <case> <op>                    operation <op> starts (its events follow)
+ *   @@E <case> <op> <event...>         KVM_RUN results, exits, guest exceptions, loaded values
+ *   @@T <case> <op> <trace line>       kprobe events KVM emitted while the operation ran
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <linux/udmabuf.h>
+#include <linux/vfio.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define CAP_CACHEABLE_PFNMAP 243
+#ifndef KVM_CAP_ARM_MTE
+#define KVM_CAP_ARM_MTE 205
+#endif
+
+/* guest_memfd, from the KVM API documentation (newer than the cross toolchain's headers). */
+#define CAP_GUEST_MEMFD 234
+#define CAP_GUEST_MEMFD_FLAGS 244
+#define MEM_GUEST_MEMFD (1U << 2)
+struct s2v_create_guest_memfd { uint64_t size, flags, reserved[6]; };
+struct s2v_region2 {
+	uint32_t slot, flags;
+	uint64_t guest_phys_addr, memory_size, userspace_addr, guest_memfd_offset;
+	uint32_t guest_memfd, pad1;
+	uint64_t pad2[14];
+};
+#define IOCTL_CREATE_GUEST_MEMFD _IOWR(KVMIO, 0xd4, struct s2v_create_guest_memfd)
+#define IOCTL_SET_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct s2v_region2)
+
+#define SZ_4K   0x1000UL
+#define SZ_2M   0x200000UL
+#define CODE_IPA   0x10000000UL
+#define CODE_SIZE  SZ_2M
+#define MBOX_OFF   0x100000UL
+#define PT_OFF     0x180000UL
+#define TEST_IPA   0x40000000UL
+#define TEST_SIZE  SZ_2M
+#define NOSLOT_IPA 0x80000000UL
+#define PORT_IPA   0xC0000000UL
+#define HIDDEN_RAM_PA 0xA0000000UL     /* RAM above mem=1536M with -m 2G: not the kernel's */
+#define MARK(i)    (0x5332564d00000000UL | (uint64_t)(i))   /* "S2VM" + buffer page index */
+#define RET_INSN   0xd65f03c0U
+
+extern char guest_start[], guest_end[];
+
+static int kvm_fd, trace_ok;
+static char cur[64];
+
+static void rec(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void rec(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static const char *err_name(int e)
+{
+	switch (e) {
+	case 0: return "0";
+	case EINVAL: return "-EINVAL";
+	case EFAULT: return "-EFAULT";
+	case ENOSYS: return "-ENOSYS";
+	case ENOEXEC: return "-ENOEXEC";
+	case EPERM: return "-EPERM";
+	case EINTR: return "-EINTR";
+	case ENOMEM: return "-ENOMEM";
+	case EEXIST: return "-EEXIST";
+	case ENXIO: return "-ENXIO";
+	case ENODEV: return "-ENODEV";
+	case ENOENT: return "-ENOENT";
+	case EBUSY: return "-EBUSY";
+	case EAGAIN: return "-EAGAIN";
+	case EHWPOISON: return "-EHWPOISON";
+	default: { static char b[16]; snprintf(b, sizeof b, "-E%d", e); return b; }
+	}
+}
+
+/* ---- kprobe events ------------------------------------------------------------------------- */
+
+static int write_file(const char *path, const char *s, int append)
+{
+	int fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0)
+		return -errno;
+	int r = write(fd, s, strlen(s));
+	int e = r < 0 ? -errno : 0;
+	close(fd);
+	return e;
+}
+
+#define TRACING "/sys/kernel/tracing"
+
+/* The stage-2 map path, by the kernel's own function names. Offsets 40 and 56 are ctx->addr and
+ * ctx->level in struct kvm_pgtable_visit_ctx; the harness checks them against the map call. */
+static const char *const kprobes[] = {
+	"p:s2v_pte stage2_make_pte new=%x1:x64 addr=+40(%x0):x64 level=+56(%x0):s8",
+	"p:s2v_map kvm_pgtable_stage2_map ipa=%x1:x64 size=%x2:x64 phys=%x3:x64 prot=%x4:x64",
+	"p:s2v_relax kvm_pgtable_stage2_relax_perms ipa=%x1:x64 prot=%x2:x64",
+	"r:s2v_uma user_mem_abort ret=$retval:s32",
+	"r:s2v_abort kvm_handle_guest_abort ret=$retval:s32",
+	"r:s2v_prep kvm_arch_prepare_memory_region ret=$retval:s32",
+	"p:s2v_sea kvm_inject_sea",
+	"p:s2v_io io_mem_abort",
+	NULL,
+};
+
+static void setup_kprobes(void)
+{
+	int n = 0;
+	if (access(TRACING "/kprobe_events", W_OK)) {
+		rec("@@K none %s", strerror(errno));
+		return;
+	}
+	write_file(TRACING "/kprobe_events", "", 0);
+	for (int i = 0; kprobes[i]; i++) {
+		int e = write_file(TRACING "/kprobe_events", kprobes[i], 1);
+		const char *name = strchr(kprobes[i], ':') + 1;
+		rec("@@K %.*s %s", (int)strcspn(name, " "), name, e ? err_name(-e) : "ok");
+		n += !e;
+	}
+	write_file(TRACING "/buffer_size_kb", "256", 0);
+	if (n && !write_file(TRACING "/events/kprobes/enable", "1", 0))
+		trace_ok = 1;
+	/* The tracepoint with the ESR_EL2 of every guest abort. */
+	int e = write_file(TRACING "/events/kvm/kvm_guest_fault/enable", "1", 0);
+	rec("@@K kvm_guest_fault %s", e ? err_name(-e) : "ok");
+	trace_ok |= !e;
+	write_file(TRACING "/trace", "", 0);
+}
+
+/* Print and clear what the kprobes recorded, attributed to operation `op`. */
+static void drain_trace(int op)
+{
+	static char buf[1 << 18];
+	if (!trace_ok)
+		return;
+	int fd = open(TRACING "/trace", O_RDONLY);
+	if (fd < 0)
+		return;
+	ssize_t n, len = 0;
+	while ((n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = 0;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *ev = strstr(line, " s2v_");
+		if (!ev)
+			ev = strstr(line, " kvm_guest_fault:");
+		if (line[0] == '#' || !ev)
+			continue;
+		rec("@@T %s %d %s", cur, op, ev + 1);
+	}
+	write_file(TRACING "/trace", "", 0);
+}
+
+/* ---- backings ------------------------------------------------------------------------------ */
+
+/* A 2 MiB-aligned 2 MiB hole in the address space, for a mapping whose alignment matters. */
+static void *aligned_hole(void)
+{
+	uint8_t *p = mmap(NULL, 3 * SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	uint8_t *a = (uint8_t *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
+	return a;
+}
+
+static void put_markers(volatile uint8_t *base, size_t size)
+{
+	for (size_t i = 0; i < size / SZ_4K; i++) {
+		*(volatile uint32_t *)(base + i * SZ_4K) = RET_INSN;
+		*(volatile uint64_t *)(base + i * SZ_4K + 8) = MARK(i);
+		*(volatile uint64_t *)(base + i * SZ_4K + 0x10) = 0;
+		*(volatile uint64_t *)(base + i * SZ_4K + 0x18) = 0;
+	}
+}
+
+static void *map_devmem(void *at, int shared)
+{
+	int fd = open("/dev/mem", O_RDWR | O_SYNC);
+	if (fd < 0) {
+		rec("@@C %s backing_error /dev/mem %s", cur, err_name(errno));
+		return NULL;
+	}
+	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
+		       fd, HIDDEN_RAM_PA);
+	close(fd);
+	if (p == MAP_FAILED) {
+		rec("@@C %s backing_error mmap(/dev/mem) %s", cur, err_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* udmabuf over every other memfd page, in reverse order: page i of the buffer is memfd page
+ * 2(N-1-i). Whichever way the allocator hands out the memfd's pages, the page physically after a
+ * buffer page is not the next buffer page. */
+static void *map_udmabuf(void *at)
+{
+	size_t n = TEST_SIZE / SZ_4K;
+	int mfd = memfd_create("s2v-udmabuf", MFD_ALLOW_SEALING);
+	if (mfd < 0 || ftruncate(mfd, 2 * TEST_SIZE) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+		rec("@@C %s backing_error memfd %s", cur, err_name(errno));
+		return NULL;
+	}
+	/* Allocate the memfd's pages in order first, so that reversing them scatters the buffer. */
+	uint8_t *tmp = mmap(NULL, 2 * TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	for (size_t i = 0; tmp != MAP_FAILED && i < 2 * n; i++)
+		tmp[i * SZ_4K] = 1;
+	if (tmp != MAP_FAILED)
+		munmap(tmp, 2 * TEST_SIZE);
+	int dev = open("/dev/udmabuf", O_RDWR);
+	if (dev < 0) {
+		rec("@@C %s backing_error /dev/udmabuf %s", cur, err_name(errno));
+		return NULL;
+	}
+	struct udmabuf_create_list *l = calloc(1, sizeof(*l) + n * sizeof(struct udmabuf_create_item));
+	l->flags = UDMABUF_FLAGS_CLOEXEC;
+	l->count = n;
+	for (size_t i = 0; i < n; i++) {
+		l->list[i].memfd = mfd;
+		l->list[i].offset = 2 * (n - 1 - i) * SZ_4K;
+		l->list[i].size = SZ_4K;
+	}
+	int buf = ioctl(dev, UDMABUF_CREATE_LIST, l);
+	int e = errno;
+	free(l);
+	close(dev);
+	if (buf < 0) {
+		rec("@@C %s backing_error UDMABUF_CREATE_LIST %s", cur, err_name(e));
+		return NULL;
+	}
+	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, buf, 0);
+	if (p == MAP_FAILED) {
+		rec("@@C %s backing_error mmap(udmabuf) %s", cur, err_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* BAR 2 of QEMU's ivshmem-plain device (1af4:1110) through sysfs: resource2 is mapped with
+ * pgprot_device, resource2_wc with pgprot_writecombine. */
+static void *map_bar(void *at, int wc)
+{
+	char path[300], id[32];
+	FILE *f;
+	int found = 0;
+	for (int dev = 0; dev < 32 && !found; dev++) {
+		snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/vendor", dev);
+		if (!(f = fopen(path, "r")))
+			continue;
+		found = fgets(id, sizeof id, f) && !strncmp(id, "0x1af4", 6);
+		fclose(f);
+		snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/device", dev);
+		if (found && (f = fopen(path, "r"))) {
+			found = fgets(id, sizeof id, f) && !strncmp(id, "0x1110", 6);
+			fclose(f);
+		}
+		if (found) {
+			snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/enable", dev);
+			write_file(path, "1", 0);
+			snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/resource2%s", dev, wc ? "_wc" : "");
+		}
+	}
+	if (!found) {
+		rec("@@C %s backing_error no ivshmem device", cur);
+		return NULL;
+	}
+	int fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0) {
+		rec("@@C %s backing_error %s %s", cur, path, err_name(errno));
+		return NULL;
+	}
+	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		rec("@@C %s backing_error mmap(%s) %s", cur, path, err_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* The same BAR through vfio-pci (the device bound to vfio-pci behind the emulated SMMUv3, type-1
+ * IOMMU): vfio's mmap adds VM_ALLOW_ANY_UNCACHED. The device is opened once per boot. */
+static int vfio_dev = -1;
+static uint64_t vfio_bar_off;
+
+static int open_vfio(void)
+{
+	char path[300], id[32], link[300], name[32];
+	FILE *f;
+	int dev, found = 0;
+	for (dev = 0; dev < 32 && !found; dev++) {
+		snprintf(path, sizeof path, "/sys/bus/pci/devices/0000:00:%02x.0/device", dev);
+		if ((f = fopen(path, "r"))) {
+			found = fgets(id, sizeof id, f) && !strncmp(id, "0x1110", 6);
+			fclose(f);
+		}
+	}
+	if (!found)
+		return -ENODEV;
+	dev--;
+	snprintf(name, sizeof name, "0000:00:%02x.0", dev);
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/driver_override", name);
+	write_file(path, "vfio-pci", 0);
+	write_file("/sys/bus/pci/drivers_probe", name, 0);
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/iommu_group", name);
+	ssize_t n = readlink(path, link, sizeof link - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	snprintf(path, sizeof path, "/dev/vfio/%s", strrchr(link, '/') + 1);
+	int container = open("/dev/vfio/vfio", O_RDWR), group = open(path, O_RDWR);
+	if (container < 0 || group < 0)
+		return -errno;
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) || ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -errno;
+	int fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, name);
+	if (fd < 0)
+		return -errno;
+	struct vfio_region_info ri = { .argsz = sizeof ri, .index = VFIO_PCI_BAR2_REGION_INDEX };
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		return -errno;
+	vfio_bar_off = ri.offset;
+	vfio_dev = fd;
+	return 0;
+}
+
+static void *map_vfio(void *at)
+{
+	if (vfio_dev < 0) {
+		int e = open_vfio();
+		if (e) {
+			rec("@@C %s backing_error vfio %s", cur, err_name(-e));
+			return NULL;
+		}
+	}
+	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, vfio_dev, vfio_bar_off);
+	if (p == MAP_FAILED) {
+		rec("@@C %s backing_error mmap(vfio) %s", cur, err_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* Returns the host address of the test slot's backing, or NULL. */
+static void *make_backing(const char *kind, void **remap_later, int *markers_done)
+{
+	uint8_t *at = aligned_hole();
+	void *p = MAP_FAILED;
+	*remap_later = NULL;
+	if (!strcmp(kind, "anon") || !strcmp(kind, "thp") || !strcmp(kind, "remapdev")) {
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p != MAP_FAILED)
+			madvise(p, TEST_SIZE, strcmp(kind, "thp") ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+		if (!strcmp(kind, "remapdev"))
+			*remap_later = p;
+	} else if (!strcmp(kind, "hugetlb")) {
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED,
+			 -1, 0);
+	} else if (!strcmp(kind, "anonshared")) {
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	} else if (!strcmp(kind, "memfd")) {
+		int fd = memfd_create("s2v-memfd", 0);
+		if (fd >= 0 && !ftruncate(fd, TEST_SIZE))
+			p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	} else if (!strcmp(kind, "devmem")) {
+		return map_devmem(at, 1);
+	} else if (!strcmp(kind, "devmem4k")) {
+		/* One page past 2 MiB alignment: the mapping can only be made of pages. */
+		return map_devmem(at + SZ_4K, 1);
+	} else if (!strcmp(kind, "devmemp")) {
+		/* Markers go in through a shared mapping: a store through the private one would replace
+		 * the host PTE by an anonymous copy (COW), and the slot would no longer be a PFNMAP of
+		 * the device memory with read-only host PTEs. */
+		uint8_t *tmp = aligned_hole();
+		if (!tmp || !map_devmem(tmp, 1))
+			return NULL;
+		put_markers(tmp, TEST_SIZE);
+		munmap(tmp, TEST_SIZE);
+		*markers_done = 1;
+		return map_devmem(at, 0);
+	} else if (!strcmp(kind, "vfio")) {
+		return map_vfio(at);
+	} else if (!strcmp(kind, "bar") || !strcmp(kind, "barwc")) {
+		return map_bar(at, kind[3] == 'w');
+	} else if (!strcmp(kind, "udmabuf") || !strcmp(kind, "udmabuf4k")) {
+		/* udmabuf4k: the same buffer one page past 2 MiB alignment, so no block can be used. */
+		p = map_udmabuf(kind[7] ? at + SZ_4K : at);
+		if (!p)
+			return NULL;
+	} else {
+		rec("@@C %s backing_error unknown %s", cur, kind);
+		return NULL;
+	}
+	if (p == MAP_FAILED) {
+		rec("@@C %s backing_error mmap %s", cur, err_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* ---- the VM -------------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t alarmed;
+static void on_alarm(int sig) { (void)sig; alarmed = 1; }
+
+static uint64_t core_reg(size_t off)
+{
+	return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (off / sizeof(uint32_t));
+}
+
+static int get_reg(int vcpu, uint64_t id, uint64_t *v)
+{
+	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)v };
+	return ioctl(vcpu, KVM_GET_ONE_REG, &r);
+}
+
+static int set_reg(int vcpu, uint64_t id, uint64_t v)
+{
+	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)&v };
+	return ioctl(vcpu, KVM_SET_ONE_REG, &r);
+}
+
+#define REG_PC  core_reg(offsetof(struct kvm_regs, regs.pc))
+#define REG_X30 core_reg(offsetof(struct kvm_regs, regs.regs[30]))
+
+enum { OP_R = 1, OP_W, OP_X, OP_ZVA, OP_LDP, OP_LDXR, OP_LDADD, OP_CIVAC };
+
+static int op_kind(char c)
+{
+	const char *k = "rwxzpeac";
+	const char *p = strchr(k, c);
+	return p ? (int)(p - k) + 1 : 0;
+}
+
+/* Offsets inside a page, so that DC ZVA and stores never clobber the RET and the marker. */
+static uint64_t op_offset(int kind)
+{
+	switch (kind) {
+	case OP_R: case OP_LDP: case OP_LDXR: return 8;
+	case OP_W: return 0x10;
+	case OP_LDADD: return 0x18;
+	case OP_ZVA: return 0x800;
+	case OP_CIVAC: return 0x840;
+	default: return 0;
+	}
+}
+
+static void run_case(char *line)
+{
+	char id[64], kind[32], slotf[32], vmf[32], gs1[16], ops[1024];
+	if (sscanf(line, "%63s %31s %31s %31s %15s %1023s", id, kind, slotf, vmf, gs1, ops) != 6)
+		return;
+	snprintf(cur, sizeof cur, "%s", id);
+	rec("@@C %s begin", id);
+
+	int r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, CAP_CACHEABLE_PFNMAP);
+	rec("@@C %s cap_dev %d %s", id, r, err_name(r < 0 ? errno : 0));
+	int vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		rec("@@C %s vm_error %s", id, err_name(errno));
+		return;
+	}
+	r = ioctl(vm, KVM_CHECK_EXTENSION, CAP_CACHEABLE_PFNMAP);
+	rec("@@C %s cap_vm %d %s", id, r, err_name(r < 0 ? errno : 0));
+	if (strstr(vmf, "mte")) {
+		struct kvm_enable_cap c = { .cap = KVM_CAP_ARM_MTE };
+		r = ioctl(vm, KVM_ENABLE_CAP, &c);
+		rec("@@C %s enable_mte %s", id, err_name(r < 0 ? errno : 0));
+	}
+	if (strstr(vmf, "nisv")) {
+		struct kvm_enable_cap c = { .cap = KVM_CAP_ARM_NISV_TO_USER };
+		r = ioctl(vm, KVM_ENABLE_CAP, &c);
+		rec("@@C %s enable_nisv %s", id, err_name(r < 0 ? errno : 0));
+	}
+
+	/* The code slot: the guest, its mailbox and its stage-1 tables. */
+	uint8_t *code = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memcpy(code, guest_start, guest_end - guest_start);
+	uint64_t *mbox = (uint64_t *)(code + MBOX_OFF), *pt = (uint64_t *)(code + PT_OFF);
+	mbox[0] = PORT_IPA;
+	uint64_t attr = 1;                          /* MAIR index: 0 nGnRnE, 1 WB, 2 NC, 3 nGnRE */
+	mbox[1] = strcmp(gs1, "off") != 0;
+	if (!strcmp(gs1, "nc"))
+		attr = 2;
+	else if (!strcmp(gs1, "ngnrne"))
+		attr = 0;
+	mbox[2] = CODE_IPA + PT_OFF;
+	mbox[3] = 0x0444ff00UL;   /* attr0 00, attr1 ff, attr2 44, attr3 04 */
+	mbox[4] = 25 | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 23) | (2UL << 32);
+	pt[0] = 0x00000000UL | (1 << 2) | (3 << 8) | (1 << 10) | 1;          /* code: WB */
+	pt[1] = 0x40000000UL | (attr << 2) | (3 << 8) | (1 << 10) | 1;       /* test slot */
+	pt[2] = 0x80000000UL | (attr << 2) | (3 << 8) | (1 << 10) | 1;       /* no memslot */
+	pt[3] = 0xC0000000UL | (0 << 2) | (1 << 10) | 1;                     /* port: Device */
+	int nops = 0;
+	uint64_t opipa[64];
+	int opk[64];
+	for (char *tok = strtok(ops, ","); tok && nops < 63; tok = strtok(NULL, ",")) {
+		/* <kind>:<T|N><page> */
+		int k = op_kind(tok[0]);
+		uint64_t base = tok[2] == 'N' ? NOSLOT_IPA : TEST_IPA;
+		uint64_t ipa = base + strtoul(tok + 3, NULL, 10) * SZ_4K + op_offset(k);
+		opk[nops] = k;
+		opipa[nops] = ipa;
+		mbox[8 + 2 * nops] = k;
+		mbox[9 + 2 * nops] = ipa;
+		nops++;
+	}
+	mbox[8 + 2 * nops] = 0;
+	void *remap_at = NULL, *back = NULL;
+	int gmem = -1;
+	struct kvm_userspace_memory_region cr = { .slot = 0, .guest_phys_addr = CODE_IPA,
+		.memory_size = CODE_SIZE, .userspace_addr = (uintptr_t)code };
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &cr)) {
+		rec("@@C %s code_slot_error %s", id, err_name(errno));
+		goto out;
+	}
+
+	if (!strcmp(kind, "gmem")) {
+		/* guest_memfd, mappable and shared with the host, so the VMM can write the markers. */
+		int cap = ioctl(vm, KVM_CHECK_EXTENSION, CAP_GUEST_MEMFD);
+		int gflags = ioctl(vm, KVM_CHECK_EXTENSION, CAP_GUEST_MEMFD_FLAGS);
+		rec("@@C %s cap_guest_memfd %d %d", id, cap, gflags);
+		if (cap <= 0 || gflags <= 0 || !(gflags & 1)) {
+			rec("@@C %s unsupported KVM_CAP_GUEST_MEMFD=%d KVM_CAP_GUEST_MEMFD_FLAGS=%d", id, cap, gflags);
+			goto out;
+		}
+		struct s2v_create_guest_memfd g = { .size = TEST_SIZE, .flags = (uint64_t)gflags & 3 };
+		gmem = ioctl(vm, IOCTL_CREATE_GUEST_MEMFD, &g);
+		if (gmem < 0) {
+			rec("@@C %s unsupported KVM_CREATE_GUEST_MEMFD %s", id, err_name(errno));
+			goto out;
+		}
+		back = mmap(aligned_hole(), TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, gmem, 0);
+		if (back == MAP_FAILED) {
+			back = NULL;
+			rec("@@C %s unsupported mmap(guest_memfd) %s", id, err_name(errno));
+			goto out;
+		}
+		put_markers(back, TEST_SIZE);
+		struct s2v_region2 r2 = { .slot = 1, .flags = MEM_GUEST_MEMFD, .guest_phys_addr = TEST_IPA,
+			.memory_size = TEST_SIZE, .userspace_addr = (uintptr_t)back, .guest_memfd = gmem };
+		r = ioctl(vm, IOCTL_SET_MEMORY_REGION2, &r2);
+		rec("@@C %s reg %s", id, err_name(r ? errno : 0));
+		drain_trace(0);
+		if (r)
+			goto out;
+	} else if (strcmp(kind, "none")) {
+		int markers_done = 0;
+		back = make_backing(kind, &remap_at, &markers_done);
+		if (!back)
+			goto out;
+		if (!markers_done)
+			put_markers(back, TEST_SIZE);
+		uint32_t flags = (strstr(slotf, "log") ? KVM_MEM_LOG_DIRTY_PAGES : 0) |
+				 (strstr(slotf, "ro") ? KVM_MEM_READONLY : 0);
+		struct kvm_userspace_memory_region tr = { .slot = 1, .flags = flags, .guest_phys_addr = TEST_IPA,
+			.memory_size = TEST_SIZE, .userspace_addr = (uintptr_t)back };
+		r = ioctl(vm, KVM_SET_USER_MEMORY_REGION, &tr);
+		rec("@@C %s reg %s", id, err_name(r ? errno : 0));
+		drain_trace(0);
+		if (r)
+			goto out;
+		if (remap_at) {
+			if (!map_devmem(remap_at, 1))
+				goto out;
+			put_markers(remap_at, TEST_SIZE);
+		}
+	}
+
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	struct kvm_vcpu_init init;
+	if (vcpu < 0 || ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) || ioctl(vcpu, KVM_ARM_VCPU_INIT, &init)) {
+		rec("@@C %s vcpu_error %s", id, err_name(errno));
+		goto out;
+	}
+	int msz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	struct kvm_run *run = mmap(NULL, msz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	set_reg(vcpu, REG_PC, CODE_IPA);
+	set_reg(vcpu, core_reg(offsetof(struct kvm_regs, regs.regs[0])), CODE_IPA + MBOX_OFF);
+
+	int op = 0;
+	for (int exits = 0; exits < 400; exits++) {
+		alarmed = 0;
+		struct itimerval it = { .it_value = { .tv_sec = 3 } };
+		setitimer(ITIMER_REAL, &it, NULL);
+		r = ioctl(vcpu, KVM_RUN, 0);
+		int e = errno;
+		struct itimerval off = { 0 };
+		setitimer(ITIMER_REAL, &off, NULL);
+		if (r < 0) {
+			drain_trace(op);
+			rec("@@E %s %d run %s", id, op, alarmed ? "timeout" : err_name(e));
+			if (alarmed || op == 0 || op > nops)
+				break;
+			/* Step over the access the kernel refused, as a VMM that gives up on it would. */
+			uint64_t pc = 0, lr = 0;
+			get_reg(vcpu, REG_PC, &pc);
+			get_reg(vcpu, REG_X30, &lr);
+			set_reg(vcpu, REG_PC, opk[op - 1] == OP_X && pc == (opipa[op - 1] & ~3UL) ? lr : pc + 4);
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			uint64_t a = run->mmio.phys_addr, v = 0;
+			memcpy(&v, run->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
+			if (a >= PORT_IPA && a < PORT_IPA + 64) {
+				switch (a - PORT_IPA) {
+				case 0:
+					drain_trace(op);
+					op = (int)v;
+					rec("@@O %s %d %c %#lx", id, op, "?rwxzpeac"[opk[op - 1]], opipa[op - 1]);
+					break;
+				case 8: rec("@@E %s %d esr %#lx", id, op, v); break;
+				case 16: rec("@@E %s %d far %#lx", id, op, v); break;
+				case 24: rec("@@E %s %d val %#lx", id, op, v); break;
+				case 32:
+					drain_trace(op);
+					rec("@@C %s end %d", id, op);
+					goto out;
+				}
+				continue;
+			}
+			drain_trace(op);
+			rec("@@E %s %d mmio %#lx %s %u", id, op, a, run->mmio.is_write ? "w" : "r", run->mmio.len);
+			if (!run->mmio.is_write)
+				memset(run->mmio.data, 0, sizeof run->mmio.data);
+			continue;
+		}
+		drain_trace(op);
+		if (run->exit_reason == KVM_EXIT_ARM_NISV) {
+			rec("@@E %s %d nisv %#llx", id, op, (unsigned long long)run->arm_nisv.fault_ipa);
+			uint64_t pc = 0;
+			get_reg(vcpu, REG_PC, &pc);
+			set_reg(vcpu, REG_PC, pc + 4);
+			continue;
+		}
+		rec("@@E %s %d exit %u", id, op, run->exit_reason);
+		break;
+	}
+	rec("@@C %s end %d", id, op);
+out:
+	if (gmem >= 0)
+		close(gmem);
+	close(vm);
+	munmap(code, CODE_SIZE);
+	if (back)
+		munmap(back, TEST_SIZE);
+}
+
+int main(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigaction(SIGALRM, &sa, NULL);
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0) {
+		rec("@@K nokvm %s", err_name(errno));
+		return 1;
+	}
+	setup_kprobes();
+	char line[2048];
+	while (fgets(line, sizeof line, stdin))
+		if (line[0] != '#' && line[0] != '\n')
+			run_case(line);
+	rec("@@K done");
+	return 0;
+}

@@ -1,0 +1,91 @@
+"""The harness's reading of the probe's records (no QEMU): what a raw run turns into."""
+import json
+
+from conformance import harness
+from conformance.cases import BY_ID, CASES
+
+HOST = {"fwb": True, "dic": False, "mte": False, "lpa2": False, "vhe": True, "vfio": True}
+
+
+def test_descriptors_are_read_by_the_architecture():
+    leaf = harness.decode_leaf(0x00400000A00004C5, 2, has_fwb=True)
+    assert (leaf["memtype"], leaf["perm"], leaf["size"]) == ("device_nGnRE", "RW-", 2 << 20)
+    assert harness.decode_leaf(0x4809E45B, 3, has_fwb=True)["perm"] == "R-X"
+    assert harness.decode_leaf(0x4809E4FF, 3, has_fwb=False)["memtype"] == "normal"
+    assert harness.decode_leaf(0x4809E4D7, 3, has_fwb=True)["memtype"] == "normal_nc"
+
+
+def test_the_prot_bits_moved_in_7_0():
+    assert harness.relax_prot(0b110, "6.17.13") == {"R", "W"}       # X=0 W=1 R=2
+    assert harness.relax_prot(0b1100, "7.1.3") == {"R", "W"}        # PX=0 UX=1 W=2 R=3
+    assert harness.relax_prot(0b0011, "7.3.4") == {"X"}
+    assert harness.relax_prot(0b001, "6.12.117") == {"X"}
+
+
+RAW = """\
+@@B [    0.1] CPU features: detected: Stage-2 Force Write-Back
+@@B [    1.1] kvm [1]: VHE mode initialized successfully
+@@B loaded 3-vfio-pci.ko
+@@C anon-rx begin
+@@C anon-rx cap_dev -1 -EINVAL
+@@C anon-rx cap_vm 0 0
+@@C anon-rx reg 0
+@@O anon-rx 1 r 0x40000008
+@@T anon-rx 1 kvm_guest_fault: ipa 0x40000000, hsr 0x93c08007, hxfar 0x40000008, pc 0x10000070
+@@T anon-rx 1 s2v_map: (kvm_pgtable_stage2_map+0x0/0x138) ipa=0x40000000 size=0x1000 phys=0x4809e000 prot=0x6
+@@T anon-rx 1 s2v_pte: (stage2_make_pte+0x0/0x70) new=0x43c6a003 addr=0x40000000 level=2
+@@T anon-rx 1 s2v_pte: (stage2_make_pte+0x0/0x70) new=0x004000004809e4db addr=0x40000000 level=3
+@@E anon-rx 1 val 0x5332564d00000000
+@@O anon-rx 2 x 0x40000000
+@@T anon-rx 2 kvm_guest_fault: ipa 0x40000000, hsr 0x8200000f, hxfar 0x40000000, pc 0x40000000
+@@T anon-rx 2 s2v_relax: (kvm_pgtable_stage2_relax_perms+0x0/0xa0) ipa=0x40000000 prot=0x1
+@@C anon-rx end 2
+@@C devmemp-w begin
+@@C devmemp-w reg 0
+@@O devmemp-w 1 w 0x40000010
+@@E devmemp-w 1 run -EFAULT
+@@C devmemp-w end 1
+@@C noslot-nisv begin
+@@O noslot-nisv 1 p 0x80000008
+@@E noslot-nisv 1 nisv 0x80000008
+@@O noslot-nisv 2 r 0x80001008
+@@E noslot-nisv 2 mmio 0x80001008 r 8
+@@C noslot-nisv end 2
+@@C devmem-log begin
+@@C devmem-log reg -EINVAL
+"""
+
+
+def test_a_run_is_read_into_outcomes():
+    host = harness.host_features(RAW)
+    assert host["fwb"] and not host["dic"] and host["vhe"] and host["vfio"]
+    results = {r["id"]: r for r in harness.parse(RAW, "6.17.13", host)[0]}
+    rx = results["anon-rx"]
+    assert rx["memslot"] == "ok" and rx["cap_vm"] == 0 and rx["cap_dev"] == "-EINVAL"
+    load, fetch = rx["ops"]
+    assert load["outcome"] == "map" and load["s2"]["perm"] == "RW-" and load["marker"] == "own"
+    assert load["map_call"] == {"ipa": "0x40000000", "size": 4096, "phys": "0x4809e000"}
+    assert load["esr_el2"] == ["0x93c08007"]
+    assert fetch["outcome"] == "relax" and fetch["s2"]["perm"] == "RWX"
+    store = results["devmemp-w"]["ops"][0]
+    assert (store["outcome"], store["errno"], store.get("s2")) == ("run_error", "-EFAULT", None)
+    assert [o["outcome"] for o in results["noslot-nisv"]["ops"]] == ["exit_nisv", "exit_mmio"]
+    assert results["devmem-log"]["memslot"] == "-EINVAL"
+    assert {o["outcome"] for o in results["devmem-log"]["ops"]} == {"not_run"}
+    assert results["anon-mte"]["skipped"] == "needs a host with MTE"
+    assert results["bar-ops"]["error"] == "the probe printed nothing for this case"
+
+
+def test_every_case_has_a_permalink_on_every_host_variant():
+    for case in CASES:
+        for host in ({"fwb", "dic", "mte"}, {"fwb"}, set()):
+            link, why = case.permalink("v6.17", host)
+            assert link or why, case.id
+    assert BY_ID["udmabuf-block"].permalink("v7.1", {"fwb", "dic"})[0] == (
+        "/v7.1/?vma=pfnmap,shared,maywrite&mem=sg&pg=2m&gs1=off&f=40000000r,40001000r,40002000r,401ff000r")
+
+
+def test_fixtures_are_written_one_line_per_access():
+    fx = {"schema": 1, "cases": [{"id": "a", "ops": [{"op": "r"}, {"op": "w"}]}, {"id": "b", "skipped": "x"}]}
+    text = harness.dump(fx)
+    assert json.loads(text) == fx and text.count("\n") == 10
