@@ -197,3 +197,8 @@ def behaviour_map(name: str):
     return memoised(("map", name), lambda: (render_template(
         "map.html", grid=grid, figure=figure(grid, diff=bool(b)), name=name, models=list(MODELS), diff=bool(b)),
         "text/html"))
+
+
+from . import teach  # noqa: E402 - the glossary and exercise sets, served beside the lessons
+
+bp.register_blueprint(teach.bp)

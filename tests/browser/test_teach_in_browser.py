@@ -1,0 +1,57 @@
+"""The glossary in a real browser: axe-core, phone width, a term shown by keyboard focus and by a tap."""
+import re
+
+import pytest
+
+from tests.browser import axe
+
+NVG_FWB = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"
+PAGES = ["/glossary/", "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r&step=5"]
+
+
+@pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])
+@pytest.mark.parametrize("path", PAGES)
+def test_no_axe_violation_and_no_sideways_scroll(browser, live_server, path, width, height):
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    axe.install(ctx)
+    p = ctx.new_page()
+    p.goto(live_server + path)
+    p.wait_for_load_state("networkidle")
+    axe.assert_no_violations(p, f"{path} at {width}x{height}")
+    assert p.evaluate("document.documentElement.scrollWidth") <= width
+    ctx.close()
+
+
+def test_a_term_in_step_text_shows_its_definition_on_keyboard_focus(page):
+    page.goto(NVG_FWB + "&step=5")
+    p = page.page
+    term = p.locator(".step-now .text .term").first
+    definition = term.locator(".term-def")
+    assert not definition.is_visible()
+    for _ in range(200):                        # Tab until the first term in the step's text has focus
+        p.keyboard.press("Tab")
+        if p.evaluate("document.activeElement === document.querySelector('.step-now .text .term')"):
+            break
+    else:
+        pytest.fail("Tab never reached the term")
+    assert definition.is_visible()
+    described = p.evaluate("document.getElementById(document.activeElement.getAttribute('aria-describedby'))"
+                           ".textContent")
+    assert re.match(r"\S+.*: .{40,}glossary$", described)
+    page.shot("glossary-term-focus")
+    p.keyboard.press("Escape")
+    p.keyboard.press("Tab")                      # into the definition's own link, still shown
+    assert p.evaluate("document.activeElement.getAttribute('href')").startswith("/glossary/#")
+    assert definition.is_visible()
+
+
+def test_a_tap_shows_a_term_and_a_tap_elsewhere_hides_it(browser, live_server):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    p = ctx.new_page()
+    p.goto(live_server + NVG_FWB + "&step=5")
+    term = p.locator(".step-now .text .term").first
+    term.tap()
+    assert term.locator(".term-def").is_visible()
+    p.locator("h1").tap()
+    assert not term.locator(".term-def").is_visible()
+    ctx.close()
