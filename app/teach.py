@@ -1,9 +1,11 @@
-"""Teaching views: the glossary. Each parses its query, asks app.glossary, and renders."""
+"""Teaching views: the glossary and seeded exercise sets (worksheet, answer checker, exports).
+Each parses its query, asks app.glossary / app.exercises, and renders."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
-from . import glossary
+from . import exercises, glossary
+from .sim import MODELS
 from .views import bad_request
 
 bp = Blueprint("teach", __name__)
@@ -15,3 +17,46 @@ def glossary_page():
     if request.query_string:
         return bad_request("The glossary takes no query.", "/glossary/")
     return render_template("glossary.html", terms=sorted(glossary.TERMS, key=lambda t: t.name.lower()))
+
+
+def _set():
+    """The exercise set the query names, or the 400 to answer."""
+    try:
+        return exercises.generate(*exercises.parse(request.args))
+    except exercises.ExerciseError as e:
+        return bad_request(str(e), "/exercises/")
+
+
+@bp.get("/exercises/")
+def exercise_set():
+    es = _set()
+    if isinstance(es, Response):
+        return es
+    fmt = request.args.get("format", "html")
+    if fmt in exercises.FORMATS:
+        render, mimetype = exercises.FORMATS[fmt]
+        resp = Response(render(es, request.host_url.rstrip("/")), mimetype=mimetype)
+        resp.headers["Content-Disposition"] = f'inline; filename="s2viz-exercises-{es.seed}.{fmt}"'
+        return resp
+    if fmt != "html":
+        return bad_request("The format must be html, md, json or gift.", "/exercises/")
+    key = request.args.get("key") == "1"
+    return render_template("exercises.html", es=es, choices=exercises.CHOICES, short=exercises.SHORT,
+                           models=list(MODELS), levels=exercises.LEVELS, max_n=exercises.MAX_N, key=key)
+
+
+@bp.get("/exercises/check/")
+def exercise_check():
+    es = _set()
+    if isinstance(es, Response):
+        return es
+    sheet = request.args.get("answers")
+    if sheet is None:      # the worksheet's own form: one radio group per question
+        sheet = "".join(request.args.get(f"a{q.n}", "-") or "-" for q in es.questions)
+    try:
+        sheet = exercises.parse_answers(sheet, len(es.questions))
+    except exercises.ExerciseError as e:
+        return bad_request(str(e), f"/exercises/?{es.query}")
+    rows = exercises.grade(es, sheet)
+    return render_template("exercises_check.html", es=es, rows=rows, score=sum(r["right"] for r in rows),
+                           choices=exercises.CHOICES, short=exercises.SHORT, sheet=sheet)

@@ -1,12 +1,16 @@
-"""The glossary in a real browser: axe-core, phone width, a term shown by keyboard focus and by a tap."""
+"""The glossary and exercise sets in a real browser: axe-core, phone width, a term shown by
+keyboard focus and by a tap, the worksheet checked and printed."""
 import re
 
 import pytest
 
+from app import exercises
 from tests.browser import axe
+from tests.browser.conftest import ARTIFACTS
 
 NVG_FWB = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"
-PAGES = ["/glossary/", "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r&step=5"]
+PAGES = ["/glossary/", "/exercises/?seed=2027&n=8", "/exercises/?seed=2027&n=8&key=1",
+         "/exercises/check/?seed=2027&n=8&model=all&level=basic&answers=ABC-"]
 
 
 @pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])
@@ -48,10 +52,33 @@ def test_a_term_in_step_text_shows_its_definition_on_keyboard_focus(page):
 def test_a_tap_shows_a_term_and_a_tap_elsewhere_hides_it(browser, live_server):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     p = ctx.new_page()
-    p.goto(live_server + NVG_FWB + "&step=5")
-    term = p.locator(".step-now .text .term").first
+    p.goto(live_server + "/exercises/?seed=2027&n=8")
+    term = p.locator(".question .term").first
     term.tap()
     assert term.locator(".term-def").is_visible()
     p.locator("h1").tap()
     assert not term.locator(".term-def").is_visible()
     ctx.close()
+
+
+def test_the_worksheet_is_answered_checked_and_printed(page):
+    es = exercises.generate(2027, 8)
+    page.goto("/exercises/?seed=2027&n=8")
+    p = page.page
+    for q in es.questions:
+        wrong = q.n == 2
+        letter = ("A" if q.answer != "A" else "B") if wrong else q.answer
+        p.locator(f'input[name="a{q.n}"][value="{letter}"]').check()
+    p.get_by_role("button", name="Check my answers").click()
+    p.wait_for_load_state("networkidle")
+    assert p.locator('[data-testid="score"]').inner_text() == "7 / 8"
+    assert p.locator('[data-testid="graded"].wrong').count() == 1
+    page.shot("exercises-checked")
+    page.goto("/exercises/?seed=2027&n=8&key=1")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pdf = p.pdf(path=str(ARTIFACTS / "worksheet.pdf"), format="A4", print_background=True)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2      # the questions, then the key
+    p.emulate_media(media="print")
+    assert not p.locator("form.ex-choose").is_visible() and not p.locator("header.top").is_visible()
+    assert p.locator(".ex-key").is_visible()
+    page.shot("worksheet-print")
