@@ -15,7 +15,7 @@ from pathlib import Path
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 DIST = STATIC / "dist"
-SOURCES = ("css/app.css", "js/app.js", "js/present.js", "js/lesson.js", "js/map.js", "js/glossary.js", "favicon.svg",
+SOURCES = ("css/app.css", "js/app.js", "js/present.js", "js/map.js", "js/glossary.js", "favicon.svg",
            "vendor/htmx.min.js", "vendor/plotly.min.js")
 IMMUTABLE = r"/static/dist/.+\.[0-9a-f]{12}\.[a-z]+$"
 

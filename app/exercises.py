@@ -15,6 +15,7 @@ from . import stage
 from .permalink import canonical_url
 from .sim import MODELS, Fault, Scenario, simulate
 from .sim.presets import PRESETS
+from .summary import plain
 
 MAX_N = 40
 MAX_SEED = 10**9
@@ -35,16 +36,13 @@ SHORT = {"A": "mapped Normal", "B": "mapped Normal-NC", "C": "mapped Device", "D
 
 INSIDE, OUTSIDE = 0x4000_0000, 0x1000_0000
 HOSTS = (("fwb", "dic"), ("fwb",), ("dic",), ())
-ACCESS = {"r": "reads from", "w": "writes to", "x": "executes an instruction from"}
-# What the advanced level adds to a scenario: (label, memslot flags, VM options, host extra, remap)
+ACCESS = ("r", "w", "x")
+# What the advanced level adds to a scenario: (memslot flags, VM options, host extra, remap): dirty
+# logging, a read-only memslot, a VM with MTE, the VMA swapped in after registration.
 EXTRAS = {
-    "basic": (("", (), (), (), False),),
-    "advanced": (("", (), (), (), False),
-                 ("the memslot logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES)", ("log",), (), (), False),
-                 ("the memslot is read-only (KVM_MEM_READONLY)", ("ro",), (), (), False),
-                 ("the VM has MTE enabled (KVM_CAP_ARM_MTE) on a host with MTE", (), ("mte",), ("mte",), False),
-                 ("the VMM registered the memslot over anonymous RAM and mapped this memory over it afterwards",
-                  (), (), (), True)),
+    "basic": (((), (), (), False),),
+    "advanced": (((), (), (), False), (("log",), (), (), False), (("ro",), (), (), False),
+                 ((), ("mte",), ("mte",), False), ((), (), (), True)),
 }
 
 
@@ -58,12 +56,11 @@ class Question:
     model: str
     scenario: Scenario
     preset: str
-    extra: str
     answer: str            # a letter of CHOICES
 
     @property
     def text(self) -> str:
-        return describe(self.model, self.scenario, self.preset, self.extra)
+        return describe(self.model, self.scenario, self.preset)
 
     @property
     def permalink(self) -> str:
@@ -72,10 +69,7 @@ class Question:
     @property
     def worked(self) -> str:
         """The permalink opened at the step that settles the question."""
-        tr = simulate(self.model, self.scenario)
-        at = stage.memslot_reveal(tr) if tr.memslot.result != "ok" else stage.reveal_steps(tr)[0]
-        total = len(tr.all_steps())
-        return canonical_url(self.model, self.scenario, at if at and at < total else None)
+        return worked_link(self.model, self.scenario)
 
 
 @dataclass(frozen=True)
@@ -91,55 +85,48 @@ class ExerciseSet:
         return f"seed={self.seed}&n={self.n}&model={self.model}&level={self.level}"
 
 
+def worked_link(mid: str, sc: Scenario) -> str:
+    """The permalink opened at the step that settles the outcome: the memslot's refusal, else the
+    last fault's verdict (no step when that is the last step)."""
+    tr = simulate(mid, sc)
+    at = stage.memslot_reveal(tr) if tr.memslot.result != "ok" else stage.reveal_steps(tr)[-1]
+    return canonical_url(mid, sc, at if at and at < len(tr.all_steps()) else None)
+
+
 def answer_class(mid: str, sc: Scenario) -> str | None:
-    """The letter of the scenario's outcome for its first fault (None: no question to ask)."""
+    """The letter of the scenario's outcome: the memslot's refusal, else its last fault's
+    (None: no question to ask)."""
     tr = simulate(mid, sc, trace=False)
     if tr.memslot.result != "ok":
         return "D"
-    f = tr.faults[0]
-    if f.outcome == "map" and f.s2:
+    f = tr.faults[-1]
+    if f.outcome in ("map", "relax") and f.s2:
         return {"normal": "A", "normal_nc": "B"}.get(f.s2.memtype, "C" if f.s2.memtype.startswith("device")
                                                      else None)
     return {"run_error": "E", "inject": "F", "exit_mmio": "G", "exit_nisv": "G"}.get(f.outcome)
 
 
-def host_words(host) -> str:
-    fwb, dic = "fwb" in host, "dic" in host
-    words = {(True, True): "a host with FWB and DIC", (True, False): "a host with FWB but without DIC",
-             (False, True): "a host with DIC but without FWB", (False, False): "a host with neither FWB nor DIC"}
-    return words[(fwb, dic)] + (" (and MTE)" if "mte" in host else "")
+def describe(mid: str, sc: Scenario, preset: str | None) -> str:
+    """The question: its scenario in plain words, then what to predict."""
+    ask = " What happens at the last access?" if len(sc.faults) > 1 else " What happens?"
+    return plain(MODELS[mid].title.split(":")[0], mid, sc, preset) + ask
 
 
-def describe(mid: str, sc: Scenario, preset: str, extra: str) -> str:
-    """The question's scenario in plain words: which memory, which driver, which host, which access."""
-    p = PRESETS[preset]
-    f = sc.faults[0]
-    inside = INSIDE <= f.ipa < INSIDE + (1 << 30)
-    parts = [f"Memory: {p.title} ({p.note.rstrip('.')}), registered as a memslot at IPA {INSIDE:#x}.",
-             f"Kernel: {MODELS[mid].title.split(':')[0]} ({mid}), on {host_words(sc.host)}."]
-    if extra:
-        parts.append(extra[0].upper() + extra[1:] + ".")
-    parts.append(f"Access: the guest {ACCESS[f.kind]} IPA {f.ipa:#x}, "
-                 + ("inside the memslot." if inside else "which no memslot covers."))
-    parts.append("What happens?")
-    return " ".join(parts)
-
-
-def _candidates(model: str, level: str) -> list[tuple[str, Scenario, str, str]]:
-    """Every (model, scenario, preset, extra) the set may ask about, in a fixed order."""
+def _candidates(model: str, level: str) -> list[tuple[str, Scenario, str]]:
+    """Every (model, scenario, preset) the set may ask about, in a fixed order."""
     models = list(MODELS) if model == "all" else [model]
     out = []
     for mid in models:
         for pid, p in PRESETS.items():
             for host in HOSTS:
-                for label, slot, vm, host_extra, remap in EXTRAS[level]:
+                for slot, vm, host_extra, remap in EXTRAS[level]:
                     for kind in ACCESS:
                         base = Scenario(host=frozenset(host + host_extra), vm=frozenset(vm), slot=frozenset(slot),
                                         remap=remap, faults=(Fault(INSIDE, kind),))
-                        out.append((mid, p.apply(base), pid, label))
+                        out.append((mid, p.apply(base), pid))
         for host in HOSTS:        # an access outside every memslot
             for kind in ACCESS:
-                out.append((mid, Scenario(host=frozenset(host), faults=(Fault(OUTSIDE, kind),)), "anon", ""))
+                out.append((mid, Scenario(host=frozenset(host), faults=(Fault(OUTSIDE, kind),)), "anon"))
     return out
 
 
@@ -148,13 +135,13 @@ def _pool(model: str, level: str) -> dict[str, tuple]:
     """The candidates grouped by outcome letter, duplicates (same model and scenario) dropped."""
     pool: dict[str, list] = {}
     seen = set()
-    for mid, sc, pid, extra in _candidates(model, level):
+    for mid, sc, pid in _candidates(model, level):
         if (mid, sc) in seen:
             continue
         seen.add((mid, sc))
         letter = answer_class(mid, sc)
         if letter:
-            pool.setdefault(letter, []).append((mid, sc, pid, extra))
+            pool.setdefault(letter, []).append((mid, sc, pid))
     return {k: tuple(v) for k, v in sorted(pool.items())}
 
 
@@ -187,7 +174,7 @@ def generate(seed: int, n: int, model: str = "all", level: str = "basic") -> Exe
             if pool[letter] and len(picked) < n:
                 picked.append(pool[letter].pop(rng.randrange(len(pool[letter]))) + (letter,))
     rng.shuffle(picked)
-    qs = tuple(Question(i + 1, mid, sc, pid, extra, letter) for i, (mid, sc, pid, extra, letter) in enumerate(picked))
+    qs = tuple(Question(i + 1, mid, sc, pid, letter) for i, (mid, sc, pid, letter) in enumerate(picked))
     return ExerciseSet(seed, n, model, level, qs)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from . import behaviour, compare, htmx, lessons, presenters, stage
+from . import behaviour, compare, exercises, htmx, lessons, presenters, stage
 from .form import parse_form
 from .permalink import ScenarioError, canonical_query, canonical_url, resolve_model
 from .serving import cached, memoised
@@ -171,15 +171,21 @@ def lesson_index():
 
 @bp.get("/lessons/<lid>/")
 def lesson(lid: str):
+    """A lesson played part by part: predict, the prediction locks, then the reveal; progress and
+    score live in the URL (?a=<answers>&p=<part>)."""
     found = lessons.by_id(lid)
     if found is None:
         return _bad(f"There is no lesson '{lid[:40]}'.", "/lessons/", False)
-    parts = []
-    for part in found.parts:
-        mid, parsed = part.parsed()
-        verdict = presenters.overall_verdict(traced(mid, parsed.scenario))
-        parts.append({"part": part, "model": mid, "verdict": verdict, "choices": lessons.choices(verdict)})
-    return render_template("lesson.html", lesson=found, parts=parts, lessons=lessons.LESSONS)
+    try:
+        game, goto = lessons.play(found, request.args)
+    except lessons.LessonError as e:
+        return _bad(str(e), f"/lessons/{lid}/", False)
+    if goto:
+        return redirect(goto, 302)
+    parts = game.parts()
+    return render_template("lesson.html", lesson=found, game=game, parts=parts, part=parts[game.current - 1],
+                           choices=exercises.CHOICES, score=sum(1 for p in parts if p.get("right")),
+                           lessons=lessons.LESSONS)
 
 
 @bp.get("/map/<name>/")

@@ -10,7 +10,8 @@ from tests.browser.conftest import ARTIFACTS
 
 NVG_FWB = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"
 PAGES = ["/glossary/", "/exercises/?seed=2027&n=8", "/exercises/?seed=2027&n=8&key=1",
-         "/exercises/check/?seed=2027&n=8&model=all&level=basic&answers=ABC-"]
+         "/exercises/check/?seed=2027&n=8&model=all&level=basic&answers=ABC-", "/lessons/grace-hopper/",
+         "/lessons/grace-hopper/?a=AC&p=2"]
 
 
 @pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])
@@ -82,3 +83,4 @@ def test_the_worksheet_is_answered_checked_and_printed(page):
     assert not p.locator("form.ex-choose").is_visible() and not p.locator("header.top").is_visible()
     assert p.locator(".ex-key").is_visible()
     page.shot("worksheet-print")
+
