@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from . import exercises, glossary
+from . import exercises, glossary, preview
 from .sim import MODELS
 from .views import bad_request
 
 bp = Blueprint("teach", __name__)
 bp.add_app_template_filter(glossary.mark, "gloss")
+
+
+@bp.app_template_global("link_preview")
+def link_preview(mid, sc, tr, path: str) -> dict:
+    """OpenGraph meta for a permalink page (app.preview), with its absolute address."""
+    return preview.meta(mid, sc, tr, request.host_url.rstrip("/") + path)
 
 
 @bp.get("/glossary/")
