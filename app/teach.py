@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from . import exercises, glossary, preview
+from . import exercises, figure_export, glossary, preview, stage
+from .presenters import steps as step_views
 from .sim import MODELS
-from .views import bad_request
+from .views import bad_request, story, traced
 
 bp = Blueprint("teach", __name__)
 bp.add_app_template_filter(glossary.mark, "gloss")
@@ -66,3 +67,33 @@ def exercise_check():
     rows = exercises.grade(es, sheet)
     return render_template("exercises_check.html", es=es, rows=rows, score=sum(r["right"] for r in rows),
                            choices=exercises.CHOICES, short=exercises.SHORT, sheet=sheet)
+
+
+@bp.get("/svg/<name>/")
+def figure_svg(name: str):
+    """The step's picture as a standalone SVG file: fig=path (the access's path) or fig=tree (the
+    stage-2 table), at the permalink's step (the last when it names none)."""
+    from .explain import _bad, scenario_request
+    fig = request.args.get("fig", "")
+    if fig not in ("path", "tree"):
+        return _bad("The picture (fig) must be path or tree.", "/svg/v6.17/?fig=path", False)
+    got = scenario_request("/svg", name, extra=f"fig={fig}")
+    if not isinstance(got, tuple):
+        return got
+    mid, sc, step = got
+    tr = traced(mid, sc)
+    steps = step_views(tr)
+    if not steps:
+        return _bad("This scenario has no step to draw.", f"/{mid}/", False)
+    if step is not None and step > len(steps):
+        return _bad(f"step {step} is past the last step ({len(steps)}).", f"/{mid}/", False)
+    n = step or len(steps)
+    ctx = stage.context(mid, sc, tr, steps, n, story(mid, sc))
+    if fig == "path":
+        svg, width = render_template("_svg_path.html", p=ctx["path_wide"], cls="wide"), 1200
+    else:
+        svg, width = render_template("_svg_tree.html", t=ctx["tree"]), 1000
+    resp = Response(figure_export.standalone(svg, width), mimetype="image/svg+xml")
+    resp.headers["Content-Disposition"] = f'attachment; filename="s2viz-{mid}-step{n}-{fig}.svg"'
+    resp.headers["Content-Security-Policy"] = figure_export.CSP
+    return resp

@@ -84,3 +84,15 @@ def test_the_worksheet_is_answered_checked_and_printed(page):
     assert p.locator(".ex-key").is_visible()
     page.shot("worksheet-print")
 
+
+def test_a_trace_page_prints_without_its_controls(page):
+    page.goto("/v6.14/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r&step=20")
+    p = page.page
+    p.emulate_media(media="print")
+    assert not p.locator(".controls").is_visible() and not p.locator(".player").is_visible()
+    assert p.locator(".path-fig").is_visible() and p.locator(".desc-panel").is_visible()
+    wide = p.evaluate("[...document.querySelectorAll('.scroll')].filter(e => e.offsetParent)"
+                      ".map(e => e.scrollWidth - e.clientWidth)")
+    assert all(w <= 1 for w in wide)                              # no table cut off
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    p.pdf(path=str(ARTIFACTS / "trace.pdf"), format="A4")
