@@ -87,11 +87,12 @@ TERMS = (
          "include/linux/mm.h (VM_MTE_ALLOWED); Documentation/arch/arm64/memory-tagging-extension.rst"),
     Term("cow", "COW mapping", ("COW", "is_cow_mapping"),
          "A private writable mapping (VM_MAYWRITE set, VM_SHARED clear): writes go to a private copy of "
-         "the page. For a VM_PFNMAP VMA there is no page to copy, so KVM treats it with care.",
+         "the page. A private VM_PFNMAP mapping has no struct page to copy, so the kernel restricts it "
+         "(remap_pfn_range() must then map the whole VMA).",
          "include/linux/mm.h (is_cow_mapping())"),
     Term("memslot", "memslot", ("memslot", "memslots"),
          "A range of guest physical addresses backed by a range of the VMM's virtual addresses, registered "
-         "with KVM_SET_USER_MEMORY_REGION. Guest accesses outside every memslot are MMIO for the VMM.",
+         "with KVM_SET_USER_MEMORY_REGION. Guest data accesses outside every memslot go to the VMM as MMIO.",
          f"{API}: KVM_SET_USER_MEMORY_REGION"),
     Term("ipa", "IPA (intermediate physical address)", ("IPA",),
          "The address the guest's own (stage-1) translation produces: the guest's physical address. Stage 2 "
@@ -118,7 +119,7 @@ TERMS = (
          "Documentation/admin-guide/mm/transhuge.rst"),
     Term("hugetlbfs", "hugetlbfs", ("hugetlbfs", "hugetlb", "VM_HUGETLB"),
          "Huge pages reserved by the administrator and mapped from the hugetlbfs file system or with "
-         "MAP_HUGETLB (VMA flag VM_HUGETLB); KVM maps them as stage-2 blocks of the same size.",
+         "MAP_HUGETLB (VMA flag VM_HUGETLB); KVM can map them as stage-2 blocks up to the same size.",
          "Documentation/admin-guide/mm/hugetlbpage.rst"),
     Term("mte", "MTE (Memory Tagging Extension)", ("MTE",),
          "An Armv8.5 feature storing a tag per 16 bytes of memory. A VM with MTE enabled needs every page it "
