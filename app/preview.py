@@ -43,8 +43,19 @@ def scenario_words(sc: Scenario) -> str:
     return f"{memory}, {host}"
 
 
+def access_words(sc: Scenario) -> str:
+    """The guest's accesses, in order: "the guest reads 0x40000000, then executes 0x40001000"."""
+    verbs = {"r": "reads", "w": "writes", "x": "executes"}
+    if not sc.faults:
+        return "no guest access"
+    return "the guest " + ", then ".join(f"{verbs[f.kind]} {f.ipa:#x}" for f in sc.faults[:4]) + (
+        f" and {len(sc.faults) - 4} more" if len(sc.faults) > 4 else "")
+
+
 def meta(mid: str, sc: Scenario, tr: Trace, url: str) -> dict:
-    """og:title, og:description and og:url for a permalink."""
+    """og:title, og:description, og:url and og:image (the /og/ card) for a permalink."""
     title = f"{mid}: {verdict_words(tr)} - {scenario_words(sc)}"
     description = plain(MODELS[mid].title.split(":")[0], mid, sc)
-    return {"title": title, "description": description, "url": url, "site": "s2viz"}
+    base, _, path = url.partition("/" + mid + "/")
+    return {"title": title, "description": description, "url": url, "site": "s2viz",
+            "image": f"{base}/og/{mid}/{path}"}

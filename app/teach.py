@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from . import exercises, figure_export, glossary, preview, stage
+from . import exercises, figure_export, glossary, ogimage, preview, stage
 from .presenters import steps as step_views
+from .serving import memoised
 from .sim import MODELS
 from .views import bad_request, story, traced
 
@@ -97,3 +98,19 @@ def figure_svg(name: str):
     resp.headers["Content-Disposition"] = f'attachment; filename="s2viz-{mid}-step{n}-{fig}.svg"'
     resp.headers["Content-Security-Policy"] = figure_export.CSP
     return resp
+
+
+@bp.get("/og/<name>/")
+def og_image(name: str):
+    """A permalink's link-preview card (og:image): a PNG with model, scenario and verdict."""
+    from .explain import scenario_request
+    got = scenario_request("/og", name)
+    if not isinstance(got, tuple):
+        return got
+    mid, sc, _ = got
+    tr = traced(mid, sc)
+    ok = tr.memslot.result == "ok" and bool(tr.faults) and tr.faults[-1].outcome in ("map", "relax", "no_fault",
+                                                                                      "exit_mmio")
+    return memoised(("og", mid, request.query_string), lambda: (ogimage.card(
+        mid, MODELS[mid].title, preview.scenario_words(sc), preview.access_words(sc), preview.verdict_words(tr), ok),
+        "image/png"))

@@ -39,7 +39,7 @@ def test_permalink_unfurls_with_its_verdict(client, link, title):
     assert meta["og:title"] == meta["twitter:title"] == title
     assert meta["og:url"] == "http://localhost" + link
     assert meta["og:description"].startswith("Memory: ") and "Access: the guest " in meta["og:description"]
-    assert meta["twitter:card"] == "summary"
+    assert meta["twitter:card"] == "summary_large_image"
 
 
 def test_the_title_agrees_with_the_verdict_the_page_reveals(client):
