@@ -10,7 +10,7 @@ from tests.browser.conftest import ARTIFACTS
 
 NVG_FWB = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"
 PAGES = ["/glossary/", "/exercises/?seed=2027&n=8", "/exercises/?seed=2027&n=8&key=1",
-         "/exercises/check/?seed=2027&n=8&model=all&level=basic&answers=ABC-", "/lessons/grace-hopper/",
+         "/exercises/check/?seed=2027&n=8&model=all&level=basic&answers=ABC-", "/lessons/", "/lessons/grace-hopper/",
          "/lessons/grace-hopper/?a=AC&p=2"]
 
 
