@@ -16,7 +16,7 @@ from pathlib import Path
 from .site import STATIC
 
 DIST = STATIC / "dist"
-SOURCES = ("css/app.css", "js/app.js", "js/present.js", "js/lesson.js", "js/map.js", "favicon.svg",
+SOURCES = ("css/app.css", "js/app.js", "js/present.js", "js/map.js", "js/glossary.js", "favicon.svg",
            "vendor/htmx.min.js", "vendor/plotly.min.js")
 IMMUTABLE = r"/static/dist/.+\.[0-9a-f]{12}\.[a-z]+$"
 

@@ -1,4 +1,5 @@
-"""Command line: `s2viz trace '<permalink>' [--json | --text]` and `s2viz serve`."""
+"""Command line: `s2viz trace '<permalink>' [--json | --text]`, `s2viz exercises --seed N --n N
+[--markdown | --json | --gift]` and `s2viz serve`."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     fmt = tr.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="contract JSON (default)")
     fmt.add_argument("--text", action="store_true", help="mail-safe plain text")
+    ex = sub.add_parser("exercises", help="print a seeded exercise set (questions, then answers)")
+    ex.add_argument("--seed", default="1", help="the set's seed (default 1)")
+    ex.add_argument("--n", default="8", help="how many questions (default 8, at most 40)")
+    ex.add_argument("--model", default="all", help="a model id, or all (default)")
+    ex.add_argument("--level", default="basic", help="basic (default) or advanced")
+    exf = ex.add_mutually_exclusive_group()
+    exf.add_argument("--markdown", action="store_const", dest="format", const="md", help="Markdown (default)")
+    exf.add_argument("--json", action="store_const", dest="format", const="json", help="JSON")
+    exf.add_argument("--gift", action="store_const", dest="format", const="gift", help="Moodle GIFT")
     sv = sub.add_parser("serve", help="serve the web app with gunicorn (settings: app/gunicorn_conf.py)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
@@ -28,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.cmd == "serve":
         return _serve(args.host, args.port, args.workers)
+    if args.cmd == "exercises":
+        return _exercises(args)
     return _trace(args.url, args.text)
 
 
@@ -53,6 +65,16 @@ def _serve(host: str, port: int, workers: int | None) -> int:
 def _fail(message: str) -> int:
     print(f"s2viz: {message}", file=sys.stderr)
     return 2
+
+
+def _exercises(args) -> int:
+    from . import exercises
+    try:
+        es = exercises.generate(*exercises.parse(vars(args)))
+    except exercises.ExerciseError as e:
+        return _fail(str(e))
+    sys.stdout.write(exercises.FORMATS[args.format or "md"][0](es))
+    return 0
 
 
 def _trace(url: str, text: bool) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from . import behaviour, compare, htmx, lessons, origin, presenters, stage
+from . import behaviour, compare, exercises, htmx, lessons, origin, presenters, stage
 from .form import parse_form
 from .permalink import ScenarioError, canonical_query, canonical_url, clip, resolve_model
 from .serving import cached, memoised
@@ -177,20 +177,24 @@ def lesson_index():
 
 @bp.get("/lessons/<lid>/")
 def lesson(lid: str):
+    """A lesson played part by part: predict, the prediction locks, then the reveal; progress and
+    score live in the URL (?a=<answers>&p=<part>)."""
     found = lessons.by_id(lid)
     if found is None:
         return _bad(f"There is no lesson '{clip(lid)}'.", "/lessons/", False, 404)
-    if request.query_string:
-        return redirect(f"/lessons/{found.id}/", 301)
+    try:
+        game, goto = lessons.play(found, request.args)
+    except lessons.LessonError as e:
+        return _bad(str(e), f"/lessons/{found.id}/", False)
+    if goto:      # a prediction just locked (302), or a lesson address in another spelling (301)
+        return redirect(goto, 302 if "guess" in request.args else 301)
 
     def build():
-        parts = []
-        for part in found.parts:
-            mid, parsed = part.parsed()
-            verdict = presenters.overall_verdict(traced(mid, parsed.scenario))
-            parts.append({"part": part, "model": mid, "verdict": verdict, "choices": lessons.choices(verdict)})
-        return render_template("lesson.html", lesson=found, parts=parts, lessons=lessons.LESSONS), "text/html"
-    return memoised(("lesson", found.id), build)
+        parts = game.parts()
+        return render_template("lesson.html", lesson=found, game=game, parts=parts, part=parts[game.current - 1],
+                               choices=exercises.CHOICES, score=sum(1 for p in parts if p.get("right")),
+                               lessons=lessons.LESSONS), "text/html"
+    return memoised(("lesson", found.id, request.query_string), build)
 
 
 @bp.get("/map/<name>/")
@@ -212,3 +216,8 @@ def behaviour_map(name: str):
     return memoised(("map", name), lambda: (render_template(
         "map.html", grid=grid, figure=figure(grid, diff=diff), name=name, models=list(MODELS), diff=diff),
         "text/html"))
+
+
+from . import teach  # noqa: E402 - the glossary and exercise sets, served beside the lessons
+
+bp.register_blueprint(teach.bp)

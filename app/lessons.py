@@ -1,11 +1,15 @@
-"""Lessons: ordered permalinks with a paragraph each. A lesson only points at permalinks; the
-simulator decides what each one shows. Every link here is part of the permalink corpus."""
+"""Lessons: ordered permalinks with a paragraph each, played as graded exercises. A lesson only
+points at permalinks; the simulator decides what each one shows and which answer is right. Every
+link here is part of the permalink corpus."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .permalink import Parsed, parse_url
+from .exercises import CHOICES, answer_class, describe, worked_link
+from .permalink import Parsed, canonical_url, parse_url
+from .presenters import overall_verdict
+from .sim import simulate
 
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev"
 
@@ -139,29 +143,79 @@ LESSONS += (
            )),
 )
 
-CHOICES = ("Mapped Normal (cacheable)", "Mapped Normal Non-cacheable", "Mapped Device-nGnRE",
-           "Memslot refused at registration", "KVM_RUN fails at fault time", "Abort injected into the guest")
-
 
 def by_id(lid: str) -> Lesson | None:
     return next((lesson for lesson in LESSONS if lesson.id == lid), None)
 
 
-def category(verdict) -> str:
-    h = verdict.headline if verdict else ""
-    for prefix, cat in (("Mapped Normal Non-cacheable", CHOICES[1]), ("Permissions relaxed Normal Non", CHOICES[1]),
-                        ("Mapped Normal", CHOICES[0]), ("Permissions relaxed Normal", CHOICES[0]),
-                        ("Mapped Device", CHOICES[2]), ("Permissions relaxed Device", CHOICES[2]),
-                        ("Memslot refused", CHOICES[3]), ("Rejected at fault time", CHOICES[4]),
-                        ("Abort injected", CHOICES[5])):
-        if h.startswith(prefix):
-            return cat
-    return "Other"
+class LessonError(ValueError):
+    """Bad lesson progress in the URL: the message is one sentence."""
 
 
-def choices(verdict) -> list[dict]:
-    right = category(verdict)
-    return [{"text": c, "right": c == right} for c in CHOICES]
+@dataclass(frozen=True)
+class Play:
+    """A lesson being played: the answers given so far (one letter per part, in order) and the
+    part shown. Everything is in the URL: ?a=<letters>&p=<part>."""
+
+    lesson: Lesson
+    answers: str
+    current: int               # 1-based
+
+    def href(self, part: int | None = None) -> str:
+        """The address of a part with these answers; p is left out when it is the part to predict next."""
+        part = part or self.current
+        query = "&".join(q for q in (f"a={self.answers}" if self.answers else "",
+                                     "" if part == self.next_part else f"p={part}") if q)
+        return f"/lessons/{self.lesson.id}/" + (f"?{query}" if query else "")
+
+    @property
+    def next_part(self) -> int:
+        """The part that takes the next prediction (the last part once all are predicted)."""
+        return min(len(self.answers) + 1, self.total)
+
+    @property
+    def total(self) -> int:
+        return len(self.lesson.parts)
+
+    def parts(self) -> list[dict]:
+        """Per part: its question in plain words, and, once predicted, the prediction, the answer,
+        the lesson's explanation and the trace opened where the outcome is decided."""
+        out = []
+        for i, part in enumerate(self.lesson.parts, 1):
+            mid, parsed = part.parsed()
+            sc = parsed.scenario
+            row = {"n": i, "model": mid, "question": describe(mid, sc, None), "href": self.href(i), "text": part.text,
+                   "answered": i <= len(self.answers), "current": i == self.current}
+            if row["answered"]:
+                verdict = overall_verdict(simulate(mid, sc))
+                row.update(given=self.answers[i - 1], answer=answer_class(mid, sc), verdict=verdict,
+                           reveal=worked_link(mid, sc), plain=canonical_url(mid, sc))
+                row["right"] = row["given"] == row["answer"]
+            out.append(row)
+        return out
+
+
+def play(lesson: Lesson, args) -> tuple[Play, str | None]:
+    """The Play the query names and, when it is not in its canonical form (a prediction was just
+    submitted, or keys are missing), the address to redirect to. LessonError: one sentence."""
+    answers = args.get("a", "")
+    total = len(lesson.parts)
+    if len(answers) > total or any(c not in CHOICES for c in answers):
+        raise LessonError(f"The answers (a) must be at most {total} letters from {''.join(CHOICES)}.")
+    p = args.get("p", "")
+    if p and (not p.isdigit() or not 1 <= int(p) <= total):
+        raise LessonError(f"The part (p) must be a number from 1 to {total}.")
+    current = int(p) if p else min(len(answers) + 1, total)
+    guess = args.get("guess")
+    if guess is not None:
+        if guess not in CHOICES:
+            raise LessonError(f"A prediction is one of the letters {''.join(CHOICES)}.")
+        if current == len(answers) + 1:       # a prediction locks: only the next part can take one
+            answers += guess
+    game = Play(lesson, answers, current)
+    want = game.href()
+    got = "&".join(f"{k}={v}" for k, v in args.items())
+    return game, (None if want == f"/lessons/{lesson.id}/" + (f"?{got}" if got else "") else want)
 
 
 def links() -> list[str]:

@@ -16,3 +16,47 @@ def title(sc: Scenario) -> str:
     flags = "|".join(_VMA[f] for f in _VMA if f in sc.vma) or "no VMA flags"
     host = "+".join(h.upper() for h in ("fwb", "dic", "mte") if h in sc.host) or "no FWB/DIC"
     return f"{flags}, {_MT[sc.mt]}, {_MEM[sc.mem]}; host {host}"
+
+
+_ACCESS = {"r": "reads from", "w": "writes to", "x": "executes an instruction from"}
+_HOST = {(True, True): "a host with FWB and DIC", (True, False): "a host with FWB but without DIC",
+         (False, True): "a host with DIC but without FWB", (False, False): "a host with neither FWB nor DIC"}
+
+
+def host_words(host) -> str:
+    return _HOST[("fwb" in host, "dic" in host)] + (" (and MTE)" if "mte" in host else "")
+
+
+def _memory(sc: Scenario, preset: str | None) -> str:
+    from .sim.presets import PRESETS
+    if preset is None:
+        preset = next((pid for pid, p in PRESETS.items()
+                       if (p.vma, p.mt, p.mem) == (sc.vma - {"mteok"}, sc.mt, sc.mem)), None)
+    if preset is not None:
+        p = PRESETS[preset]
+        return f"{p.title} ({p.note.rstrip('.')})"
+    flags = "|".join(_VMA[f] for f in _VMA if f in sc.vma) or "no VMA flags"
+    return f"a VMA with {flags} and pgprot {_MT[sc.mt]}, backed by {_MEM[sc.mem]}"
+
+
+def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) -> str:
+    """The scenario in plain words, for a question: which memory (which driver), which kernel and
+    host features, what else is set, and which accesses, in order."""
+    from .sim.scenario import MEMSLOT_GPA, in_memslot
+    parts = [f"Memory: {_memory(sc, preset)}, registered as a memslot at IPA {MEMSLOT_GPA:#x}.",
+             f"Kernel: {model_name} ({mid}), on {host_words(sc.host)}."]
+    if "log" in sc.slot:
+        parts.append("The memslot logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES).")
+    if "ro" in sc.slot:
+        parts.append("The memslot is read-only (KVM_MEM_READONLY).")
+    if "mte" in sc.vm:
+        parts.append("The VM has MTE enabled (KVM_CAP_ARM_MTE).")
+    if "nisv" in sc.vm:
+        parts.append("The VMM asked for NISV exits (KVM_CAP_ARM_NISV_TO_USER).")
+    if sc.remap:
+        parts.append("The VMM registered the memslot over anonymous RAM and mapped this memory over it afterwards.")
+    accesses = [f"{_ACCESS[f.kind]} IPA {f.ipa:#x}" + ("" if in_memslot(f.ipa) else " (no memslot covers it)")
+                for f in sc.faults]
+    if accesses:
+        parts.append("Access: the guest " + ", then ".join(accesses) + ".")
+    return " ".join(parts)

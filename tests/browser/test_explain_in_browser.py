@@ -1,4 +1,6 @@
 """Compare, copy for mail, presenter mode and a lesson, in headless Chromium."""
+import re
+
 from playwright.sync_api import expect
 
 from app.permalink import parse_url
@@ -32,21 +34,28 @@ def test_copy_for_mail_copies_72_column_text_that_round_trips(browser, live_serv
     ctx.close()
 
 
-def test_a_lesson_plays_through_with_predict_then_reveal(page):
+def test_a_lesson_plays_through_graded_with_a_locked_prediction_and_the_reveal_at_the_deciding_step(page):
     page.goto("/lessons/grace-hopper/")
-    parts = page.page.locator("[data-testid=part]")
-    n = parts.count()
-    assert n == 5
-    for i in range(n):
-        part = parts.nth(i)
-        expect(part.locator("details.reveal")).not_to_have_attribute("open", "")
-        part.locator("input[type=radio]").first.check()
-        expect(part.locator("details.reveal")).to_have_attribute("open", "")
-        expect(part.locator("label.right")).to_have_count(1)
-    expect(parts.nth(0).locator("[data-testid=answer]")).to_have_text("Mapped Device-nGnRE, RW-, 4K")
-    expect(parts.nth(2).locator("[data-testid=answer]")).to_have_text(
-        "Rejected at fault time: KVM_RUN fails with -EINVAL")
+    p = page.page
+    expect(p.locator("[data-testid=reveal]")).to_have_count(0)
+    p.get_by_label("Mapped at stage 2 as Normal (cacheable) memory").check()     # wrong: v6.14 maps it Device
+    p.get_by_role("button", name="Lock my prediction").click()
+    page.wait_path("/lessons/grace-hopper/?a=A&p=1")
+    expect(p.locator("[data-testid=locked]")).to_contain_text("wrong")
+    expect(p.locator("[data-testid=answer]")).to_have_text("Mapped Device-nGnRE, RW-, 4K")
+    expect(p.locator("input[name=guess]")).to_have_count(0)                      # locked: no second guess
+    expect(p.locator("[data-testid=score]")).to_have_text("0 / 1")
+    p.locator("a[rel=next]").click()
+    p.get_by_label("Mapped at stage 2 as Normal (cacheable) memory").check()     # right: the v3 patch maps it Normal
+    p.get_by_role("button", name="Lock my prediction").click()
+    page.wait_path("/lessons/grace-hopper/?a=AA&p=2")
+    expect(p.locator("[data-testid=locked]")).to_contain_text("right")
+    expect(p.locator("[data-testid=score]")).to_have_text("1 / 2")
     page.shot("lesson-grace-hopper")
+    p.locator("[data-testid=reveal-link]").click()
+    p.wait_for_load_state("networkidle")
+    assert re.search(r"step=\d+", p.url)
+    expect(p.locator("[data-testid=verdict]")).to_contain_text("Mapped Normal")
 
 
 def test_behaviour_map_draws_a_heatmap_whose_cells_open_their_permalink(page):

@@ -303,7 +303,7 @@ def test_faults_after_a_refused_memslot_say_why_they_never_ran(client):
 def test_the_what_if_names_the_other_fwb_setting(client):
     q = "f=40000000r"
     n = step_number("v6.17", "host=dic&" + q, "uma.classify")
-    no_fwb = client.get(f"/v6.17/?host=dic&{q}&step={n}").data
+    no_fwb = client.get(f"/v6.17/?host=dic&{q}&step={n}").data.split(b"</head>", 1)[1]   # the page, not its preview
     assert b"with FWB the same mapping would be MemAttr 0x6" in no_fwb and b"without FWB" not in no_fwb
     fwb = client.get(f"/v6.17/?{q}&step={n}").data
     assert b"without FWB the same mapping would be MemAttr 0xf" in fwb
