@@ -19,7 +19,7 @@ HEADLINE = {"A": r"Mapped Normal, ", "B": r"Mapped Normal Non-cacheable", "C": r
 
 @pytest.fixture
 def client():
-    return create_app({"TESTING": True}).test_client()
+    return create_app({"TESTING": True, "PUBLIC_URL": "https://s2viz.example"}).test_client()
 
 
 def test_same_seed_same_bytes_in_every_format(client):
@@ -140,7 +140,7 @@ def test_gift_has_one_right_answer_per_question_and_escapes_its_specials(client)
         assert len(re.findall(r"^  =", b, re.M)) == 1 and len(re.findall(r"^  ~", b, re.M)) == 6
         stem = b.split(" {\n", 1)[0]
         assert "\\:" in stem and not re.findall(r"(?<!\\)[=:{}~#]", stem)
-        assert "http\\://" in b
+        assert "https\\://s2viz.example/" in b
 
 
 def test_cli_prints_the_same_set(capsys):
