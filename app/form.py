@@ -14,7 +14,10 @@ from .sim.presets import PRESETS
 from .sim.scenario import FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES
 
 SET_KEYS = ("vma", "host", "vm", "slot")
-FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "clear")
+FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "clear", "host_was")
+# VMAs that arch_calc_vm_flag_bits() marks VM_MTE_ALLOWED on an MTE host: anonymous, shmem/memfd and
+# hugetlbfs mappings of RAM; never VM_PFNMAP, VM_MIXEDMAP or VM_IO driver mappings.
+NOT_MTE_CAPABLE = frozenset({"pfnmap", "mixedmap", "io"})
 
 
 def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
@@ -31,6 +34,8 @@ def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
             rest.append((k, v))
     if len(merged.get("slot", [])) > 1 and "gmem" in merged["slot"]:
         rest = _gmem_mapping(merged, rest)
+    if "host_was" in extra and "host" in merged:
+        _mte_host_toggled(merged, rest, extra["host_was"][-1])
     query = [(k, ",".join(x for x in vs if x)) for k, vs in merged.items()] + _drop_stale_pg(rest)
     if "clear" in extra:
         query = [(k, v) for k, v in query if k != "f"]
@@ -50,6 +55,19 @@ def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
         sc = replace(sc, faults=sc.faults + fault)
         parsed = replace(parsed, step=None)
     return replace(parsed, scenario=sc)
+
+
+def _mte_host_toggled(merged: dict, rest: list[tuple[str, str]], was: str) -> None:
+    """Ticking MTE for the host gives a RAM VMA of the kind the kernel marks (anonymous, shmem,
+    hugetlbfs) VM_MTE_ALLOWED, as a real MTE host does; unticking it takes the flag away again (it
+    exists only on MTE hosts). A permalink always says which it is."""
+    before, now = "mte" in was.split(","), "mte" in merged["host"]
+    vma = merged.setdefault("vma", [])
+    mem = next((v for k, v in rest if k == "mem"), "ram")
+    if now and not before and mem == "ram" and not NOT_MTE_CAPABLE & set(vma) and "mteok" not in vma:
+        vma.append("mteok")
+    elif before and not now:
+        merged["vma"] = [v for v in vma if v != "mteok"]
 
 
 def _gmem_mapping(merged: dict, rest: list[tuple[str, str]]) -> list[tuple[str, str]]:

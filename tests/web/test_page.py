@@ -315,3 +315,16 @@ def test_ticking_the_guest_memfd_slot_in_the_form_maps_the_guest_memfd_but_a_lin
     assert r.status_code == 301 and r.headers["Location"] == "/v7.3/?vma=shared,maywrite&slot=gmem&f=40000000r"
     r = client.get("/v7.3/?slot=gmem&f=40000000r")
     assert r.status_code == 400 and b"slot=gmem maps the guest_memfd itself" in r.data
+
+
+def test_ticking_an_mte_host_in_the_form_marks_ram_vmas_mte_allowed_as_the_kernel_does(client):
+    form = "/v7.1/?vma=&vma=maywrite&mem=ram&host=&host=fwb&host=dic&host=mte&host_was=dic,fwb&vm=&vm=mte&f=40000000r"
+    r = client.get(form)
+    assert r.headers["Location"] == "/v7.1/?vma=maywrite,mteok&host=fwb,dic,mte&vm=mte&f=40000000r"
+    assert b"Mapped Normal" in client.get(r.headers["Location"]).data
+    pfnmap = form.replace("vma=maywrite", "vma=pfnmap&vma=io&vma=shared&vma=maywrite").replace("&vm=mte", "")
+    assert "mteok" not in client.get(pfnmap).headers["Location"]        # driver mappings never get it
+    off = "/v7.1/?vma=&vma=maywrite&vma=mteok&host=&host=fwb&host=dic&host_was=dic,fwb,mte&f=40000000r"
+    assert client.get(off).headers["Location"] == "/v7.1/?f=40000000r"
+    # A permalink says what it means: an MTE VM with a VMA lacking VM_MTE_ALLOWED is still refused.
+    assert b"Memslot refused" in client.get("/v7.1/?host=fwb,dic,mte&vm=mte&f=40000000r").data
