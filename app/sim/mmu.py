@@ -578,15 +578,20 @@ class KvmArm64:
         if st.abort.is_perm or st.device or "mte" not in sc.vm:
             return None
         if not st.mte_allowed:
-            if t:
-                t.step("uma.mte", "The VM has MTE, but this VMA (swapped in after registration?) lacks "
-                       "VM_MTE_ALLOWED: -EFAULT.", "new cacheable mapping in an MTE VM:\n"
-                       "    VMA without VM_MTE_ALLOWED -> -EFAULT", mte_allowed=False)
-            return Exit("run_error", EFAULT)
+            return self.mte_not_allowed(t)
         if t:
             t.step("uma.mte", "The VM has MTE: sanitise the tags of the {size} being mapped.",
                    "sanitise the MTE tags of the pages mapped", size=_size(st.vma_pagesize))
         return None
+
+    @staticmethod
+    def mte_not_allowed(t: Tracer) -> Exit:
+        """A new cacheable mapping in an MTE VM from a VMA without VM_MTE_ALLOWED: -EFAULT."""
+        if t:
+            t.step("uma.mte", "The VM has MTE, but this VMA (swapped in after registration?) lacks "
+                   "VM_MTE_ALLOWED: -EFAULT.", "new cacheable mapping in an MTE VM:\n"
+                   "    VMA without VM_MTE_ALLOWED -> -EFAULT", mte_allowed=False)
+        return Exit("run_error", EFAULT)
 
     def uma_prot(self, sc, st, s2, t):
         prot = Prot.R

@@ -180,11 +180,7 @@ class V7_1(GuestMemfd, V6_17):
         if st.abort.is_perm or st.device or "mte" not in sc.vm:
             return None
         if not st.mte_allowed:
-            if t:
-                t.step("uma.mte", "The VM has MTE, but this VMA (swapped in after registration?) lacks "
-                       "VM_MTE_ALLOWED: -EFAULT.", "new cacheable mapping in an MTE VM:\n"
-                       "    VMA without VM_MTE_ALLOWED -> -EFAULT", mte_allowed=False)
-            return Exit("run_error", EFAULT)
+            return self.mte_not_allowed(t)
         if t:
             t.step("uma.mte", "The VM has MTE and the VMA has VM_MTE_ALLOWED: go on (tags are dealt "
                    "with once the mapping size is final).", "new cacheable mapping in an MTE VM:\n"

@@ -43,3 +43,18 @@ def assert_no_violations(page, name: str) -> None:
     """No axe violation on this page; the message lists each one's id, impact and target nodes."""
     found = violations(page)
     assert not found, f"axe found {len(found)} violation(s) on {name}:\n{describe(found)}"
+
+
+def check_page(browser, base: str, path: str, width: int, height: int, open_details: bool = False) -> None:
+    """Open path at width x height in a fresh context with axe installed: no violation, and nothing
+    wider than the viewport (with every <details> opened first, if asked)."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    install(ctx)
+    p = ctx.new_page()
+    p.goto(base + path)
+    p.wait_for_load_state("networkidle")
+    if open_details:
+        p.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+    assert_no_violations(p, f"{path} at {width}x{height}")
+    assert p.evaluate("document.documentElement.scrollWidth") <= width
+    ctx.close()

@@ -13,11 +13,4 @@ PAGES = [f"/v6.14/?{NVG}&step=20", f"/v6.17/?{NVG}", f"/present/v6.17/?{NVG}", f
 @pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])
 @pytest.mark.parametrize("path", PAGES)
 def test_no_axe_violation(browser, live_server, path, width, height):
-    ctx = browser.new_context(viewport={"width": width, "height": height})
-    axe.install(ctx)
-    p = ctx.new_page()
-    p.goto(live_server + path)
-    p.wait_for_load_state("networkidle")
-    p.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
-    axe.assert_no_violations(p, f"{path} at {width}x{height}")
-    ctx.close()
+    axe.check_page(browser, live_server, path, width, height, open_details=True)

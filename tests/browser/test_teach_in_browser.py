@@ -17,14 +17,7 @@ PAGES = ["/glossary/", "/exercises/?seed=2027&n=8", "/exercises/?seed=2027&n=8&k
 @pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])
 @pytest.mark.parametrize("path", PAGES)
 def test_no_axe_violation_and_no_sideways_scroll(browser, live_server, path, width, height):
-    ctx = browser.new_context(viewport={"width": width, "height": height})
-    axe.install(ctx)
-    p = ctx.new_page()
-    p.goto(live_server + path)
-    p.wait_for_load_state("networkidle")
-    axe.assert_no_violations(p, f"{path} at {width}x{height}")
-    assert p.evaluate("document.documentElement.scrollWidth") <= width
-    ctx.close()
+    axe.check_page(browser, live_server, path, width, height)
 
 
 def test_a_term_in_step_text_shows_its_definition_on_keyboard_focus(page):
