@@ -143,8 +143,9 @@ TERMS = (
          "shareability bits out of the descriptor.",
          "Arm ARM: FEAT_LPA2"),
     Term("guest-memfd", "guest_memfd", ("guest_memfd",),
-         "Guest memory that the VMM does not map in its own address space, created with "
-         "KVM_CREATE_GUEST_MEMFD (not modelled here).",
+         "A file of guest memory made with KVM_CREATE_GUEST_MEMFD that backs a memslot directly, not "
+         "through the VMM's page tables. On arm64 (6.18 on) it must also be mappable by the VMM (no "
+         "private memory), and a fault on such a slot goes to gmem_abort() (slot=gmem here).",
          f"{API}: KVM_CREATE_GUEST_MEMFD"),
     Term("vma", "VMA (virtual memory area)", ("VMA", "VMAs"),
          "A contiguous range of a process's address space with the same flags and protection "
