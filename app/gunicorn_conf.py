@@ -46,6 +46,9 @@ bind = f"0.0.0.0:{int(os.environ.get('PORT', '8000'))}"
 
 # The simulator is pure Python and requests are short: a few processes with a few threads each.
 worker_class = "gthread"
+# Each worker its own listening socket (SO_REUSEPORT): the kernel spreads new connections over the
+# workers, where one shared socket lets one worker accept a whole burst while the other idles.
+reuse_port = True
 workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 
