@@ -32,17 +32,12 @@ class StepView:
     fault: int | None      # 0-based fault index, None for memslot/capability
     step: Step
     href: str              # Elixir link to the source lines, "" for architectural steps
+    source_note: str = ""  # what href points at, in words
 
     @property
     def label(self) -> str:
         a, b = self.step.lines
         return f"{self.step.file}:{a}–{b}"
-
-    model: str = ""
-
-    @property
-    def source_note(self) -> str:
-        return source_title(self.model, self.step)
 
 
 @dataclass(frozen=True)
@@ -59,33 +54,31 @@ def steps(tr: Trace) -> list[StepView]:
     out = []
     for phase, s in tr.all_steps():
         fault = int(phase.split()[1]) - 1 if phase.startswith("fault") else None
-        out.append(StepView(len(out) + 1, phase, fault, s, source_href(tr.model, s), tr.model))
+        out.append(StepView(len(out) + 1, phase, fault, s, *source_link(tr.model, s)))
     return out
 
 
-def source_href(model: str, s: Step) -> str:
-    """Elixir at the model's tag; for a patch, its hunks on lore and the rest at the base tag, whose
-    lines the step shows."""
+def source_link(model: str, s: Step) -> tuple[str, str]:
+    """(link, what it points at in words) for a step's source: Elixir at the model's tag; for a
+    patch, its hunks on lore and the rest at the base tag, whose lines the step shows."""
     if s.id in ARCH or not s.lines[0]:
-        return ""
+        return "", ""
     p = patch(model)
     if p is None:
-        return f"https://elixir.bootlin.com/linux/{tag(model)}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}"
+        return (f"https://elixir.bootlin.com/linux/{tag(model)}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}",
+                f"the lines at {tag(model)} on Elixir")
     if s.id in p["hunks"]:
-        return p["lore"]
-    return f"https://elixir.bootlin.com/linux/{p['base']}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}"
+        return p["lore"], f"inside the patch: lines as patched onto {p['base']}; the link opens the patch on lore"
+    return (f"https://elixir.bootlin.com/linux/{p['base']}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}",
+            f"the patch does not touch this code: {p['base']}'s lines on Elixir")
+
+
+def source_href(model: str, s: Step) -> str:
+    return source_link(model, s)[0]
 
 
 def source_title(model: str, s: Step) -> str:
-    """What a step's source link points at, in words (the link's tooltip)."""
-    if s.id in ARCH or not s.lines[0]:
-        return ""
-    p = patch(model)
-    if p is None:
-        return f"the lines at {tag(model)} on Elixir"
-    if s.id in p["hunks"]:
-        return f"inside the patch: lines as patched onto {p['base']}; the link opens the patch on lore"
-    return f"the patch does not touch this code: {p['base']}'s lines on Elixir"
+    return source_link(model, s)[1]
 
 
 def memslot_verdict(tr: Trace) -> Verdict | None:
