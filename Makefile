@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean assets dist deploy-test verify-sources conformance
+.PHONY: run test bench bless lint clean assets dist deploy-test verify-sources conformance
 
 # Browser libraries come from package-lock.json; static/vendor/ is generated.
 ASSETS := static/vendor/htmx.min.js static/vendor/plotly.min.js
@@ -53,6 +53,11 @@ verify-sources:
 # run as root: it installs the cross compiler and QEMU with apt). Never part of `make test`.
 conformance: $(VENV)/.app
 	$(BIN)/python -m conformance.harness $(ARGS)
+
+# Rewrites the golden files (decisions, steps, mail texts, the permalink corpus) from the current
+# code and prints the diff it accepts: only for an intended change, and say what changed in the commit.
+bless: $(VENV)/.test
+	$(BIN)/python -m tests.goldens
 
 bench: $(VENV)/.test static/dist/manifest.json
 	$(BIN)/python -m bench

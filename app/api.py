@@ -6,9 +6,9 @@ import json
 from flask import Blueprint, jsonify, redirect, request
 
 from .permalink import ScenarioError, canonical_query, canonical_url, parse_query, resolve_model
+from .present.report import trace_json
 from .serving import cached, memoised
 from .sim import LATEST
-from .sim.report import trace_json
 from .views import traced
 
 bp = Blueprint("api", __name__)

@@ -8,9 +8,9 @@ import sys
 from urllib.parse import urlsplit
 
 from .permalink import ScenarioError, canonical_url, parse_url, resolve_model
+from .present.report import trace_json
+from .present.text import render
 from .sim import simulate
-from .sim.report import trace_json
-from .sim.text import render
 from .summary import title
 
 

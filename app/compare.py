@@ -40,7 +40,7 @@ def align(ta: Trace, tb: Trace) -> tuple[list[Row], int | None]:
 
 def as_text(ta: Trace, tb: Trace, title: str, url: str) -> str:
     """The comparison as mail-safe plain text (sim.text.render_compare over the alignment)."""
-    from .sim.text import render_compare
+    from .present.text import render_compare
     rows, first = align(ta, tb)
     pairs = [(r.phase, r.a and r.a.step, r.b and r.b.step, r.same) for r in rows]
     return render_compare(ta, tb, pairs, first, title, url)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sim.pgtable import geometry
+from .present.timeline import PATH_LABEL, Snapshot
+from .present.values import know_text
 from .sim.scenario import Scenario
-from .sim.timeline import PATH, PATH_LABEL, Snapshot
+from .sim.steps import PATH
 
 BOX_W, BOX_H, GAP = 132, 52, 22
 ROW_H, TABLE_W, COL_GAP, HEAD_H = 22, 184, 40, 24
@@ -28,10 +29,10 @@ class Node:
 def path(snap: Snapshot, sc: Scenario, columns: int) -> dict:
     """The path guest VA -> IPA -> memslot -> HVA -> VMA -> PFN -> PA -> stage-2 descriptor, laid
     out `columns` boxes a row, with the part the current step works on lit."""
-    values = dict(snap.know)
+    values = {k: know_text(k, v) for k, v in snap.know.items()}
     values.setdefault("va", "stage 1: " + ("MMU off" if sc.gs1 == "off" else sc.gs1.upper()))
     if "pte" in snap.desc:
-        values["s2"] = snap.desc["pte"]
+        values["s2"] = f"{snap.desc['pte']:#018x}"
     elif snap.desc:
         values["s2"] = f"{len([k for k in snap.desc if k in FIELDS])}/{len(FIELDS)} fields known"
     nodes = []
@@ -67,10 +68,9 @@ STATE_WORDS = {"table": "table", "leaf": "leaf", "invalid": "invalid", "relaxed"
                "young": "leaf, AF set", "aged": "leaf, AF clear"}
 
 
-def tree(snap: Snapshot, geo_dict: dict) -> dict:
+def tree(snap: Snapshot, geo) -> dict:
     """The stage-2 table as a tree: one column per level, one box per table, one row per entry.
     Entries on the current walk and those the step changed come first."""
-    geo = geometry(geo_dict["page_shift"], geo_dict["ipa_bits"])
     levels = list(range(geo.start_level, 4))
     walk = {(w["level"], w["index"]) for w in snap.walk}
     walk_tables = _walk_tables(snap, geo)
@@ -90,7 +90,7 @@ def tree(snap: Snapshot, geo_dict: dict) -> dict:
             rows = []
             for idx, e in order[:MAX_ROWS]:
                 rows.append({"index": idx, "state": e.state, "words": STATE_WORDS.get(e.state, e.state),
-                             "pte": e.pte, "changed": ("table", level, idx) in snap.changed,
+                             "pte": f"{e.pte:#018x}" if e.pte else "", "changed": ("table", level, idx) in snap.changed,
                              "on_walk": (level, idx) in walk and base in walk_tables.get(level, ())})
             stop = _walk_stop(snap, level) if base in walk_tables.get(level, ()) else None
             if stop is not None and stop not in entries:
@@ -128,7 +128,7 @@ def _walk_tables(snap: Snapshot, geo) -> dict:
     """Per level, the base of the table the current walk passes through."""
     if not snap.walk:
         return {}
-    ipa = int(snap.know.get("ipa", "0"), 16)
+    ipa = snap.know.get("ipa", 0)
     out = {geo.start_level: {0}}
     for level in range(geo.start_level + 1, 4):
         out[level] = {ipa & ~(geo.granule_size(level - 1) - 1)}

@@ -7,10 +7,10 @@ from flask import Blueprint, Response, redirect, render_template, request
 from . import behaviour, compare, exercises, htmx, lessons, origin, presenters, stage
 from .form import parse_form
 from .permalink import ScenarioError, canonical_query, canonical_url, clip, resolve_model
+from .present.text import render as render_text
 from .serving import cached, memoised
 from .sim import LATEST, MODELS
 from .sim.scenario import Scenario
-from .sim.text import render as render_text
 from .summary import title
 from .views import _context, bad_request, traced
 

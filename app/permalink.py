@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlsplit
 
+from .sim import LATEST, MODELS
 from .sim import scenario as s
-from .sim.models import LATEST, MODELS
 
 KEYS = ("vma", "mt", "mem", "host", "vm", "slot", "g", "ipa", "pg", "gs1", "remap", "f", "step")
 DEFAULT = s.Scenario()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sim.pgtable import DESC_FIELDS
+from .sim.hw.pgtable import DESC_FIELDS
 from .sim.sources import ARCH, patch, tag
 from .sim.trace import FaultResult, Step, Trace, decisive_step
 from .sim.units import size_text

@@ -5,21 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from . import diagram, presenters
-from .sim import memattr
-from .sim.mmu import _leaf
-from .sim.pgtable import DESC_FIELDS, geometry, pte_memattr, pte_perm
+from .present.timeline import Snapshot, snapshot, trace_geometry
+from .present.values import memtype_text
+from .sim import leaf_of
+from .sim.hw import memattr
+from .sim.hw.pgtable import DESC_FIELDS, Prot, pte_memattr, pte_perm
 from .sim.scenario import Scenario
-from .sim.timeline import Snapshot, snapshot
+from .sim.steps import KEY_STEPS
 from .sim.trace import Leaf, Trace
 from .sim.units import size_text
-
-# Steps shown in presenter mode's "key steps": the walk, the decisions that can change an outcome,
-# the descriptor and the memory type the guest gets. The step that settles each fault is added.
-KEY_STEPS = ("prepare.mte", "prepare.pfnmap_log", "prepare.pfnmap_cacheable", "cap.check_extension", "hw.walk",
-             "abort.ipa_range", "abort.noslot_iabt", "abort.noslot_s1ptw", "abort.noslot_cm", "io_mem_abort.nisv",
-             "io_mem_abort.mmio", "uma.faultin", "uma.v3_cow", "uma.classify", "uma.noexec", "uma.excl_atomic",
-             "uma.mte", "uma.prot", "uma.v3_fwb", "pgt.init_leaf", "pgt.relax_perms", "handle_access_fault",
-             "hw.combine", "prepare.gmem", "prepare.gmem_mte", "abort.dispatch", "gmem.get_pfn", "gmem.prot")
 
 
 @dataclass(frozen=True)
@@ -92,13 +86,15 @@ def _last_fact(steps: list, n: int) -> str:
     for sv in reversed(steps[:n]):
         if sv.phase != phase:
             break
-        facts = [f"{k}={_show(v)}" for k, v in sv.step.vars if isinstance(v, bool) or k in ("prot", "errno")]
+        facts = [f"{k}={_show(k, v)}" for k, v in sv.step.vars if isinstance(v, bool) or k in ("prot", "errno")]
         if facts:
             return f"{sv.step.func}(): " + ", ".join(facts)
     return ""
 
 
-def _show(v) -> str:
+def _show(k: str, v) -> str:
+    if k == "prot" and isinstance(v, int):
+        return Prot.describe(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
@@ -108,29 +104,31 @@ def descriptor(snap: Snapshot) -> dict:
     """The leaf descriptor as far as it is decided: each field's bits, or '?' while undecided."""
     d = snap.desc
     full = d.get("pte")
-    fields = presenters.descriptor(int(full, 16)) if full else _partial_fields(d)
+    fields = presenters.descriptor(full) if full is not None else _partial_fields(d)
     for fd in fields:
         fd.setdefault("known", True)
         fd["changed"] = ("desc", fd["name"]) in snap.changed
     known = [fd for fd in fields if fd["name"] != "-" and fd["known"]]
-    title = ("The leaf the walk found" if d.get("existing") else "Leaf descriptor" if full else
+    title = ("The leaf the walk found" if d.get("existing") else "Leaf descriptor" if full is not None else
              "Leaf descriptor being decided" if d else "No leaf descriptor yet")
-    return {"fields": fields, "known": len(known), "title": title, "pte": full, "prot": d.get("prot"),
-            "size": d.get("size")}
+    return {"fields": fields, "known": len(known), "title": title,
+            "pte": None if full is None else f"{full:#018x}",
+            "prot": None if d.get("prot") is None else Prot.describe(d["prot"]),
+            "size": None if d.get("size") is None else size_text(d["size"])}
 
 
 def _partial_fields(d: dict) -> list[dict]:
     values = {}
     if "OA" in d:
-        values["OA"] = int(d["OA"], 16) >> 12
+        values["OA"] = d["OA"] >> 12
     if "MemAttr" in d:
         values["MemAttr"] = d["MemAttr"]
     if "S2AP" in d:
         values["S2AP"] = ("W" in d["S2AP"]) << 1 | ("R" in d["S2AP"])
     if "XN" in d:
         values["XN"] = d["XN"] << 1
-    if "SH" in d and d["SH"] != "omitted":
-        values["SH"] = int(d["SH"], 2)
+    if d.get("SH") is not None:
+        values["SH"] = d["SH"]
     if "AF" in d:
         values["AF"] = d["AF"]
     pte = 0
@@ -144,14 +142,15 @@ def _partial_fields(d: dict) -> list[dict]:
     return out
 
 
-def memtypes(snap: Snapshot, sc: Scenario) -> dict:
+def memtypes(snap: Snapshot, sc: Scenario, host_s1: dict) -> dict:
     has_fwb = "fwb" in sc.host
     m = snap.memtype
-    out = {"host": m.get("host_s1"), "s2": m.get("s2"), "fwb": has_fwb, "guest": m.get("guest_s1"),
-           "effective": m.get("effective"), "forced": m.get("forced_by_fwb", False), "meaning": "", "other": ""}
+    words = {k: memtype_text(k, v, host_s1) for k, v in m.items()}
+    out = {"host": words.get("host_s1"), "s2": words.get("s2"), "fwb": has_fwb, "guest": words.get("guest_s1"),
+           "effective": words.get("effective"), "forced": m.get("forced_by_fwb", False), "meaning": "", "other": ""}
     attr = snap.desc.get("MemAttr")
     if attr is not None and m.get("s2"):
-        kind = _kind(m["s2"])
+        kind = m["s2"] if m["s2"] in (memattr.S2_NORMAL, memattr.S2_NORMAL_NC, memattr.S2_DEVICE) else None
         out["meaning"] = (f"MemAttr {attr:#x} = {memattr.s2_memattr_name(attr, has_fwb)}: "
                           f"{memattr.s2_memattr_meaning(attr, has_fwb)}")
         if kind:
@@ -159,11 +158,6 @@ def memtypes(snap: Snapshot, sc: Scenario) -> dict:
             out["other"] = (f"{'without' if has_fwb else 'with'} FWB the same mapping would be MemAttr {other:#x}: "
                             f"{memattr.s2_memattr_meaning(other, not has_fwb)}")
     return out
-
-
-def _kind(words: str) -> str | None:
-    return {"Normal": memattr.S2_NORMAL, "Normal Non-cacheable": memattr.S2_NORMAL_NC,
-            "Device-nGnRE": memattr.S2_DEVICE}.get(words)
 
 
 def cmo(snap: Snapshot, sc: Scenario) -> list[str]:
@@ -188,10 +182,10 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, story: int) 
     current = steps[n - 1] if steps else None
     return {
         "snap": snap, "box": box(tr, steps, snap, reveals) if steps else Box("idle", "No step."),
-        "desc": descriptor(snap), "mt": memtypes(snap, sc), "cmo_lines": cmo(snap, sc),
+        "desc": descriptor(snap), "mt": memtypes(snap, sc, tr.host_s1), "cmo_lines": cmo(snap, sc),
         "path_wide": diagram.path(snap, sc, 8), "path_narrow": diagram.path(snap, sc, 2),
         "path_mid": diagram.path(snap, sc, 4),
-        "tree": diagram.tree(snap, tr.geometry), "step": current, "story": story,
+        "tree": diagram.tree(snap, trace_geometry(tr)), "step": current, "story": story,
         "phase_steps": [sv for sv in steps if current and sv.phase == current.phase],
         "phases": _phases(tr, steps, snap, reveals),
         "key": key_steps(tr, steps),
@@ -237,13 +231,13 @@ def key_steps(tr: Trace, steps: list) -> list[int]:
 
 def _leaves(snap: Snapshot, tr: Trace) -> list[tuple[int, int, int]]:
     """(ipa, level, pte) of every valid leaf at the snapshot, in IPA order."""
-    geo = geometry(tr.geometry["page_shift"], tr.geometry["ipa_bits"])
+    geo = trace_geometry(tr)
     out = []
     for (level, base), entries in snap.tables.items():
         for idx, e in entries.items():
             if e.pte and e.state not in ("table", "invalid"):
                 ipa = (0 if level == geo.start_level else base) + (idx << geo.shift(level))
-                out.append((ipa, level, int(e.pte, 16)))
+                out.append((ipa, level, e.pte))
     return sorted(out)
 
 
@@ -252,7 +246,7 @@ def leaf_rows(snap: Snapshot, tr: Trace, sc: Scenario) -> list[dict]:
     has_fwb = "fwb" in sc.host
     rows = []
     for ipa, level, pte in _leaves(snap, tr):
-        leaf = _leaf(ipa, level, pte, has_fwb, sc)
+        leaf = leaf_of(ipa, level, pte, has_fwb, sc.page_shift)
         rows.append({"ipa": f"{ipa:#x}", "size": size_text(leaf.size), "level": level,
                      "memtype": presenters.MEMTYPE_NAMES.get(leaf.memtype, leaf.memtype), "perm": leaf.perm,
                      "desc": f"{pte:#018x}"})
@@ -265,13 +259,10 @@ def trace_at(tr: Trace, n: int) -> Trace:
     reveals = reveal_steps(tr)
     faults = tuple(f for f, r in zip(tr.faults, reveals, strict=False) if r is not None and r <= n)
     known = {(leaf.ipa, leaf.level): leaf for leaf in tr.leaves}
+    geo = trace_geometry(tr)
     leaves = []
     for ipa, level, pte in _leaves(snap, tr):
         final = known.get((ipa, level))
         memtype = final.memtype if final else "other"
-        leaves.append(Leaf(ipa, level, 1 << _geo(tr).shift(level), pte, memtype, pte_memattr(pte), pte_perm(pte)))
+        leaves.append(Leaf(ipa, level, 1 << geo.shift(level), pte, memtype, pte_memattr(pte), pte_perm(pte)))
     return replace(tr, leaves=tuple(leaves), faults=faults)
-
-
-def _geo(tr: Trace):
-    return geometry(tr.geometry["page_shift"], tr.geometry["ipa_bits"])

@@ -1,10 +1,21 @@
-"""The stage-2 fault simulator: a pure model of arm64 KVM, four kernel versions.
+"""The stage-2 fault simulator: a pure model of arm64 KVM, six kernel versions.
 
-Imports nothing from the web layer. The public surface is `simulate()`, `MODELS` and the
-scenario types.
+Imports nothing from the presentation, teaching or web layers. Its public surface, the only parts
+other layers use (tests/test_sim_surface.py holds them to it):
+- this package: `simulate(model_id, scenario, trace=True) -> Trace`, `MODELS` / `LATEST`, the
+  scenario types `Scenario` and `Fault`, the trace types `Trace`, `FaultResult`, `Step`, `Leaf`,
+  `decisive_step()`, `leaf_of()`, and `STEPS`, the step registry;
+- `scenario` (the vocabularies and fixed layout a permalink speaks of), `presets` (real mappings),
+  `sweep` (outcome-only sweeps for the behaviour maps), `sources` (each step's lines per kernel
+  tag), `steps` (the registry: PATH, KEY_STEPS, MAIL_STEPS, ...), `trace` (the trace types),
+  `units`, and `hw` (bit layouts, memory attributes and the stage-2 geometry, for display).
+The kernel models (`kernel`) and the engine are internal.
 """
 from .engine import simulate
-from .models import LATEST, MODELS
+from .kernel.models import LATEST, MODELS
 from .scenario import Fault, Scenario
+from .steps import REGISTRY as STEPS
+from .trace import FaultResult, Leaf, Step, Trace, decisive_step, leaf_of
 
-__all__ = ["simulate", "MODELS", "LATEST", "Fault", "Scenario"]
+__all__ = ["simulate", "MODELS", "LATEST", "Fault", "Scenario", "Trace", "FaultResult", "Step", "Leaf",
+           "decisive_step", "leaf_of", "STEPS"]

@@ -1,14 +1,17 @@
 """simulate(): run one scenario through one kernel model and return its trace."""
 from __future__ import annotations
 
-from . import esr as esr_mod
-from . import memattr, timeline
-from .mmu import Abort, Exit, KvmArm64
-from .models import MODELS
-from .pgtable import KVM_PTE_LEAF_ATTR_LO_S2_AF, Geometry, Prot, Stage2, Walk, geometry, permits
+from .hw import esr as esr_mod
+from .hw import memattr
+from .hw.pgtable import KVM_PTE_LEAF_ATTR_LO_S2_AF, Geometry, Prot, Stage2, Walk, geometry, permits, pte_memattr
+from .kernel.kvm import KvmArm64
+from .kernel.models import MODELS
+from .kernel.types import Abort
 from .scenario import Fault, Scenario
 from .sources import source_for
-from .trace import NO_CMO, FaultResult, Phase, Trace, Tracer
+from .steps import MEMTYPE_STEPS, PLUMBING
+from .steps.facts import StateContext
+from .trace import NO_CMO, FaultResult, Phase, Recorder, Trace, leaf_of
 
 _INSTANCES = {mid: cls(source_for) for mid, cls in MODELS.items()}
 
@@ -56,54 +59,79 @@ def make_abort(f: Fault, fsc: str, level: int) -> Abort:
 def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
     """Register the memslot, query capability 243, then fire the faults in order on one table."""
     m = model(mid)
-    geo = geometry(sc.page_size.bit_length() - 1, sc.ipa, sc.host_lpa2)
-    t = Tracer(m) if trace else None
+    geo = geometry(sc.page_shift, sc.ipa, sc.host_lpa2)
+    ctx = StateContext(sc, geo, m.has_fwb(sc))
+    t = Recorder(m, ctx) if trace else None
     reg = m.prepare_memory_region(sc, t)
-    memslot = Phase(reg, t.freeze() if t else (),
-                    timeline.memslot_deltas(sc, tuple(t.steps), reg) if t else ())
-    t = Tracer(m) if trace else None
+    if t and reg != "ok" and t.deltas:
+        t.deltas[-1]["verdict"] = {"memslot": reg}
+    memslot = Phase(reg, *t.freeze()) if t else Phase(reg, ())
+    t = Recorder(m, ctx) if trace else None
     cap = m.check_extension(sc, t)
-    capability = Phase(str(cap), t.freeze() if t else ())
+    capability = Phase(str(cap), *t.freeze()) if t else Phase(str(cap), ())
     s2 = Stage2(geo)
-    faults = tuple(_fire(m, sc, f, s2, trace) if reg == "ok" else _not_run(f) for f in sc.faults)
-    leaves = tuple(_leaf_of(ipa, level, pte, m, sc) for ipa, level, pte in s2.leaves()) if trace else ()
-    return Trace(mid, memslot, capability, cap, faults, leaves, _geometry(geo),
-                 _host_s1(sc))
+    faults = tuple(fire(m, ctx, f, s2, trace) if reg == "ok" else _not_run(f) for f in sc.faults)
+    leaves = tuple(leaf_of(ipa, level, pte, ctx.has_fwb, sc.page_shift) for ipa, level, pte in s2.leaves()) \
+        if trace else ()
+    return Trace(mid, memslot, capability, cap, faults, leaves, _geometry(geo), host_s1(sc))
 
 
-def _fire(m: KvmArm64, sc: Scenario, f: Fault, s2: Stage2, trace: bool) -> FaultResult:
-    t = Tracer(m) if trace else None
-    in_range = f.ipa < 1 << s2.geo.ipa_bits
-    # The record of the walk, taken before the fault changes the table.
-    walk = (s2.walk(f.ipa) if in_range else Walk((), None, 0)) if t else None
+def fire(m: KvmArm64, ctx: StateContext, f: Fault, s2: Stage2, trace: bool) -> FaultResult:
+    """One guest access: the CPU's walk, then KVM if it faults; the verdict lands on the step
+    from which the outcome is settled."""
+    sc = ctx.sc
+    t = Recorder(m, ctx) if trace else None
+    walk = (s2.walk(f.ipa) if f.ipa < 1 << s2.geo.ipa_bits else Walk((), None, 0)) if t else None
     fsc, level, pte = probe(s2, f)
     if t:
-        _explain_walk(t, f, fsc, level, walk)
-    facts = timeline.FaultFacts(sc, (s2.geo.page_shift, s2.geo.ipa_bits), m.has_fwb(sc),
-                                walk.levels if t else (), _aged(pte) if fsc == "access_flag" else pte,
-                                host_s1=_host_s1_text(sc)) if t else None
+        t.step("hw.walk", ipa=f.ipa, walk=walk.levels, level=level, access=f.access, fsc=fsc,
+               pte=_aged(pte) if fsc == "access_flag" else pte)
     if fsc is None:
-        eff = _effective(sc, f, pte, m.has_fwb(sc)) if t else None
-        fr = FaultResult(f.ipa, f.access, _mods(f), None, level, None, "no_fault", effective=eff,
-                         walk=walk.to_json() if t else (), steps=t.freeze() if t else ())
-        return fr._replace(states=timeline.fault_deltas(fr, facts)) if t else fr
+        eff = effective(sc, f, pte, ctx.has_fwb) if t else None
+        fr = FaultResult(f.ipa, f.access, f.mod_list, None, level, None, "no_fault", effective=eff,
+                         walk=walk.to_json() if t else ())
+        return _settle(fr, t, decider=0, settles=0)
     ab = make_abort(f, fsc, level)
     ex, st = m.handle_guest_abort(sc, ab, s2, t)
-    after = s2.lookup(f.ipa)[0] if t else None
-    leaf = st.leaf
     eff = None
-    if t and ex.outcome in ("map", "relax", "resume") and after is not None:
-        eff = _effective(sc, f, after, m.has_fwb(sc))
-    cmo = tuple(st.ops.cmo.items()) if st.ops else NO_CMO
-    if leaf is not None and eff is not None and t:
-        _explain_effective(t, sc, f, leaf.memattr, m.has_fwb(sc), eff)
-    fr = FaultResult(f.ipa, f.access, _mods(f), fsc, level, ab.esr, ex.outcome, ex.errno, ex.inject,
-                     leaf, cmo, eff, walk.to_json() if t else (), t.freeze() if t else (),
-                     _decided(st) if t else ())
+    if t and ex.outcome in ("map", "relax", "resume"):
+        after = s2.lookup(f.ipa)[0]
+        eff = effective(sc, f, after, ctx.has_fwb) if after is not None else None
+    if t and st.leaf is not None and eff is not None:
+        t.step("hw.combine", s1=eff["s1"], attr=st.leaf.memattr, fwb=ctx.has_fwb, type=eff["type"],
+               forced_by_fwb=eff["forced_by_fwb"])
+    fr = FaultResult(f.ipa, f.access, f.mod_list, fsc, level, ab.esr, ex.outcome, ex.errno, ex.inject,
+                     st.leaf, tuple(st.ops.cmo.items()) if st.ops else NO_CMO, eff,
+                     walk.to_json() if t else (), decided=_decided(st) if t else ())
     if not t:
         return fr
-    facts.pte_after, facts.state = after, st
-    return fr._replace(states=timeline.fault_deltas(fr, facts))
+    decider = _decider(t, ex.outcome)
+    settles = st.settled_at if ex.outcome in ("map", "relax") and st.settled_at is not None else decider
+    return _settle(fr, t, decider, len(t.steps) - 1 if settles is None else settles)
+
+
+def _decider(t: Recorder, outcome: str) -> int | None:
+    """The step that decided the outcome: the memory type's step for a mapping, else the last
+    step that decides something before the plumbing that returns."""
+    ids = [s.id for s in t.steps]
+    if outcome in ("map", "relax"):
+        at = next((i for i, sid in enumerate(ids) if sid in MEMTYPE_STEPS), None)
+        if at is not None:
+            return at
+    return next((i for i in range(len(ids) - 1, -1, -1) if ids[i] not in PLUMBING), None)
+
+
+def _settle(fr: FaultResult, t: Recorder | None, decider: int | None, settles: int) -> FaultResult:
+    """The fault's verdict, and for a mapping the guest's memory type, from the settling step on."""
+    if not t:
+        return fr
+    steps, deltas = t.freeze()
+    deltas = [dict(d) for d in deltas]
+    if fr.effective and fr.outcome in ("no_fault", "map", "relax"):
+        deltas[settles]["memtype"] = {**deltas[settles].get("memtype", {}), "effective": fr.effective["type"],
+                                      "guest_s1": fr.effective["s1"], "forced_by_fwb": fr.effective["forced_by_fwb"]}
+    deltas[settles]["verdict"] = {"outcome": fr.outcome, "errno": fr.errno, "inject": fr.inject}
+    return fr._replace(steps=steps, states=tuple(deltas), decider=decider, settles=settles)
 
 
 def _aged(pte: int | None) -> int | None:
@@ -111,49 +139,15 @@ def _aged(pte: int | None) -> int | None:
     return None if pte is None else pte & ~KVM_PTE_LEAF_ATTR_LO_S2_AF
 
 
-def _explain_walk(t: Tracer, f: Fault, fsc, level: int, walk) -> None:
-    path = " -> ".join(f"L{w.level}[{w.index:#x}] {w.found}" for w in walk.levels)
-    if not walk.levels:
-        path = "the IPA is above the input size VTCR_EL2.T0SZ allows"
-    if fsc is None:
-        verdict = f"the leaf allows this {f.access}: no stage-2 fault, the guest never leaves"
-    elif fsc == "translation":
-        verdict = f"no valid leaf: translation fault at level {level}"
-    elif fsc == "permission":
-        verdict = f"the level-{level} leaf lacks the permission: permission fault at level {level}"
-    elif fsc == "access_flag":
-        verdict = f"the level-{level} leaf was aged (AF clear): access flag fault"
-    else:
-        verdict = "the memory type cannot do this exclusive/atomic access: FSC 0x35"
-    if t:
-        t.step("hw.walk", "The CPU walks stage 2 for {ipa:#x}: {path}; {verdict}.", "", ipa=f.ipa, path=path,
-               verdict=verdict)
-
-
 def _not_run(f: Fault) -> FaultResult:
-    return FaultResult(f.ipa, f.access, _mods(f), None, 0, None, "not_run")
+    return FaultResult(f.ipa, f.access, f.mod_list, None, 0, None, "not_run")
 
 
-def _mods(f: Fault) -> tuple[str, ...]:
-    return f.mod_list
-
-
-def _effective(sc: Scenario, f: Fault, pte: int, has_fwb: bool) -> dict:
-    from .pgtable import pte_memattr
+def effective(sc: Scenario, f: Fault, pte: int, has_fwb: bool) -> dict:
+    """The guest access's final memory type, stage 1 and stage 2 combined."""
     s1 = memattr.guest_s1_type(sc.gs1, f.kind == "x" and "ptw" not in f.mods)
     typ, forced = memattr.effective_type(s1, pte_memattr(pte), has_fwb)
     return {"type": typ, "forced_by_fwb": forced, "s1": s1}
-
-
-def _explain_effective(t: Tracer, sc, f, attr: int, has_fwb: bool, eff: dict) -> None:
-    rule = ("FWB: stage 2 decides (0b110 forces Write-Back, 0b101 Non-cacheable unless stage 1 is "
-            "Device, Device takes the stronger Device)" if has_fwb else
-            "no FWB: the more restrictive of stage 1 and stage 2 wins")
-    if t:
-        t.step("hw.combine", "The guest's stage-1 type {s1} meets stage-2 MemAttr {attr:#x} "
-               "({name}): {rule}. The access is {typ}{forced}.", "",
-               s1=eff["s1"], attr=attr, name=memattr.s2_memattr_name(attr, has_fwb), rule=rule,
-               typ=eff["type"], forced=" (forced by FWB)" if eff["forced_by_fwb"] else "")
 
 
 def _decided(st) -> tuple:
@@ -163,23 +157,14 @@ def _decided(st) -> tuple:
             ("vma_pagesize", st.vma_pagesize))
 
 
-def _leaf_of(ipa, level, pte, m, sc):
-    from .mmu import _leaf
-    return _leaf(ipa, level, pte, m.has_fwb(sc), sc)
-
-
 def _geometry(geo: Geometry) -> dict:
     return {"page_shift": geo.page_shift, "ipa_bits": geo.ipa_bits, "levels": geo.levels,
             "start_level": geo.start_level, "concatenated_tables": geo.concatenated_tables,
             "lpa2": geo.lpa2}
 
 
-def _host_s1_text(sc: Scenario) -> str:
-    h = _host_s1(sc)
-    return f"{h['name']} (MAIR {h['mair']:#04x})"
-
-
-def _host_s1(sc: Scenario) -> dict:
+def host_s1(sc: Scenario) -> dict:
+    """The VMA's stage-1 type: AttrIndx, its name and the MAIR_EL1 byte (tagged Normal is 0xf0 with MTE)."""
     idx = memattr.ATTRINDX[sc.mt]
     mair = memattr.MAIR_ATTR[idx]
     if idx == memattr.MT_NORMAL_TAGGED and "mte" in sc.host:
@@ -187,4 +172,4 @@ def _host_s1(sc: Scenario) -> dict:
     return {"attrindx": idx, "name": memattr.ATTRINDX_NAME[idx], "mair": mair}
 
 
-__all__ = ["simulate", "model", "Exit"]
+__all__ = ["simulate", "model"]

@@ -83,6 +83,10 @@ class Scenario:
         return GRANULE_SIZE[self.g]
 
     @property
+    def page_shift(self) -> int:
+        return self.page_size.bit_length() - 1
+
+    @property
     def host_leaf(self) -> int:
         """Largest block the host side allows at the faulting HVA."""
         return HOST_LEAF_SIZES[self.g][self.pg or self.g]

@@ -15,7 +15,7 @@ import itertools
 from dataclasses import replace
 
 from .engine import simulate
-from .models import MODELS
+from .kernel.models import MODELS
 from .scenario import Fault, Scenario
 
 NON_CACHEABLE = ("nc", "ngnrne", "ngnre")

@@ -1,8 +1,18 @@
-"""The trace: immutable, JSON-able steps, each citing the kernel code it models."""
+"""The trace: immutable steps, each citing the kernel code it models, saying what it decided and
+what that changed in the picture.
+
+A model records a step with `Recorder.step(id, case, **values)`: the id names the kernel code
+(app/sim/steps declares each id once), the case names the branch taken, the values are what
+the code decided. The recorder turns them into the step's words and its state delta at that
+moment; table changes made by the step (MmOps) are added to it with `Recorder.change()`.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple
+
+from . import steps as registry
+from .hw.pgtable import pte_kind, pte_memattr, pte_perm
 
 MAX_STEPS_PER_PHASE = 96
 
@@ -25,6 +35,7 @@ class Step:
     text: str
     vars: tuple[tuple[str, object], ...] = ()
     code: str = ""
+    case: str = ""
 
     def to_json(self) -> dict:
         out = {"id": self.id, "func": self.func, "file": self.file, "lines": list(self.lines),
@@ -36,41 +47,69 @@ class Step:
         return out
 
 
-# Words a step's sentence is built from are not variables the kernel decided: a step keeps only
-# flags, numbers and these few decided strings as its vars.
+# A step's JSON `vars` are what the kernel decided: flags, numbers and these few decided strings;
+# other recorded values (flag sets, words) only fill its sentence.
 DECIDED_STRINGS = ("prot", "mmap_lock", "errno")
 
 
 def _decided(name: str, value) -> bool:
+    if isinstance(value, (frozenset, set, tuple, list, dict)):
+        return False
     return not isinstance(value, str) or name in DECIDED_STRINGS
 
 
-class Tracer:
-    """Collects steps for one phase (registration, capability, or one fault).
+class Recorder:
+    """Collects the steps of one phase (registration, capability, or one fault) and what each
+    changed. `ctx` is what turns a step's values into picture facts (StateContext).
 
     Where no trace is wanted the simulator is handed None instead, and every `if t:` before a
-    step skips the work of describing it (the way a disabled tracepoint costs one branch).
+    step skips the work (the way a disabled tracepoint costs one branch).
     """
 
-    __slots__ = ("model", "steps")
+    __slots__ = ("model", "ctx", "steps", "deltas")
 
-    def __init__(self, model):
+    def __init__(self, model, ctx):
         self.model = model
+        self.ctx = ctx
         self.steps: list[Step] = []
+        self.deltas: list[dict] = []
 
     def __bool__(self) -> bool:
         return True
 
-    def step(self, sid: str, text: str, code: str = "", **vars) -> None:
+    def step(self, sid: str, case: str = "", **values) -> None:
         if len(self.steps) >= MAX_STEPS_PER_PHASE:
             return      # a bound, not a path any scenario takes: a fault records about 30 steps
+        d = registry.get(sid)
         src = self.model.source(sid)
-        self.steps.append(Step(sid, src.func, src.file, src.lines,
-                               text.format(**vars) if vars else text,
-                               tuple((k, v) for k, v in vars.items() if _decided(k, v)), code))
+        self.steps.append(Step(sid, src.func, src.file, src.lines, d.say(case, values),
+                               tuple((k, v) for k, v in values.items() if _decided(k, v)),
+                               d.pseudo(case, values), case))
+        self.deltas.append(d.delta(case, values, self.ctx))
 
-    def freeze(self) -> tuple[Step, ...]:
-        return tuple(self.steps)
+    def change(self, **delta) -> None:
+        """Add to what the latest step changed (table entries it wrote, maintenance it ran)."""
+        if not self.deltas:
+            return
+        merge(self.deltas[-1], delta)
+
+    @property
+    def last(self) -> int:
+        return len(self.steps) - 1
+
+    def freeze(self) -> tuple[tuple[Step, ...], tuple[dict, ...]]:
+        return tuple(self.steps), tuple(self.deltas)
+
+
+def merge(into: dict, delta: dict) -> None:
+    """Merge a delta into another: lists extend, dicts update, the rest replaces."""
+    for key, value in delta.items():
+        if isinstance(value, list):
+            into.setdefault(key, []).extend(value)
+        elif isinstance(value, dict):
+            into[key] = {**into.get(key, {}), **value}
+        else:
+            into[key] = value
 
 
 class Leaf(NamedTuple):
@@ -87,12 +126,18 @@ class Leaf(NamedTuple):
                 "size": self.size, "level": self.level, "desc": f"{self.pte:#018x}"}
 
 
+def leaf_of(ipa: int, level: int, pte: int, has_fwb: bool, page_shift: int, size: int | None = None) -> Leaf:
+    """A leaf descriptor as the trace reports it (size: what the mapping covered, if more than one leaf)."""
+    shift = (page_shift - 3) * (3 - level) + page_shift
+    return Leaf(ipa, level, size or 1 << shift, pte, pte_kind(pte, has_fwb), pte_memattr(pte), pte_perm(pte))
+
+
 NO_CMO = (("dcache", "none"), ("icache", "none"))
 
 
 class FaultResult(NamedTuple):
     """What one guest access did; `states` holds, per step, what that step changed in the
-    picture (see timeline.py), aligned with `steps`."""
+    picture (aligned with `steps`)."""
 
     ipa: int
     access: str
@@ -110,6 +155,8 @@ class FaultResult(NamedTuple):
     steps: tuple[Step, ...] = ()
     decided: tuple[tuple[str, object], ...] = ()
     states: tuple = ()
+    decider: int | None = None       # index of the step that decided the outcome
+    settles: int | None = None       # index of the step from which the outcome is settled
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,20 +186,7 @@ class Trace:
         return out
 
 
-# Steps that carry a fault's outcome out rather than decide it.
-_PLUMBING = ("abort.uma_call", "uma.out", "hw.combine", "pgt.init_leaf", "clean_dcache", "inval_icache",
-             "pgt.walk_leaf", "pgt.stage2_map", "uma.map", "pgt.set_prot_attr", "pgt.relax_perms",
-             "uma.lock_retry", "thp_adjust", "uma.thp", "pgt.try_leaf")
-
-
 def decisive_step(f: FaultResult) -> Step | None:
-    """The step that decided a fault's outcome: the classification for a mapping, else the last
-    step that decided something before the plumbing that returns."""
-    if f.outcome in ("map", "relax"):
-        for s in f.steps:
-            if s.id in ("uma.classify", "gmem.prot"):     # gmem_abort(): always Normal, decided with prot
-                return s
-    for s in reversed(f.steps):
-        if s.id not in _PLUMBING:
-            return s
-    return None
+    """The step that decided a fault's outcome (see engine: the memory type's step for a
+    mapping, else the last deciding step before the plumbing that returns)."""
+    return None if f.decider is None else f.steps[f.decider]

@@ -1,7 +1,7 @@
 """LPA2 is host-wide: a host that has it omits SH from every VM's descriptors; without it, 4K and
 16K hosts cap the IPA size at 48 bits."""
 from app.permalink import canonical_query, parse_query
-from app.sim.pgtable import KVM_PTE_LEAF_ATTR_LO_S2_SH
+from app.sim.hw.pgtable import KVM_PTE_LEAF_ATTR_LO_S2_SH
 from tests.conftest import MODEL_IDS, run
 
 

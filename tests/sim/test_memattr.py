@@ -1,7 +1,7 @@
 """Stage 1 x stage 2 memory types, with and without FWB (Arm ASL, arm-stage2.md §2-3)."""
 import pytest
 
-from app.sim import memattr as ma
+from app.sim.hw import memattr as ma
 
 S1 = ("normal_wb", "normal_wt", "normal_nc", "device_nGnRnE", "device_nGnRE", "device_nGRE", "device_GRE")
 

@@ -244,8 +244,8 @@ def test_v7_1_injects_fsc_0x35_after_the_exec_check_and_before_prot():
 
 
 def test_only_6_12_6_14_and_the_patch_reject_a_permission_fault_that_is_neither_read_nor_exec():
-    from app.sim.mmu import KvmArm64
-    from app.sim.models import MODELS
+    from app.sim import MODELS
+    from app.sim.kernel.kvm import KvmArm64
     assert [MODELS[m].rejects_read_perm_fault for m in MODEL_IDS] == [True, True, True, False, False, False]
     assert issubclass(MODELS["v7.1"], KvmArm64)
 

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.sim.pgtable import Geometry, Prot, Stage2, kvm_init_valid_leaf_pte, stage2_set_prot_attr
+from app.sim.hw.pgtable import Geometry, Prot, Stage2, kvm_init_valid_leaf_pte, stage2_set_prot_attr
 
 SHIFT = {"4k": 12, "16k": 14, "64k": 16}
 

@@ -4,7 +4,8 @@ import json
 from hypothesis import given, settings
 
 from app.sim import MODELS, simulate
-from app.sim.timeline import snapshot
+from app.present.timeline import snapshot
+from app.present.values import delta_json
 from app.sim.trace import decisive_step
 from tests.conftest import run
 from tests.strategies import scenarios
@@ -31,12 +32,12 @@ def test_grace_hopper_on_v6_14_resolves_device_at_classification_and_writes_the_
     assert "s2" not in before.memtype and "MemAttr" not in before.desc
     assert before.verdict is None and leaves(before) == []
     at = snapshot(tr, classify)
-    assert at.memtype["s2"] == "Device-nGnRE" and at.desc["MemAttr"] == 0x1
+    assert at.memtype["s2"] == "device_nGnRE" and at.desc["MemAttr"] == 0x1
     assert ("memtype", "s2") in at.changed and at.verdict is None
     assert leaves(snapshot(tr, write - 1)) == [] and snapshot(tr, write - 1).verdict is None
     done = snapshot(tr, write)
-    assert [e.pte for e in leaves(done)] == [f"{tr.faults[0].s2.pte:#018x}"]
-    assert done.verdict["outcome"] == "map" and done.desc["pte"] == f"{tr.faults[0].s2.pte:#018x}"
+    assert [e.pte for e in leaves(done)] == [tr.faults[0].s2.pte]
+    assert done.verdict["outcome"] == "map" and done.desc["pte"] == tr.faults[0].s2.pte
 
 
 def test_descriptor_fields_become_known_at_the_steps_that_decide_them():
@@ -106,4 +107,4 @@ def test_every_fault_reveals_its_verdict_once_and_never_before_its_deciding_step
             decisive = decisive_step(f)
             if decisive is not None:
                 assert revealed[0] >= next(i for i, s in enumerate(f.steps) if s is decisive)
-            json.dumps(f.states)
+            json.dumps([delta_json(d, tr.host_s1) for d in f.states])

@@ -1,0 +1,64 @@
+"""The trace as the contract's JSON (schema 1)."""
+from __future__ import annotations
+
+from ..sim.hw.pgtable import Prot
+from ..sim.trace import FaultResult, Trace
+from .values import delta_json
+
+SCHEMA = 1
+
+
+def trace_json(tr: Trace, canonical: str) -> dict:
+    return {
+        "schema": SCHEMA,
+        "model": tr.model,
+        "canonical": canonical,
+        "cap_cacheable_pfnmap": tr.cap_cacheable_pfnmap,
+        "memslot": {"result": tr.memslot.result, "steps": steps_json(tr.memslot.steps, tr.memslot.states, tr)},
+        "capability": {"cap": 243, "result": tr.cap_cacheable_pfnmap,
+                       "steps": [step_json(s) for s in tr.capability.steps]},
+        "faults": [fault_json(f, tr) for f in tr.faults],
+        "stage2": {**tr.geometry, "leaves": [
+            {"ipa": f"{leaf.ipa:#x}", **leaf.to_json()} for leaf in tr.leaves]},
+        "host_s1": tr.host_s1,
+    }
+
+
+def fault_json(f: FaultResult, tr: Trace) -> dict:
+    return {
+        "ipa": f"{f.ipa:#x}",
+        "access": f.access,
+        "mods": list(f.mods),
+        "fsc": f.fsc,
+        "level": f.level,
+        "esr": None if f.esr is None else f"{f.esr:#010x}",
+        "outcome": f.outcome,
+        "errno": f.errno,
+        "inject": f.inject,
+        "s2": f.s2.to_json() if f.s2 else None,
+        "cmo": dict(f.cmo),
+        "effective": None if f.effective is None else
+        {"type": f.effective["type"], "forced_by_fwb": f.effective["forced_by_fwb"], "s1": f.effective["s1"]},
+        "walk": list(f.walk),
+        "decided": {k: v for k, v in f.decided},
+        "steps": steps_json(f.steps, f.states, tr),
+    }
+
+
+def step_json(s) -> dict:
+    """A step as JSON; its prot value in the kernel's flag names."""
+    j = s.to_json()
+    if "vars" in j and isinstance(j["vars"].get("prot"), int):
+        j["vars"]["prot"] = Prot.describe(j["vars"]["prot"])
+    return j
+
+
+def steps_json(steps, states, tr: Trace) -> list[dict]:
+    """Each step with `state`: what it changed in the picture, when it changed anything."""
+    out = []
+    for i, s in enumerate(steps):
+        j = step_json(s)
+        if i < len(states) and states[i]:
+            j["state"] = delta_json(states[i], tr.host_s1)
+        out.append(j)
+    return out

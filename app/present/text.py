@@ -1,0 +1,132 @@
+"""A trace as mail-safe plain text: ASCII, no tabs, lines of at most 72 columns."""
+from __future__ import annotations
+
+import textwrap
+
+from ..sim.steps import MAIL_STEPS as DECISIVE
+from ..sim.trace import FaultResult, Step, Trace, decisive_step
+
+WIDTH = 72
+
+
+def render(tr: Trace, title: str, url: str) -> str:
+    out = _wrap(f"s2viz {tr.model}: {title}") + [""]
+    out += _wrap(f"memslot: KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}")
+    for s in tr.memslot.steps:
+        if s.id in DECISIVE:
+            out += _step(s)
+    out += _wrap(f"KVM_CHECK_EXTENSION(243) on the VM fd -> {tr.cap_cacheable_pfnmap}")
+    for i, f in enumerate(tr.faults, 1):
+        out.append("")
+        out += _fault(i, f)
+    out += ["", url]
+    text = "\n".join(out) + "\n"
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def render_compare(ta: Trace, tb: Trace, pairs: list, first: int | None, title: str, url: str) -> str:
+    """Two models on one scenario: where they first decide differently, each verdict, and every
+    step pair that differs. pairs: (phase, step of a or None, step of b or None, same)."""
+    a, b = ta.model, tb.model
+    out = _wrap(f"s2viz {a} vs {b}: {title}") + [""]
+    if first is None:
+        out += _wrap("Both kernels decide the same at every step.")
+    else:
+        phase, sa, sb, _ = pairs[first]
+        out += _wrap(f"They first decide differently in the {phase} phase:")
+        out += _side(a, sa) + _side(b, sb)
+    out += ["", "verdicts:"]
+    out += _wrap(f"memslot: {a} {ta.memslot.result}, {b} {tb.memslot.result}", 2)
+    for i, (fa, fb) in enumerate(zip(ta.faults, tb.faults, strict=False), 1):
+        out += _wrap(f"fault {i} ({fa.access} at {fa.ipa:#x}):", 2)
+        for model, f in ((a, fa), (b, fb)):
+            out += _wrap(f"{model}: {_verdict(f)}", 4)
+            s = decisive_step(f)
+            if s is not None:
+                out += _wrap(f"decided by {s.func}() at {s.file}:{s.lines[0]}" if s.lines[0] else
+                             f"decided by {s.func}", 6)
+    # A decision differs when both kernels take the step and decide otherwise; a step only one of
+    # them takes is listed apart, by phase.
+    differing = [(p, x, y) for p, x, y, same in pairs
+                 if not same and x and y and (x.id in DECISIVE or y.id in DECISIVE)]
+    if differing:
+        out += ["", "the decisions that differ:"]
+        for phase, sa, sb in differing[:12]:
+            out += _wrap(f"[{phase}]", 2) + _side(a, sa, 4) + _side(b, sb, 4)
+        if len(differing) > 12:
+            out += _wrap(f"... and {len(differing) - 12} more; the link shows them all.", 2)
+    only = _only_one_side(pairs, a, b)
+    if only:
+        out += ["", "decisions only one kernel takes:"]
+        for line in only:
+            out += _wrap(line, 2)
+    out += ["", url]
+    return "\n".join(out).encode("ascii", "replace").decode("ascii") + "\n"
+
+
+def _only_one_side(pairs: list, a: str, b: str) -> list[str]:
+    """Per phase and kernel, the decisive steps that only that kernel takes."""
+    counts: dict[tuple[str, str], list[str]] = {}
+    for phase, x, y, _ in pairs:
+        if (x is None) == (y is None):
+            continue
+        model, s = (a, x) if y is None else (b, y)
+        if s.id in DECISIVE:
+            counts.setdefault((phase, model), []).append(f"{s.func}()")
+    return [f"[{phase}] only {model}: " + ", ".join(dict.fromkeys(funcs))
+            for (phase, model), funcs in counts.items()]
+
+
+def _side(model: str, s: Step | None, indent: int = 2) -> list[str]:
+    if s is None:
+        return _wrap(f"{model}: takes no such step", indent)
+    where = f"{s.file}:{s.lines[0]}" if s.lines[0] else s.file
+    return _wrap(f"{model}: {where} {s.func}()", indent) + _wrap(s.text, indent + 2)
+
+
+def _fault(i: int, f: FaultResult) -> list[str]:
+    mods = "".join("." + m for m in f.mods)
+    head = f"fault {i}: {f.access}{mods} at {f.ipa:#x} -> {_verdict(f)}"
+    out = _wrap(head)
+    if f.fsc:
+        out += _wrap(f"{f.fsc.replace('_', ' ')} fault at level {f.level}, ESR_EL2 {f.esr:#010x}", 2)
+    for s in f.steps:
+        if s.id in DECISIVE:
+            out += _step(s)
+    if f.s2:
+        out += _wrap(f"stage 2: {f.s2.memtype}, MemAttr {f.s2.memattr:#x}, {f.s2.perm}, "
+                     f"{f.s2.size:#x} bytes at level {f.s2.level}, desc {f.s2.pte:#018x}", 2)
+    if f.effective:
+        forced = " (forced by FWB)" if f.effective["forced_by_fwb"] else ""
+        out += _wrap(f"guest access: {f.effective['type']}{forced}", 2)
+    return out
+
+
+OUTCOME_TEXT = {
+    "not_run": "never runs: no memslot, its registration failed",
+    "no_fault": "no stage-2 fault",
+    "exit_mmio": "KVM_RUN exits to the VMM with KVM_EXIT_MMIO",
+    "exit_nisv": "KVM_RUN exits to the VMM with KVM_EXIT_ARM_NISV",
+    "resume": "the guest resumes",
+}
+
+
+def _verdict(f: FaultResult) -> str:
+    if f.outcome in ("map", "relax") and f.s2:
+        return f"{f.outcome} {f.s2.memtype} {f.s2.perm} {f.s2.size:#x}"
+    if f.outcome == "run_error":
+        return f"KVM_RUN fails {f.errno}"
+    if f.outcome == "inject":
+        return f"{f.inject} injected into the guest"
+    return OUTCOME_TEXT.get(f.outcome, f.outcome)
+
+
+def _step(s: Step) -> list[str]:
+    where = f"{s.file}:{s.lines[0]}" if s.lines[0] else s.file
+    return _wrap(f"{where} {s.func}()", 2) + _wrap(s.text, 4)
+
+
+def _wrap(text: str, indent: int = 0) -> list[str]:
+    pad = " " * indent
+    return textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ",
+                         break_long_words=True, break_on_hyphens=False) or [""]

@@ -1,0 +1,56 @@
+"""The end of the fault handlers: relax the faulting leaf in place, or map the range through
+kvm_pgtable_stage2_map() (arch/arm64/kvm/hyp/pgtable.c) with the attributes prot asks for."""
+from __future__ import annotations
+
+from ..hw.mm_ops import MmOps
+from ..hw.pgtable import KVM_PTE_LEAF_ATTR_HI_S2_XN, stage2_set_prot_attr
+from ..trace import leaf_of
+from . import scatter
+from .user_mem_abort import granule_at
+
+
+class Stage2Install:
+    relax_sets_xn = False              # relax_perms() without X makes the leaf execute-never (v7.1 only)
+
+    def stage2_install(self, sc, st, s2, t, sid: str, relax: bool):
+        """Relax the faulting leaf in place, or map [ipa, ipa + size) (the end of user_mem_abort()
+        and of gmem_abort()); sid is the caller's step."""
+        has_fwb = self.has_fwb(sc)
+        st.ops = MmOps(t, has_fwb, self.has_dic(sc), linear_mapped=sc.mem != "dev", page_size=sc.page_size)
+        if relax:
+            return self.relax(sc, st, s2, t, sid, has_fwb)
+        attr = stage2_set_prot_attr(st.prot, has_fwb, s2.geo)
+        if t:
+            t.step("pgt.set_prot_attr", prot=st.prot, attr=attr, lpa2=s2.geo.lpa2, fwb=has_fwb)
+            t.step(sid, "map", size=st.vma_pagesize, ipa=st.ipa, pa=st.pa)
+            t.step("pgt.stage2_map", "walk", start=s2.geo.start_level)
+        installed = s2.map(st.ipa, st.vma_pagesize, st.pa, attr, st.ops)
+        if not installed:
+            st.result = "same"
+            if st.abort.is_perm and t:
+                t.step(sid, "livelock", size=st.vma_pagesize, gran=granule_at(sc, st.abort.level), livelock=True)
+            return None
+        st.result = "map"
+        st.settled_at = st.ops.first_leaf_step
+        first = installed[0]
+        if len(installed) > 1 and t:
+            t.step("pgt.stage2_map", "split", size=st.vma_pagesize, n=len(installed), level=first["level"])
+        st.leaf = leaf_of(first["ipa"], first["level"], first["pte"], has_fwb, sc.page_shift,
+                          len(installed) * first["size"])
+        if sc.mem == "sg" and t:
+            scatter.explain(t, sc, st.vma_pagesize, st.ipa, st.pa, st.abort.fault.ipa)
+        return None
+
+    def relax(self, sc, st, s2, t, sid: str, has_fwb: bool):
+        """kvm_pgtable_stage2_relax_perms() on the leaf that took the permission fault."""
+        level, old, new = s2.relax_perms(st.ipa, st.prot, self.relax_sets_xn)
+        st.result = "relax"
+        if t:
+            t.step(sid, "relax")
+            t.step("pgt.relax_perms", "set_xn" if self.relax_sets_xn else "clear_xn", old=old, new=new, level=level,
+                   ipa=st.abort.fault.ipa)
+            st.settled_at = t.last
+        if old & KVM_PTE_LEAF_ATTR_HI_S2_XN and not new & KVM_PTE_LEAF_ATTR_HI_S2_XN:
+            st.ops.icache_inval_pou(st.pa, st.vma_pagesize)
+        st.leaf = leaf_of(st.ipa, level, new, has_fwb, sc.page_shift)
+        return None

@@ -1,0 +1,90 @@
+"""Steps of memslot registration and the capability query: check_memory_region_flags()
+(virt/kvm/kvm_main.c), kvm_arch_prepare_memory_region() (arch/arm64/kvm/mmu.c) and
+kvm_vm_ioctl_check_extension() (arch/arm64/kvm/arm.c)."""
+from __future__ import annotations
+
+from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE
+from . import declare
+
+KVM_MAIN_C, MMU_C, ARM_C = "virt/kvm/kvm_main.c", "arch/arm64/kvm/mmu.c", "arch/arm64/kvm/arm.c"
+PREPARE = "kvm_arch_prepare_memory_region"
+
+
+def _host_s1(case, v, ctx):
+    return {"memtype": {"host_s1": v["mt"]}} if "mt" in v else None
+
+
+declare("memslot.flags", "check_memory_region_flags", KVM_MAIN_C, "memslot", "memslot", {
+    "unsupported": "KVM_MEM_GUEST_MEMFD is a valid flag only where kvm_arch_has_private_mem(), which arm64 is "
+                   "not in this kernel: guest_memfd memslots come to arm64 in 6.18. -EINVAL.",
+    "gmem_flags": "KVM_MEM_GUEST_MEMFD with {bad}: dirty logging of guest_memfd memory is not supported, and a "
+                  "read-only slot would need emulated MMIO; -EINVAL.",
+    "ok": "KVM_MEM_GUEST_MEMFD is a valid flag here (CONFIG_KVM_GUEST_MEMFD).",
+}, code={"unsupported": "KVM_MEM_GUEST_MEMFD without private memory support -> -EINVAL",
+         "gmem_flags": "guest_memfd: no KVM_MEM_LOG_DIRTY_PAGES, no KVM_MEM_READONLY -> -EINVAL"},
+    key=True, mail=True)
+
+declare("prepare.entry", PREPARE, MMU_C, "memslot", "memslot",
+        "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the VM's {ipa}-bit IPA space, so no "
+        "-EFAULT.",
+        code={"": "change is not create/move/flags-only -> accept, no checks\n"
+                  "slot ends above 2^ipa_bits -> -EFAULT"},
+        state=lambda case, v, ctx: {"know": {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, "ro" not in ctx.sc.slot)}})
+
+declare("prepare.gmem", PREPARE, MMU_C, "memslot", "memslot",
+        "A guest_memfd slot whose memory userspace can also map (the guest_memfd is mmap-able and shared, as "
+        "arm64 requires: it has no private memory): allowed.",
+        code={"": "guest_memfd slot whose memory is not all mappable -> -EINVAL"}, key=True, mail=True)
+
+declare("prepare.gmem_mte", PREPARE, MMU_C, "memslot", "memslot",
+        "A guest_memfd slot in a VM with MTE: guest_memfd cannot keep tags; -EINVAL.",
+        code={"": "guest_memfd slot and the VM has MTE -> -EINVAL"}, key=True, mail=True)
+
+declare("prepare.vma_loop", PREPARE, MMU_C, "memslot", "vma",
+        lambda v: "Walk the VMAs covering HVA [{:#x}, +1 GiB): one VMA with flags {}{}.".format(
+            v["hva"], _flags(v["flags"]),
+            " (anonymous RAM: the configured VMA is mapped over it only later)" if v["remap"] else ""),
+        code={"": "for each VMA over the slot's user range:"},
+        state=lambda case, v, ctx: {"know": {"hva": MEMSLOT_HVA}})
+
+NO_MTE_WHY = {
+    "driver": "A driver's mapping never has it.",
+    "other": "Anonymous, hugetlbfs, shmem and memfd mappings on an MTE host have it (add mteok); a file on a "
+             "filesystem without MTE support does not.",
+    "hugetlb_612": "6.12 never gives a hugetlbfs mapping VM_MTE_ALLOWED, whatever the scenario says.",
+}
+
+declare("prepare.mte", PREPARE, MMU_C, "memslot", "vma", {
+    "refuse": lambda v: "The VM has MTE but the VMA lacks VM_MTE_ALLOWED: tags could not be kept for this "
+                        "memory. " + NO_MTE_WHY[v["why"]],
+    "ok": "The VM has MTE and the VMA has VM_MTE_ALLOWED.",
+}, code={"refuse": "VM has MTE and VMA lacks VM_MTE_ALLOWED -> -EINVAL"}, key=True, mail=True)
+
+declare("prepare.pfnmap_log", PREPARE, MMU_C, "memslot", "vma", {
+    "not_pfnmap": "Not a VM_PFNMAP VMA: the PFNMAP checks do not apply.",
+    "refuse": "VM_PFNMAP with KVM_MEM_LOG_DIRTY_PAGES: dirty logging of IO memory is not allowed.",
+    "ok": "VM_PFNMAP without dirty logging: allowed.",
+}, code={"refuse": "VMA is VM_PFNMAP and slot logs dirty pages -> -EINVAL"}, key=True, mail=True)
+
+declare("prepare.pfnmap_cacheable", PREPARE, MMU_C, "memslot", "vma", {
+    "refuse": "A cacheable ({mt}) VM_PFNMAP VMA, and the host lacks {missing}: refuse the memslot now, rather "
+              "than fail at fault time.",
+    "cacheable": "VM_PFNMAP VMA with {mt}: the host has FWB and DIC.",
+    "noncacheable": "VM_PFNMAP VMA with {mt}: not cacheable, so no hardware requirement.",
+}, code={"refuse": "cacheable VM_PFNMAP VMA and no FWB+DIC -> -EINVAL"}, state=_host_s1, key=True, mail=True)
+
+declare("cap.check_extension", "kvm_vm_ioctl_check_extension", ARM_C, "cap", None, {
+    "unknown": "This kernel does not know capability 243: kvm_vm_ioctl_check_extension() answers 0, so a VMM "
+               "cannot discover FWB.",
+    "known": lambda v: "KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) on the VM fd: {} ({}).".format(
+        v["r"], "FWB and DIC" if v["r"] else "needs FWB and DIC; missing " + v["missing"]),
+}, code={"unknown": "unknown capability -> 0",
+         "known": "cap 243 on a VM fd -> FWB and DIC supported (1) or not (0)\non /dev/kvm -> -EINVAL"}, key=True)
+
+declare("cap.supports", "kvm_supports_cacheable_pfnmap", "arch/arm64/include/asm/kvm_mmu.h", "cap", None,
+        "kvm_supports_cacheable_pfnmap() = FWB && CACHE_DIC = {r}.", code={"": "supported = FWB and CACHE_DIC"})
+
+
+def _flags(flags) -> str:
+    from .words import flags_text
+    return flags_text(flags)

@@ -1,0 +1,144 @@
+"""The golden files, and the command that blesses them (`make bless`).
+
+Three kinds, all plain text, one fact per line, so that a change shows as a readable diff:
+- tests/sim/golden/<scenario>.txt: the presets of kernel-behaviour.md §2 on every model, decision
+  level: per fault the outcome, errno, leaf, maintenance and guest type, and per step its id, its
+  decided values and what it changed in the picture (tests/decisions.py). No sentences: a reworded
+  step changes none of them.
+- tests/corpus/decisions.txt: every permalink known to exist outside this repository (the README's,
+  the tests', every preset on every model, the lessons'), with the decisions it answers. A link
+  once listed stays listed: its decisions may change only by an intended, blessed change.
+- tests/text/<name>.txt: a few whole mail texts (/text/...), sentences included.
+
+`python -m tests.goldens` rewrites them from the current code and prints the unified diff of what
+it accepted; run it only for an intended change, read the diff, and say what changed in the commit.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from pathlib import Path
+
+from app.permalink import canonical_url, parse_query
+from app.present.text import render
+from app.sim import MODELS, simulate
+from app.sim.presets import PRESETS
+from tests import decisions
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+GOLDEN = HERE / "sim" / "golden"
+CORPUS = HERE / "corpus" / "decisions.txt"
+TEXTS = HERE / "text"
+
+FAULTS = "f=40000000r,40000000w,40001000x,40200000w.ptw,90000000r"
+EXTRA = {
+    "nvgrace-usemem-fwb-only": ("nvgrace-usemem", "host=fwb"),
+    "nvgrace-usemem-no-fwb": ("nvgrace-usemem", "host="),
+    "nvgrace-usemem-remapped": ("nvgrace-usemem", "host=fwb&remap=1"),
+    "anon-dirty-log": ("anon", "slot=log"),
+}
+SCENARIOS = {p: (p, "") for p in PRESETS} | EXTRA
+
+# Whole mail texts: name -> (model or "a..b", query).
+TEXT_SNAPSHOTS = {
+    "grace-hopper-v6.14": ("v6.14", "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"),
+    "grace-hopper-v3-no-dic": ("patch-v3", "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000x"),
+    "udmabuf-v6.17": ("v6.17", "vma=pfnmap,shared,maywrite&mem=sg&pg=2m&f=40000000r,40001000r"),
+    "gmem-refused-v6.17": ("v6.17", "vma=shared,maywrite&slot=gmem&f=40000000r"),
+    "v3-vs-v6.17": ("patch-v3..v6.17", "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"),
+}
+
+LINK = re.compile(r"/(?:v6\.12|v6\.14|patch-v3|v6\.17|v7\.1|v7\.3)/\?[A-Za-z0-9=&,._:-]*")
+
+
+def golden_text(name: str) -> str:
+    preset, extra = SCENARIOS[name]
+    base = parse_query("&".join(x for x in (extra, FAULTS) if x))
+    assert base.ok, base.errors
+    sc = PRESETS[preset].apply(base.scenario)
+    return "".join(f"## {canonical_url(mid, sc)}\n" + decisions.steps(simulate(mid, sc)) + "\n" for mid in MODELS)
+
+
+def answer(link: str) -> str:
+    """What a permalink decides, as the corpus records it."""
+    mid, query = link.split("/")[1], link.split("?", 1)[1] if "?" in link else ""
+    parsed = parse_query(query)
+    assert parsed.ok, (link, parsed.errors)
+    return decisions.decisions(simulate(mid, parsed.scenario))
+
+
+def corpus_text(links) -> str:
+    return "".join(f"# {link}\n{answer(link)}\n" for link in sorted(links))
+
+
+def read_corpus() -> dict[str, str]:
+    """The corpus file as {link: decisions}."""
+    out, link, lines = {}, None, []
+    for line in CORPUS.read_text().splitlines():
+        if line.startswith("# /"):
+            if link:
+                out[link] = "\n".join(lines).strip("\n") + "\n"
+            link, lines = line[2:], []
+        else:
+            lines.append(line)
+    if link:
+        out[link] = "\n".join(lines).strip("\n") + "\n"
+    return out
+
+
+def collected_links() -> list[str]:
+    """Every permalink written in the README and the tests, plus every preset on every model and
+    every lesson's links."""
+    from app import lessons
+    links = set()
+    for path in [ROOT / "README.md", *sorted((ROOT / "tests").rglob("*.py"))]:
+        for m in LINK.findall(path.read_text()):
+            parsed = parse_query(m.split("?", 1)[1])
+            if parsed.ok:
+                links.add(canonical_url(m.split("/")[1], parsed.scenario))
+    for link in lessons.links():
+        parsed = parse_query(link.split("?", 1)[1])
+        links.add(canonical_url(link.split("/")[1], parsed.scenario))
+    base = parse_query("f=40000000r,40000000w,40001000x,80000000r").scenario
+    for preset in PRESETS.values():
+        for mid in MODELS:
+            links.add(canonical_url(mid, preset.apply(base)))
+    return sorted(links)
+
+
+def mail_text(name: str) -> str:
+    models, query = TEXT_SNAPSHOTS[name]
+    sc = parse_query(query).scenario
+    if ".." in models:
+        from app.compare import as_text
+        a, b = models.split("..")
+        return as_text(simulate(a, sc), simulate(b, sc), "a snapshot", canonical_url(models, sc))
+    return render(simulate(models, sc), "a snapshot", canonical_url(models, sc))
+
+
+def diff(old: str, new: str, name: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"{name} (stored)",
+                                        f"{name} (now)", n=2))
+
+
+def bless() -> int:
+    changed = 0
+    targets = [(GOLDEN / f"{n}.txt", golden_text(n)) for n in sorted(SCENARIOS)]
+    targets += [(TEXTS / f"{n}.txt", mail_text(n)) for n in sorted(TEXT_SNAPSHOTS)]
+    old_links = set(read_corpus()) if CORPUS.exists() else set()
+    targets.append((CORPUS, corpus_text(old_links | set(collected_links()))))
+    for path, new in targets:
+        old = path.read_text() if path.exists() else ""
+        if old != new:
+            changed += 1
+            sys.stdout.write(diff(old, new, str(path.relative_to(ROOT))))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(new)
+    print(f"{changed} golden file(s) rewritten" if changed else "the golden files already agree")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(bless())
