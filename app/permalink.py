@@ -191,7 +191,7 @@ def _faults(value: str, _fields) -> tuple[s.Fault, ...]:
 def _fault(text: str) -> s.Fault:
     m = _FAULT_RE.match(text)
     if not m or not m.group(1).strip("_"):
-        raise ScenarioError(f"Fault '{_clip(text)}' is not <hex IPA><r|w|x>[.mod], e.g. 40000000w.")
+        raise ScenarioError(f"Fault '{_clip(text)}' is not <hex IPA><r|w|x>[.mod], e.g. 40000000w or 40000000r.ua.")
     ipa = int(m.group(1).replace("_", ""), 16)
     if ipa >= s.FAULT_IPA_MAX:
         raise ScenarioError(f"Fault IPA {_clip(hex(ipa))} does not fit the 56 bits HPFAR_EL2 can report.")
@@ -208,12 +208,22 @@ def _fault(text: str) -> s.Fault:
 
 
 def _mod_clash(f: s.Fault) -> str | None:
-    if f.kind == "x" and {"noisv", "cm", "atomic"} & f.mods:
-        return "an instruction fetch cannot carry noisv, cm or atomic"
-    if "ptw" in f.mods and {"cm", "atomic", "noisv"} & f.mods:
-        return "a stage-1 walk fault cannot be a cache-maintenance or atomic access (and never has an ISV)"
-    if "cm" in f.mods and {"atomic", "noisv"} & f.mods:
-        return "a cache-maintenance fault is neither atomic nor has an ISV to drop"
+    instr = [m for m in s.INSTRUCTION_MODS if m in f.mods]
+    if f.kind == "x" and ({"noisv", "cm", "atomic", "ua"} | set(s.INSTRUCTION_MODS)) & f.mods:
+        return "an instruction fetch cannot carry noisv, cm, atomic, ua, pair, zva, excl or lse"
+    if "ptw" in f.mods and ({"cm", "atomic", "noisv", "ua"} | set(s.INSTRUCTION_MODS)) & f.mods:
+        return ("a stage-1 walk fault is the walk's own access, not the instruction's: it cannot also be "
+                "cm, atomic, noisv, ua or an instruction")
+    if "cm" in f.mods and ({"atomic", "noisv", "ua"} | set(s.INSTRUCTION_MODS)) & f.mods:
+        return "a cache-maintenance fault is neither atomic, unaligned, another instruction, nor has an ISV to drop"
+    if len(instr) > 1:
+        return f"{' and '.join(instr)} are different instructions: give one"
+    if "zva" in f.mods and f.kind != "w":
+        return "DC ZVA writes its block: use w (e.g. 40000000w.zva)"
+    if "zva" in f.mods and "ua" in f.mods:
+        return "DC ZVA zeroes a whole block: it has no unaligned form"
+    if "atomic" in f.mods and {"pair", "zva", "ua"} & f.mods:
+        return "FSC 0x35 (atomic) is raised by an exclusive or atomic access, not by pair, zva or ua"
     return None
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..sim.hw.pgtable import Prot
 from ..sim.trace import FaultResult, Trace
+from . import vmm
 from .values import delta_json
 
 SCHEMA = 1
@@ -14,13 +15,15 @@ def trace_json(tr: Trace, canonical: str) -> dict:
         "model": tr.model,
         "canonical": canonical,
         "cap_cacheable_pfnmap": tr.cap_cacheable_pfnmap,
-        "memslot": {"result": tr.memslot.result, "steps": steps_json(tr.memslot.steps, tr.memslot.states, tr)},
+        "memslot": {"result": tr.memslot.result, "hazard": None,   # no memslot-time hazard in these kernels
+                    "steps": steps_json(tr.memslot.steps, tr.memslot.states, tr)},
         "capability": {"cap": 243, "result": tr.cap_cacheable_pfnmap,
                        "steps": [step_json(s) for s in tr.capability.steps]},
         "faults": [fault_json(f, tr) for f in tr.faults],
         "stage2": {**tr.geometry, "leaves": [
             {"ipa": f"{leaf.ipa:#x}", **leaf.to_json()} for leaf in tr.leaves]},
         "host_s1": tr.host_s1,
+        "vmm": vmm.calls(tr),
     }
 
 
@@ -41,6 +44,9 @@ def fault_json(f: FaultResult, tr: Trace) -> dict:
         {"type": f.effective["type"], "forced_by_fwb": f.effective["forced_by_fwb"], "s1": f.effective["s1"]},
         "walk": list(f.walk),
         "decided": {k: v for k, v in f.decided},
+        "hazard": f.hazard,
+        "hazards": f.all_hazards(),
+        "guest_result": f.guest_result,
         "steps": steps_json(f.steps, f.states, tr),
     }
 

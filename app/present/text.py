@@ -3,22 +3,24 @@ from __future__ import annotations
 
 import textwrap
 
-from ..sim.steps import MAIL_STEPS as DECISIVE
+from ..sim.sources import in_patch_hunk, patch
+from ..sim.steps import MAIL_STEPS
 from ..sim.trace import FaultResult, Step, Trace, decisive_step
 
 WIDTH = 72
 
 
 def render(tr: Trace, title: str, url: str) -> str:
+    """In the VMM's order: the capability query, the memslot, then each access's KVM_RUN."""
     out = _wrap(f"s2viz {tr.model}: {title}") + [""]
+    out += _wrap(f"KVM_CHECK_EXTENSION(243) on the VM fd -> {tr.cap_cacheable_pfnmap}")
     out += _wrap(f"memslot: KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}")
     for s in tr.memslot.steps:
-        if s.id in DECISIVE:
-            out += _step(s)
-    out += _wrap(f"KVM_CHECK_EXTENSION(243) on the VM fd -> {tr.cap_cacheable_pfnmap}")
+        if s.id in MAIL_STEPS:
+            out += _step(s, tr.model)
     for i, f in enumerate(tr.faults, 1):
         out.append("")
-        out += _fault(i, f)
+        out += _fault(i, f, tr)
     out += ["", url]
     text = "\n".join(out) + "\n"
     return text.encode("ascii", "replace").decode("ascii")
@@ -48,7 +50,7 @@ def render_compare(ta: Trace, tb: Trace, pairs: list, first: int | None, title: 
     # A decision differs when both kernels take the step and decide otherwise; a step only one of
     # them takes is listed apart, by phase.
     differing = [(p, x, y) for p, x, y, same in pairs
-                 if not same and x and y and (x.id in DECISIVE or y.id in DECISIVE)]
+                 if not same and x and y and (x.id in MAIL_STEPS or y.id in MAIL_STEPS)]
     if differing:
         out += ["", "the decisions that differ:"]
         for phase, sa, sb in differing[:12]:
@@ -71,7 +73,7 @@ def _only_one_side(pairs: list, a: str, b: str) -> list[str]:
         if (x is None) == (y is None):
             continue
         model, s = (a, x) if y is None else (b, y)
-        if s.id in DECISIVE:
+        if s.id in MAIL_STEPS:
             counts.setdefault((phase, model), []).append(f"{s.func}()")
     return [f"[{phase}] only {model}: " + ", ".join(dict.fromkeys(funcs))
             for (phase, model), funcs in counts.items()]
@@ -84,22 +86,39 @@ def _side(model: str, s: Step | None, indent: int = 2) -> list[str]:
     return _wrap(f"{model}: {where} {s.func}()", indent) + _wrap(s.text, indent + 2)
 
 
-def _fault(i: int, f: FaultResult) -> list[str]:
+def _fault(i: int, f: FaultResult, tr: Trace) -> list[str]:
     mods = "".join("." + m for m in f.mods)
     head = f"fault {i}: {f.access}{mods} at {f.ipa:#x} -> {_verdict(f)}"
     out = _wrap(head)
+    hz = f.hazard
+    if hz:
+        where = hz["where"]
+        at = f" at {where['func']}() ({where['file']}:{where['lines'][0]})" if where else ""
+        out += _wrap(f"HOST HAZARD: {hz['kind'].replace('_', ' ')}{at}. {hz['why']}", 2)
+        if hz["fixed_by"]:
+            out += _wrap(f"fixed by: {hz['fixed_by']}", 4)
     if f.fsc:
         out += _wrap(f"{f.fsc.replace('_', ' ')} fault at level {f.level}, ESR_EL2 {f.esr:#010x}", 2)
     for s in f.steps:
-        if s.id in DECISIVE:
-            out += _step(s)
+        if s.id in MAIL_STEPS:
+            out += _step(s, tr.model)
     if f.s2:
-        out += _wrap(f"stage 2: {f.s2.memtype}, MemAttr {f.s2.memattr:#x}, {f.s2.perm}, "
-                     f"{f.s2.size:#x} bytes at level {f.s2.level}, desc {f.s2.pte:#018x}", 2)
+        out += _wrap(f"stage 2: {f.s2.memtype}, MemAttr {f.s2.memattr:#x}, {f.s2.perm}, {_leaf_words(f, tr)}, "
+                     f"desc {f.s2.pte:#018x}", 2)
     if f.effective:
         forced = " (forced by FWB)" if f.effective["forced_by_fwb"] else ""
         out += _wrap(f"guest access: {f.effective['type']}{forced}", 2)
     return out
+
+
+def _leaf_words(f: FaultResult, tr: Trace) -> str:
+    """The mapping's leaves: one, or how many of which kind when a block could not be used."""
+    page_shift = tr.geometry["page_shift"]
+    each = 1 << ((page_shift - 3) * (3 - f.s2.level) + page_shift)
+    if f.s2.size <= each:
+        return f"{f.s2.size:#x} bytes at level {f.s2.level}"
+    kind = "page" if f.s2.level == 3 else "block"
+    return f"{f.s2.size // each} {kind} descriptors at level {f.s2.level} ({f.s2.size:#x} bytes)"
 
 
 OUTCOME_TEXT = {
@@ -112,6 +131,10 @@ OUTCOME_TEXT = {
 
 
 def _verdict(f: FaultResult) -> str:
+    return _answer(f) + (f"; HOST HAZARD: {f.hazard['kind'].replace('_', ' ')}" if f.hazard else "")
+
+
+def _answer(f: FaultResult) -> str:
     if f.outcome in ("map", "relax") and f.s2:
         return f"{f.outcome} {f.s2.memtype} {f.s2.perm} {f.s2.size:#x}"
     if f.outcome == "run_error":
@@ -121,8 +144,11 @@ def _verdict(f: FaultResult) -> str:
     return OUTCOME_TEXT.get(f.outcome, f.outcome)
 
 
-def _step(s: Step) -> list[str]:
+def _step(s: Step, model: str | None = None) -> list[str]:
     where = f"{s.file}:{s.lines[0]}" if s.lines[0] else s.file
+    p = patch(model) if model else None
+    if p is not None and s.lines[0]:
+        where += " (the patch's lines)" if in_patch_hunk(model, s.id) else f" ({p['base']} lines)"
     return _wrap(f"{where} {s.func}()", 2) + _wrap(s.text, 4)
 
 

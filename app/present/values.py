@@ -2,6 +2,7 @@
 as its base and size, flag sets as names, memory kinds in words."""
 from __future__ import annotations
 
+from ..sim.hazards import CATALOGUE
 from ..sim.hw.pgtable import Prot
 from ..sim.units import size_text
 
@@ -68,6 +69,8 @@ def delta_json(d: dict, host_s1: dict) -> dict:
             out[key] = {k: desc_text(k, v) for k, v in value.items()}
         elif key == "memtype":
             out[key] = {k: memtype_text(k, v, host_s1) for k, v in value.items()}
+        elif key == "hazard":
+            out[key] = {"key": value, "kind": CATALOGUE[value].kind}
         elif key == "table":
             out[key] = [{**e, "ipa": f"{e['ipa']:#x}", **({"pte": f"{e['pte']:#018x}"} if "pte" in e else {})}
                         for e in value]

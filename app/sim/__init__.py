@@ -8,7 +8,8 @@ other layers use (tests/test_sim_surface.py holds them to it):
 - `scenario` (the vocabularies and fixed layout a permalink speaks of), `presets` (real mappings),
   `sweep` (outcome-only sweeps for the behaviour maps), `sources` (each step's lines per kernel
   tag), `steps` (the registry: PATH, KEY_STEPS, MAIL_STEPS, ...), `trace` (the trace types),
-  `units`, and `hw` (bit layouts, memory attributes and the stage-2 geometry, for display).
+  `units`, `hazards` (the host-safety catalogue) and `hw` (bit layouts, memory attributes, the
+  stage-2 geometry and the guest's access rules, for display).
 The kernel models (`kernel`) and the engine are internal.
 """
 from .engine import simulate

@@ -1,13 +1,24 @@
 """simulate(): run one scenario through one kernel model and return its trace."""
 from __future__ import annotations
 
+from .hw import access, memattr
 from .hw import esr as esr_mod
-from .hw import memattr
-from .hw.pgtable import KVM_PTE_LEAF_ATTR_LO_S2_AF, Geometry, Prot, Stage2, Walk, geometry, permits, pte_memattr
+from .hw.pgtable import (
+    KVM_PTE_LEAF_ATTR_LO_S2_AF,
+    Geometry,
+    Prot,
+    Stage2,
+    Walk,
+    geometry,
+    permits,
+    pte_kind,
+    pte_memattr,
+)
+from .kernel import scatter
 from .kernel.kvm import KvmArm64
 from .kernel.models import MODELS
 from .kernel.types import Abort
-from .scenario import Fault, Scenario
+from .scenario import INSTRUCTION_MODS, Fault, Scenario
 from .sources import source_for
 from .steps import MEMTYPE_STEPS, PLUMBING
 from .steps.facts import StateContext
@@ -21,16 +32,24 @@ def model(mid: str) -> KvmArm64:
 
 
 def needed_permission(f: Fault) -> str:
-    """What stage 2 must allow for the access: r, w or x (a stage-1 walk reads, or writes to
-    update the guest's descriptors; DC IVAC-like maintenance needs write, the rest read)."""
+    """What stage 2 must allow for the access: r, w, rw or x (a stage-1 walk reads, or writes to
+    update the guest's descriptors; DC IVAC-like maintenance needs write; an atomic both)."""
     if "ptw" in f.mods:
         return "w" if f.kind == "w" else "r"
+    if f.instruction == "lse":
+        return "rw"
     return f.kind
 
 
-def probe(s2: Stage2, f: Fault) -> tuple[str | None, int, int | None]:
+def probe(s2: Stage2, f: Fault, ctx: StateContext) -> tuple[str | None, int, int | None]:
     """What the hardware reports for the access on the table as it is: (fsc, level, leaf pte).
-    fsc None: the access does not fault."""
+    fsc None: no stage-2 fault; "guest_alignment": the guest's own stage 1 faults first (EL1).
+    Inside stage 2 the order is the architecture's: walk faults (translation, access flag), then
+    alignment, then permission."""
+    sc = ctx.sc
+    if f.kind != "x" and access.stage1_alignment_fault(f.instruction, f.unaligned,
+                                                       memattr.guest_s1_type(sc.gs1, False)):
+        return "guest_alignment", 0, None
     if f.ipa >= 1 << s2.geo.ipa_bits:
         return "translation", 0, None
     pte, level = s2.lookup(f.ipa)
@@ -39,6 +58,8 @@ def probe(s2: Stage2, f: Fault) -> tuple[str | None, int, int | None]:
     if "af" in f.mods:
         s2.mkold(f.ipa)
         return "access_flag", level, pte
+    if access.needs_normal(f.instruction, f.unaligned) and pte_kind(pte, ctx.has_fwb) == memattr.S2_DEVICE:
+        return "alignment", level, pte
     if not permits(pte, needed_permission(f)):
         return "permission", level, pte
     if "atomic" in f.mods:
@@ -46,11 +67,17 @@ def probe(s2: Stage2, f: Fault) -> tuple[str | None, int, int | None]:
     return None, level, pte
 
 
-def make_abort(f: Fault, fsc: str, level: int) -> Abort:
+def make_abort(f: Fault, fsc: str, level: int, pte: int | None = None) -> Abort:
+    """ESR_EL2 as the CPU reports it for this instruction: ISV only for a single-register load or
+    store without writeback; WnR from the access (DC ZVA writes; an atomic's translation fault
+    reports its read, its permission fault the right that is missing)."""
     is_iabt = f.kind == "x"
     s1ptw, cm = "ptw" in f.mods, "cm" in f.mods
-    isv = not (is_iabt or s1ptw or cm or {"noisv", "atomic"} & f.mods)
-    wnr = f.kind == "w" or cm
+    isv = not (is_iabt or s1ptw or cm or {"noisv", "atomic"} & f.mods or f.instruction in INSTRUCTION_MODS)
+    if f.instruction == "lse":
+        wnr = fsc == "permission" and pte is not None and permits(pte, "r")
+    else:
+        wnr = f.kind == "w" or cm or f.instruction == "zva"
     value = esr_mod.encode(is_iabt=is_iabt, fsc=esr_mod.fsc_code(fsc, level), isv=isv, wnr=wnr,
                            cm=cm, s1ptw=s1ptw)
     return Abort(f, fsc, level, is_iabt, s1ptw, cm, isv, wnr, value)
@@ -77,37 +104,86 @@ def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
 
 
 def fire(m: KvmArm64, ctx: StateContext, f: Fault, s2: Stage2, trace: bool) -> FaultResult:
-    """One guest access: the CPU's walk, then KVM if it faults; the verdict lands on the step
-    from which the outcome is settled."""
+    """One guest access: the CPU's walk, then KVM if it faults, then what the instruction does on
+    what KVM left; the verdict lands on the step from which the outcome is settled."""
     sc = ctx.sc
     t = Recorder(m, ctx) if trace else None
     walk = (s2.walk(f.ipa) if f.ipa < 1 << s2.geo.ipa_bits else Walk((), None, 0)) if t else None
-    fsc, level, pte = probe(s2, f)
+    fsc, level, pte = probe(s2, f, ctx)
     if t:
-        t.step("hw.walk", ipa=f.ipa, walk=walk.levels, level=level, access=f.access, fsc=fsc,
-               pte=_aged(pte) if fsc == "access_flag" else pte)
-    if fsc is None:
-        eff = effective(sc, f, pte, ctx.has_fwb) if t else None
+        t.step("hw.walk", "s1_alignment" if fsc == "guest_alignment" else "", ipa=f.ipa,
+               walk=walk.levels if fsc != "guest_alignment" else (), level=level, access=f.access, fsc=fsc,
+               pte=_aged(pte) if fsc == "access_flag" else pte, instruction=f.instruction, unaligned=f.unaligned)
+    if fsc in (None, "guest_alignment"):
+        eff = effective(sc, f, pte, ctx.has_fwb) if t and pte is not None else None
+        hazards = ()
+        if pte is not None and sc.mem == "sg" and \
+                leaf_pa(pte, level, f.ipa, s2.geo, sc.page_size) != scatter.page_pa(f.ipa & ~(sc.page_size - 1),
+                                                                                     sc.page_size):
+            hazards = (("udmabuf_foreign_access", 0),)
+            if t:
+                t.change(hazard="udmabuf_foreign_access")
         fr = FaultResult(f.ipa, f.access, f.mod_list, None, level, None, "no_fault", effective=eff,
-                         walk=walk.to_json() if t else ())
+                         walk=walk.to_json() if t and fsc is None else (), hazards=hazards)
+        fr = fr._replace(guest_result=guest_result(t, ctx, f, fr, pte, level, "", None))
         return _settle(fr, t, decider=0, settles=0)
-    ab = make_abort(f, fsc, level)
+    ab = make_abort(f, fsc, level, pte)
     ex, st = m.handle_guest_abort(sc, ab, s2, t)
-    eff = None
-    if t and ex.outcome in ("map", "relax", "resume"):
-        after = s2.lookup(f.ipa)[0]
-        eff = effective(sc, f, after, ctx.has_fwb) if after is not None else None
+    after, after_level = s2.lookup(f.ipa)
+    eff = effective(sc, f, after, ctx.has_fwb) if t and after is not None and \
+        ex.outcome in ("map", "relax", "resume") else None
     if t and st.leaf is not None and eff is not None:
         t.step("hw.combine", s1=eff["s1"], attr=st.leaf.memattr, fwb=ctx.has_fwb, type=eff["type"],
                forced_by_fwb=eff["forced_by_fwb"])
     fr = FaultResult(f.ipa, f.access, f.mod_list, fsc, level, ab.esr, ex.outcome, ex.errno, ex.inject,
                      st.leaf, tuple(st.ops.cmo.items()) if st.ops else NO_CMO, eff,
-                     walk.to_json() if t else (), decided=_decided(st) if t else ())
+                     walk.to_json() if t else (), decided=_decided(st) if t else (), hazards=tuple(st.hazards))
+    fr = fr._replace(guest_result=guest_result(t, ctx, f, fr, after, after_level, st.result, st))
     if not t:
         return fr
     decider = _decider(t, ex.outcome)
     settles = st.settled_at if ex.outcome in ("map", "relax") and st.settled_at is not None else decider
     return _settle(fr, t, decider, len(t.steps) - 1 if settles is None else settles)
+
+
+def guest_result(t: Recorder | None, ctx: StateContext, f: Fault, fr: FaultResult, pte: int | None,
+                 pte_level: int, result: str, st) -> dict:
+    """What the guest's instruction then does, after KVM's answer (the guest.result step)."""
+    out = fr.outcome
+    values: dict = {"outcome": out, "instruction": f.instruction, "unaligned": f.unaligned, "access": f.access}
+    if fr.fsc is None and fr.outcome == "no_fault" and pte is None:
+        kind, el, why = "alignment_fault", 1, "s1_device_first"
+    elif out == "run_error":
+        kind, el, why = "vm_stopped", None, "run_error"
+        values["errno"] = fr.errno
+    elif out == "inject":
+        kind, el, why = "abort", 1, "inject_" + fr.inject
+    elif out == "exit_mmio":
+        kind, el, why = "emulated", None, "mmio"
+    elif out == "exit_nisv":
+        kind, el, why = "abort", 1, "nisv"
+    elif out == "resume" and result not in ("young", "same"):
+        kind, el, why = "skipped", None, "cm_skipped"
+    elif out == "resume" and st is not None and any(hz[0].endswith("livelock") for hz in st.hazards):
+        kind, el, why = "livelock", None, "livelock"
+    elif pte is None:
+        kind, el, why = "faults_again", None, "no_leaf"
+    else:
+        s1 = memattr.guest_s1_type(ctx.sc.gs1, f.kind == "x" and "ptw" not in f.mods)
+        typ = memattr.effective_type(s1, pte_memattr(pte), ctx.has_fwb)[0]
+        r = access.instruction_result(f.instruction, f.unaligned, s1, pte_kind(pte, ctx.has_fwb), typ)
+        kind, el, why = r.kind, r.el, r.why
+        values |= {"s1": s1, "s2": pte_kind(pte, ctx.has_fwb), "type": typ}
+        page = ctx.sc.page_size
+        if kind == "completes" and ctx.sc.mem == "sg" and f.kind != "x":
+            got = leaf_pa(pte, pte_level, f.ipa, ctx.geo, page)
+            expect = scatter.page_pa(f.ipa & ~(page - 1), page)
+            if got != expect:
+                why = "foreign_page"
+                values |= {"got": got, "expect": expect}
+    if t:
+        t.step("guest.result", why, kind=kind, el=el, **values)
+    return {"kind": kind, "el": el, "why": why}
 
 
 def _decider(t: Recorder, outcome: str) -> int | None:
@@ -134,13 +210,20 @@ def _settle(fr: FaultResult, t: Recorder | None, decider: int | None, settles: i
     return fr._replace(steps=steps, states=tuple(deltas), decider=decider, settles=settles)
 
 
+def leaf_pa(pte: int, level: int, ipa: int, geo: Geometry, page: int) -> int:
+    """The host PA of the page of `ipa` that a leaf at `level` maps it to."""
+    size = geo.granule_size(level)
+    return (pte & geo.addr_mask()) + (ipa & (size - 1) & ~(page - 1))
+
+
 def _aged(pte: int | None) -> int | None:
     """The leaf as kvm_age_gfn() left it: AF clear."""
     return None if pte is None else pte & ~KVM_PTE_LEAF_ATTR_LO_S2_AF
 
 
 def _not_run(f: Fault) -> FaultResult:
-    return FaultResult(f.ipa, f.access, f.mod_list, None, 0, None, "not_run")
+    return FaultResult(f.ipa, f.access, f.mod_list, None, 0, None, "not_run",
+                       guest_result={"kind": "not_run", "el": None, "why": "not_run"})
 
 
 def effective(sc: Scenario, f: Fault, pte: int, has_fwb: bool) -> dict:

@@ -16,7 +16,10 @@ SLOT_FLAGS = ("log", "ro", "gmem")
 GRANULES = ("4k", "16k", "64k")
 GUEST_S1_TYPES = ("wb", "wt", "nc", "ngnrne", "ngnre", "ngre", "gre", "off")
 FAULT_KINDS = ("r", "w", "x")
-FAULT_MODS = ("noisv", "cm", "ptw", "atomic", "af")
+FAULT_MODS = ("noisv", "cm", "ptw", "atomic", "af", "ua", "pair", "zva", "excl", "lse")
+# The guest's instruction, when the fault says which: unaligned load/store, LDP/STP, DC ZVA,
+# LDXR/STXR, an LSE atomic (LDADD, CAS, ...). Without one, a plain LDR/STR of an X register.
+INSTRUCTION_MODS = ("pair", "zva", "excl", "lse")
 IPA_BITS_MIN, IPA_BITS_MAX = 32, 52
 MAX_FAULTS = 64
 
@@ -54,6 +57,17 @@ class Fault:
     @property
     def access(self) -> str:
         return {"r": "read", "w": "write", "x": "exec"}[self.kind]
+
+    @property
+    def instruction(self) -> str:
+        """The instruction class: fetch, ldst (LDR/STR), pair, zva, excl or lse."""
+        if self.kind == "x":
+            return "fetch"
+        return next((m for m in INSTRUCTION_MODS if m in self.mods), "ldst")
+
+    @property
+    def unaligned(self) -> bool:
+        return "ua" in self.mods
 
     @property
     def mod_list(self) -> tuple[str, ...]:

@@ -5,15 +5,13 @@ import json
 from functools import cache
 from importlib import resources
 
+from .steps import REGISTRY
 from .trace import Source
 
 UNKNOWN = Source("?", "?", (0, 0))
 ARCH_FILE = "Arm ARM (ASL)"
-# Steps that are the CPU's doing, not KVM's: cited by their ASL function.
-ARCH = {
-    "hw.walk": Source("AArch64.S2Walk", ARCH_FILE, (0, 0)),
-    "hw.combine": Source("AArch64.S2ApplyFWBMemAttrs / S2CombineS1MemAttrs", ARCH_FILE, (0, 0)),
-}
+# Steps that are the CPU's doing, not KVM's: cited by their ASL function, as the registry declares them.
+ARCH = {sid: Source(d.func, d.file, (0, 0)) for sid, d in REGISTRY.items() if d.file == ARCH_FILE}
 
 
 @cache

@@ -3,7 +3,8 @@
 The sweep runs the same engine as the trace (simulate(trace=False)); it only avoids running it
 twice for scenarios that cannot differ in outcome:
 - those that differ only in what picks the memory type of a mapping (VM_ALLOW_ANY_UNCACHED,
-  which non-cacheable pgprot) or in the guest's stage-1 type;
+  which non-cacheable pgprot) or in the guest's stage-1 type (unless an access is unaligned or a
+  DC ZVA: the guest's own stage 1 may then fault first);
 - VM_SHARED without VM_MAYWRITE: the model reads VM_SHARED only through is_cow_mapping();
 - VM_IO beside VM_PFNMAP: the model reads VM_IO only as "VM_IO or VM_PFNMAP";
 - remap for a VMA without VM_PFNMAP in a VM without MTE: registration accepts both VMAs.
@@ -15,6 +16,7 @@ import itertools
 from dataclasses import replace
 
 from .engine import simulate
+from .hw import access
 from .kernel.models import MODELS
 from .scenario import Fault, Scenario
 
@@ -25,8 +27,15 @@ SWEEP_FAULTS = (Fault(0x4000_0000, "r"), Fault(0x4010_0000, "w"), Fault(0x4020_0
 
 def outcome_class(sc: Scenario) -> Scenario:
     """A representative scenario with the same outcomes (not the same mappings)."""
-    return replace(sc, vma=_class_vma(sc.vma), mt="nc" if sc.mt in NON_CACHEABLE else sc.mt, gs1="wb",
+    return replace(sc, vma=_class_vma(sc.vma), mt="nc" if sc.mt in NON_CACHEABLE else sc.mt, gs1=_class_gs1(sc),
                    remap=_class_remap(sc))
+
+
+def _class_gs1(sc: Scenario):
+    """The guest's stage-1 type matters to outcomes only for accesses that fault on Device memory."""
+    if any(access.needs_normal(f.instruction, f.unaligned) for f in sc.faults):
+        return sc.gs1
+    return "wb"
 
 
 def _class_remap(sc: Scenario) -> bool:
@@ -45,7 +54,7 @@ def _class_vma(vma: frozenset) -> frozenset:
 def _class_key(sc: Scenario) -> tuple:
     """outcome_class(sc) as a cheap tuple (the memo key)."""
     return (_class_vma(sc.vma), sc.mt in NON_CACHEABLE or sc.mt, sc.mem, sc.host, sc.vm, sc.slot, sc.g,
-            sc.ipa, sc.pg, _class_remap(sc), sc.faults)
+            sc.ipa, sc.pg, _class_remap(sc), _class_gs1(sc), sc.faults)
 
 
 def outcomes(mid: str, sc: Scenario) -> tuple:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from . import hazards
 from . import steps as registry
 from .hw.pgtable import pte_kind, pte_memattr, pte_perm
 
@@ -157,6 +158,29 @@ class FaultResult(NamedTuple):
     states: tuple = ()
     decider: int | None = None       # index of the step that decided the outcome
     settles: int | None = None       # index of the step from which the outcome is settled
+    hazards: tuple[tuple[str, int | None], ...] = ()   # (hazards.CATALOGUE key, index of the step)
+    guest_result: dict | None = None  # what the instruction then does: kind, el, why
+
+    @property
+    def hazard(self) -> dict | None:
+        """The most serious host-safety hazard this fault met, or None: its kind, where (the step's
+        kernel function and lines at the model's tag), why, and the fix that removed it."""
+        key = hazards.pick(k for k, _ in self.hazards)
+        if key is None:
+            return None
+        return hazard_json(key, dict(self.hazards)[key], self.steps)
+
+    def all_hazards(self) -> list[dict]:
+        return [hazard_json(k, i, self.steps) for k, i in self.hazards]
+
+
+def hazard_json(key: str, step: int | None, steps) -> dict:
+    d = hazards.CATALOGUE[key]
+    where = None
+    if step is not None and step < len(steps):
+        s = steps[step]
+        where = {"func": s.func, "file": s.file, "lines": list(s.lines), "step": step, "step_id": s.id}
+    return {"kind": d.kind, "key": key, "where": where, "why": d.why, "fixed_by": d.fixed_by}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 from hypothesis import given, settings
 
 from app.permalink import canonical_query, parse_query
-from app.sim import MODELS, simulate
 from app.present.report import trace_json
+from app.sim import MODELS, simulate
 from tests.strategies import scenarios
 
 OUTCOMES = {"map", "relax", "run_error", "inject", "exit_mmio", "exit_nisv", "resume", "no_fault", "not_run"}

@@ -3,9 +3,9 @@ import json
 
 from hypothesis import given, settings
 
-from app.sim import MODELS, simulate
 from app.present.timeline import snapshot
 from app.present.values import delta_json
+from app.sim import MODELS, simulate
 from app.sim.trace import decisive_step
 from tests.conftest import run
 from tests.strategies import scenarios

@@ -215,7 +215,8 @@ def test_the_comparison_pastes_into_a_plain_text_mail():
     # v6.17 first differs at registration (its cacheable-PFNMAP check runs, and passes)...
     assert "They first decide differently in the memslot phase:" in text
     # ...and the verdicts part at the v3 patch's COW check against v6.17's classification.
-    assert "patch-v3: KVM_RUN fails -EINVAL\n      decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1613" in text
+    assert ("patch-v3: KVM_RUN fails -EINVAL; HOST HAZARD: lock leak\n"
+            "      decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1613") in text
     assert "v6.17: map device_nGnRE R-- 0x1000\n      decided by user_mem_abort() at arch/arm64/kvm/mmu.c:1661" in text
     assert client.get("/text/patch-v3..v6.17/?f=0x40000000r").status_code == 301
     assert client.get("/text/patch-v3..v9/").status_code == 404

@@ -20,6 +20,7 @@ ESR_ELx_FSC_ACCESS = 0x08        # + level
 ESR_ELx_FSC_FAULT = 0x04         # translation, + level
 ESR_ELx_FSC_PERM = 0x0C          # + level
 ESR_ELx_FSC_EXCL_ATOMIC = 0x35
+ESR_ELx_FSC_ALIGN = 0x21         # Alignment fault (here: stage 2, an unaligned access or DC ZVA to Device)
 ESR_ELx_FSC_EXTABT = 0x10        # what an injected synchronous external abort carries
 
 FSC_BASE = {"translation": ESR_ELx_FSC_FAULT, "access_flag": ESR_ELx_FSC_ACCESS,
@@ -29,6 +30,8 @@ FSC_BASE = {"translation": ESR_ELx_FSC_FAULT, "access_flag": ESR_ELx_FSC_ACCESS,
 def fsc_code(fsc: str, level: int) -> int:
     if fsc == "excl_atomic":
         return ESR_ELx_FSC_EXCL_ATOMIC
+    if fsc == "alignment":
+        return ESR_ELx_FSC_ALIGN
     return FSC_BASE[fsc] + level
 
 

@@ -21,6 +21,7 @@ class MmOps:
         self.tables_allocated: list[tuple[int, int]] = []
         self.leaves = 0
         self.first_leaf_step: int | None = None     # the step at which the first leaf was written
+        self.hazards: list[tuple[str, int | None]] = []   # maintenance by VA of memory with no linear alias
 
     @property
     def quiet(self) -> bool:
@@ -81,6 +82,8 @@ class MmOps:
             case = "linear" if self.linear_mapped else "no_linear"
         if not self.quiet and self.t:
             self.t.step("clean_dcache", case, pa=pa, nbytes=size, linear_map=self.linear_mapped)
+        if case == "no_linear":
+            self._hazard("dcache_no_linear_alias")
 
     def icache_inval_pou(self, pa: int, size: int) -> None:
         if self.has_dic:
@@ -91,6 +94,14 @@ class MmOps:
             case = "iall" if size > MAX_DVM_OPS_BYTES.get(self.page_size, 0) else "va"
         if not self.quiet and self.t:
             self.t.step("inval_icache", case, pa=pa, nbytes=size, linear_map=self.linear_mapped)
+        if case == "va" and not self.linear_mapped:
+            self._hazard("icache_no_linear_alias")
+
+    def _hazard(self, key: str) -> None:
+        if key not in (k for k, _ in self.hazards):
+            self.hazards.append((key, self.t.last if self.t else None))
+            if self.t:
+                self.t.change(hazard=key)
 
     def _set(self, which: str, value: str) -> None:
         if self.cmo[which] != "done":

@@ -102,6 +102,10 @@ class Geometry:
         hi, lo = self._bits[self.start_level]
         return 1 << max(0, hi - lo + 1 - self.stride)
 
+    def level_of(self, size: int) -> int | None:
+        """The level whose entries map `size` bytes, if any."""
+        return next((lvl for lvl in range(self.start_level, 4) if self.granule_size(lvl) == size), None)
+
     def block_allowed(self, level: int) -> bool:
         return level == KVM_PGTABLE_LAST_LEVEL or level >= self.min_block_level
 
@@ -168,12 +172,13 @@ def stage2_pte_executable(pte: int) -> bool:
 
 
 def permits(pte: int, need: str) -> bool:
-    """Architectural stage-2 permission check for a read, write or instruction fetch."""
-    if need == "r":
-        return bool(pte & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R)
-    if need == "w":
-        return bool(pte & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W)
-    return not pte & KVM_PTE_LEAF_ATTR_HI_S2_XN
+    """Architectural stage-2 permission check for a read (r), write (w), both (rw: an atomic
+    read-modify-write) or an instruction fetch (x)."""
+    if "r" in need and not pte & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R:
+        return False
+    if "w" in need and not pte & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W:
+        return False
+    return need != "x" or not pte & KVM_PTE_LEAF_ATTR_HI_S2_XN
 
 
 @dataclass(slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..hw.mm_ops import MmOps
 from ..hw.pgtable import KVM_PTE_LEAF_ATTR_HI_S2_XN, stage2_set_prot_attr
 from ..trace import leaf_of
-from . import scatter
 from .user_mem_abort import granule_at
 
 
@@ -25,20 +24,32 @@ class Stage2Install:
             t.step(sid, "map", size=st.vma_pagesize, ipa=st.ipa, pa=st.pa)
             t.step("pgt.stage2_map", "walk", start=s2.geo.start_level)
         installed = s2.map(st.ipa, st.vma_pagesize, st.pa, attr, st.ops)
+        st.hazards.extend(st.ops.hazards)
         if not installed:
             st.result = "same"
-            if st.abort.is_perm and t:
-                t.step(sid, "livelock", size=st.vma_pagesize, gran=granule_at(sc, st.abort.level), livelock=True)
+            if st.abort.is_perm:
+                if t:
+                    t.step(sid, "livelock", size=st.vma_pagesize, gran=granule_at(sc, st.abort.level), livelock=True)
+                st.hazard("perm_fault_livelock", t)
+            elif st.abort.fsc == "excl_atomic":
+                if t:
+                    t.step(sid, "excl_atomic_again", livelock=True)
+                st.hazard("gmem_excl_atomic_livelock", t)
             return None
         st.result = "map"
         st.settled_at = st.ops.first_leaf_step
+        st.confirm_pending(t)
         first = installed[0]
         if len(installed) > 1 and t:
-            t.step("pgt.stage2_map", "split", size=st.vma_pagesize, n=len(installed), level=first["level"])
+            geo = s2.geo
+            blevel = geo.level_of(st.vma_pagesize)
+            why = ("start_level" if blevel is None else "pa_misaligned" if geo.block_allowed(blevel)
+                   else "no_block_level")
+            t.step("pgt.stage2_map", "split", why=why, size=st.vma_pagesize, pa=st.pa, n=len(installed),
+                   level=first["level"], leaf=first["size"], start=geo.start_level,
+                   blevel=blevel if why == "pa_misaligned" else geo.min_block_level)
         st.leaf = leaf_of(first["ipa"], first["level"], first["pte"], has_fwb, sc.page_shift,
                           len(installed) * first["size"])
-        if sc.mem == "sg" and t:
-            scatter.explain(t, sc, st.vma_pagesize, st.ipa, st.pa, st.abort.fault.ipa)
         return None
 
     def relax(self, sc, st, s2, t, sid: str, has_fwb: bool):
@@ -52,5 +63,6 @@ class Stage2Install:
             st.settled_at = t.last
         if old & KVM_PTE_LEAF_ATTR_HI_S2_XN and not new & KVM_PTE_LEAF_ATTR_HI_S2_XN:
             st.ops.icache_inval_pou(st.pa, st.vma_pagesize)
+            st.hazards.extend(st.ops.hazards)
         st.leaf = leaf_of(st.ipa, level, new, has_fwb, sc.page_shift)
         return None

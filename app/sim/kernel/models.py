@@ -28,6 +28,7 @@ class PatchV3(V6_14):
         if sc.is_cow:
             if t:
                 t.step("uma.v3_cow", "cow", cow=True, mmap_lock="leaked")
+            st.hazard("cow_pfnmap_mmap_lock", t)
             return Exit("run_error", EINVAL)
         st.cacheable_devmem = sc.mt == "normal"
         if t:
@@ -41,6 +42,7 @@ class PatchV3(V6_14):
         if t:
             t.step("uma.classify", "v3_device_pfn", mem=sc.mem, cacheable_devmem=st.cacheable_devmem,
                    device=st.device, kind=self.s2_kind(st))
+        self.check_type_mismatch(sc, st, t)
         return None
 
     def uma_v3_fwb(self, sc, st, s2, t):
@@ -51,7 +53,7 @@ class PatchV3(V6_14):
                 t.step("uma.v3_fwb", "refuse", cacheable_devmem=True, stage2_has_fwb=False)
             return Exit("run_error", EINVAL)
         if t:
-            t.step("uma.v3_fwb", "ok", cacheable_devmem=True, stage2_has_fwb=True)
+            t.step("uma.v3_fwb", "ok", cacheable_devmem=True, stage2_has_fwb=True, cache_dic=self.has_dic(sc))
         return None
 
 
@@ -64,6 +66,7 @@ class V6_17(V6_14):
     device_var = "s2_force_noncacheable"
     has_cacheable_pfnmap_cap = True
     rejects_read_perm_fault = False
+    releases_page_on_error = True      # 5f9466b50c1b, in 6.17.4: the model's lines are 6.17.8's
 
     @staticmethod
     def kvm_vma_is_cacheable(mt: str) -> bool:
@@ -128,6 +131,7 @@ class V6_17(V6_14):
         if t:
             t.step("uma.classify", "noncacheable", flags=sc.vma, mt=sc.mt, var=self.device_var,
                    **{self.device_var: True}, kind=self.s2_kind(st))
+        self.check_type_mismatch(sc, st, t)
         return None
 
 
@@ -195,6 +199,8 @@ class V6_12(V6_14):
     sizes_pfnmap_from_vma = False
     thp_skips_noncacheable = False
     faultin_fn = "__gfn_to_pfn_memslot"
+    remapped_takes_ref = True          # hva_to_pfn_remapped() -> kvm_try_get_pfn() on refcounted pages
+    releases_by_pfn = True             # kvm_release_pfn_clean(pfn) after the THP adjustment
 
     @staticmethod
     def vma_mte_allowed(flags) -> bool:

@@ -44,13 +44,17 @@ def overmapped(ipa: int, size: int, pa: int, page_size: int, limit: int = 3) -> 
     return bad, shown
 
 
-def explain(t, sc, size: int, ipa: int, pa: int, fault_ipa: int) -> None:
-    """The step that names what a mapping of a scattered backing really maps."""
+def explain(t, sc, size: int, ipa: int, pa: int, fault_ipa: int) -> bool:
+    """The step that names what a mapping of a scattered backing will really map; True when it
+    covers host pages that are not the buffer's."""
     page = sc.page_size
     bad, shown = overmapped(ipa, size, pa, page)
     if bad == 0:
-        return
+        return False
+    if not t:
+        return True
     page_ipa = fault_ipa & ~(page - 1)
     t.step("get_vma_page_shift", size=size, ipa=ipa, overmapped=bad,
            shown=tuple((i, h, b, page_pa(i, page)) for i, h, b in shown), page_ipa=page_ipa,
            got=pa + page_ipa - ipa, expect=page_pa(page_ipa, page))
+    return True

@@ -2,7 +2,7 @@
 fills in, and how a fault ends."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..hw.mm_ops import MmOps
@@ -66,3 +66,19 @@ class FaultState:
     ops: MmOps | None = None
     leaf: Leaf | None = None
     settled_at: int | None = None  # the step at which the table took this fault's change
+    hazards: list = field(default_factory=list)   # (hazards.CATALOGUE key, step index) in the order met
+    pending: list = field(default_factory=list)   # hazards that become real only if a leaf is written
+
+    def hazard(self, key: str, t) -> None:
+        """Mark a host-safety hazard at the step just recorded (the code that causes it)."""
+        self.hazards.append((key, t.last if t else None))
+        if t:
+            t.change(hazard=key)
+
+    def confirm_pending(self, t) -> None:
+        """A leaf was written: the hazards that waited for one are real, at the steps that caused them."""
+        for key, at in self.pending:
+            self.hazards.append((key, at))
+            if t and at is not None:
+                t.deltas[at]["hazard"] = key
+        self.pending.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..hw.memattr import S2_DEVICE, S2_NORMAL, S2_NORMAL_NC
 from ..hw.pgtable import Prot
 from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Scenario
-from . import kvm_main
+from . import kvm_main, scatter
 from .types import EFAULT, ENOEXEC, Exit, FaultState
 
 
@@ -18,6 +18,9 @@ class UserMemAbort:
     sizes_pfnmap_from_vma = True       # get_vma_page_shift() sizes VM_PFNMAP from the VMA (gone with the leaf-size fix)
     thp_skips_noncacheable = True      # no huge-page upgrade for a device/non-cacheable mapping (same fix)
     faultin_fn = "__kvm_faultin_pfn"
+    releases_page_on_error = False     # the -ENOEXEC return comes before the page is released
+    remapped_takes_ref = False         # since 6.13 hva_to_pfn_remapped() takes no page reference
+    releases_by_pfn = False            # since 6.13 the page is released by its struct page
     uma_pipeline = ("uma_entry", "uma_vma_lookup", "uma_vma_size", "uma_snapshot", "uma_faultin",
                     "uma_classify", "uma_noexec", "uma_lock_retry", "uma_thp", "uma_mte",
                     "uma_prot", "uma_map", "uma_out")
@@ -91,10 +94,14 @@ class UserMemAbort:
             if t:
                 t.step("uma.faultin", "error", fn=self.faultin_fn, path=p.path, err=p.error)
             return Exit("run_error", EFAULT)
-        st.pfn, st.writable, st.has_page = p.pfn, p.writable, p.has_page
+        st.pfn, st.writable = p.pfn, p.writable
+        st.has_page = p.has_page or (self.remapped_takes_ref and p.path.startswith("remapped") and sc.mem != "dev")
         if t:
             t.step("uma.faultin", fn=self.faultin_fn, path=p.path, pfn=p.pfn, pa=st.pa, writable=p.writable,
-                   ro="ro" in sc.slot)
+                   ro="ro" in sc.slot, has_page=st.has_page)
+        if sc.mem == "sg" and st.vma_pagesize > sc.page_size and \
+                scatter.explain(t, sc, st.vma_pagesize, st.ipa, st.pa, st.abort.fault.ipa):
+            st.hazard("udmabuf_overmap", t)
         return None
 
     @staticmethod
@@ -115,8 +122,16 @@ class UserMemAbort:
             st.device = True
             if t:
                 t.step("uma.classify", "device_pfn", mem=sc.mem, device=True, kind=self.s2_kind(st))
+            self.check_type_mismatch(sc, st, t)
             return None
         return self.classify_ram(sc, st, t, "kernel_memory")
+
+    @staticmethod
+    def check_type_mismatch(sc: Scenario, st: FaultState, t) -> None:
+        """The host's stage 1 is cacheable (the VMA's pgprot is Normal) and stage 2 will not be: a
+        hazard once the leaf is written (stage2_install), marked at this classification."""
+        if st.device and sc.mt in ("normal", "tagged"):
+            st.pending.append(("device_type_stale", t.last if t else None))
 
     def classify_ram(self, sc, st, t, why: str):
         """The not-special branch: cacheable; under dirty logging a read maps read-only."""
@@ -132,7 +147,9 @@ class UserMemAbort:
     def uma_noexec(self, sc, st, s2, t):
         if st.exec_fault and st.device:
             if t:
-                t.step("uma.noexec")
+                t.step("uma.noexec", page_released=self.releases_page_on_error or not st.has_page)
+            if st.has_page and not self.releases_page_on_error:
+                st.hazard("enoexec_page_ref", t)
             return Exit("run_error", ENOEXEC)
         return None
 
@@ -157,10 +174,13 @@ class UserMemAbort:
             return None
         pmd = sc.page_size << (sc.page_shift - 3)
         if sc.host_s1_leaf >= pmd and huge_mapping_ok(st.ipa, pmd):
+            faulting_pfn = st.pfn
             self.align_to(st, pmd, sc)
             if t:
                 t.step("thp_adjust", "upgrade", leaf=sc.host_s1_leaf, pmd=pmd, vma_pagesize=pmd, pfn=st.pfn,
                        pa=st.pa)
+            if self.releases_by_pfn and st.has_page and st.pfn != faulting_pfn and sc.mem == "zdev":
+                st.hazard("release_aligned_pfn", t)
         elif t:
             t.step("thp_adjust", "stay", leaf=sc.host_s1_leaf)
         return None

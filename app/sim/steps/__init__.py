@@ -86,7 +86,7 @@ def get(sid: str) -> StepDef:
     return REGISTRY[sid]
 
 
-from . import abort, gmem, memslot, pgtable, uma  # noqa: E402,F401 - each declares its steps
+from . import abort, gmem, guest, memslot, pgtable, uma  # noqa: E402,F401 - each declares its steps
 
 KEY_STEPS = frozenset(s for s, d in REGISTRY.items() if d.key)
 MAIL_STEPS = frozenset(s for s, d in REGISTRY.items() if d.mail)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..hw.memattr import s2_memattr_name
-from ..scenario import MEMSLOT_GPA, MEMSLOT_SIZE
+from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, in_memslot
 from . import declare
 from .facts import existing_leaf
 
@@ -11,7 +11,19 @@ MMU_C, MMIO_C, ARM_ARM = "arch/arm64/kvm/mmu.c", "arch/arm64/kvm/mmio.c", "Arm A
 ABORT = "kvm_handle_guest_abort"
 
 
+INSTRUCTION_WORDS = {"ldst": ("load", "store"), "pair": ("LDP", "STP"), "zva": ("DC ZVA", "DC ZVA"),
+                     "excl": ("LDXR", "STXR"), "lse": ("LDADD", "STADD"), "fetch": ("instruction fetch",) * 2}
+
+
+def instruction_words(v) -> str:
+    name = INSTRUCTION_WORDS[v["instruction"]][v["access"] == "write"]
+    return ("unaligned " if v["unaligned"] else "") + name
+
+
 def _walk_words(v) -> str:
+    if v["fsc"] == "guest_alignment":
+        return (f"The guest's own stage 1 calls {v['ipa']:#x} Device (or its MMU is off), so this "
+                f"{instruction_words(v)} takes an Alignment fault at EL1 before stage 2 is walked: no stage-2 fault.")
     levels = v["walk"]
     path = " -> ".join(f"L{w.level}[{w.index:#x}] {w.found}" for w in levels) if levels else \
         "the IPA is above the input size VTCR_EL2.T0SZ allows"
@@ -22,6 +34,8 @@ def _walk_words(v) -> str:
         "permission": f"the level-{level} leaf lacks the permission: permission fault at level {level}",
         "access_flag": f"the level-{level} leaf was aged (AF clear): access flag fault",
         "excl_atomic": "the memory type cannot do this exclusive/atomic access: FSC 0x35",
+        "alignment": f"the level-{level} leaf maps Device memory and this {instruction_words(v)} needs Normal "
+                     "memory: stage-2 Alignment fault (FSC 0x21)",
     }[v["fsc"]]
     return f"The CPU walks stage 2 for {v['ipa']:#x}: {path}; {verdict}."
 
@@ -32,12 +46,19 @@ def _walk_state(case, v, ctx):
     pte = v["pte"]
     if pte is not None and v["walk"]:
         d.update(existing_leaf(pte, ctx))
+        size = ctx.geo.granule_size(v["walk"][-1].level)
+        pa = (pte & ctx.geo.addr_mask()) + (v["ipa"] & (size - 1) & ~(ctx.sc.page_size - 1))
+        d["know"] |= {"pfn": pa >> ctx.sc.page_shift, "pa": pa}
+        if v["fsc"] is None and in_memslot(v["ipa"]):
+            d["know"] |= {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, "ro" not in ctx.sc.slot),
+                          "hva": MEMSLOT_HVA + v["ipa"] - MEMSLOT_GPA}
         if v["fsc"] == "access_flag":
             d["table"] = [{"level": v["walk"][-1].level, "ipa": v["ipa"], "state": "aged", "pte": pte}]
     return d
 
 
-declare("hw.walk", "AArch64.S2Walk", ARM_ARM, "fault", "s2", _walk_words, state=_walk_state, key=True)
+declare("hw.walk", "AArch64.S2Walk", ARM_ARM, "fault", "s2", {"": _walk_words, "s1_alignment": _walk_words},
+        state=_walk_state, key=True)
 
 
 def _combine_words(v) -> str:

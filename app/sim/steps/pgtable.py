@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..hw.memattr import s2_memattr_name
 from ..hw.pgtable import Prot, pte_memattr
+from ..units import size_text
 from . import declare
 from .facts import attr_fields, desc_fields
 
@@ -15,9 +16,10 @@ KVM_MMU_H = "arch/arm64/include/asm/kvm_mmu.h"
 def _attr_words(v) -> str:
     attr, lpa2 = v["attr"], v["lpa2"]
     fields = attr_fields(attr, lpa2)
-    return ("stage2_set_prot_attr({}): MemAttr {:#x} ({}), S2AP {}, SH {}, AF=1, XN={}.".format(
+    return ("stage2_set_prot_attr({}): MemAttr {:#x} ({}), S2AP {}, SH {}, AF=1, XN[1:0]={} ({}).".format(
         Prot.describe(v["prot"]), pte_memattr(attr), s2_memattr_name(pte_memattr(attr), v["fwb"]),
-        fields["S2AP"], "omitted (LPA2)" if lpa2 else "0b11 (inner shareable)", fields["XN"]))
+        fields["S2AP"], "omitted (LPA2)" if lpa2 else "0b11 (inner shareable)",
+        "0b10" if fields["XN"] else "0b00", "execute-never at EL1 and EL0" if fields["XN"] else "executable"))
 
 
 declare("pgt.set_prot_attr", "stage2_set_prot_attr", PGTABLE_C, "fault", "s2", _attr_words,
@@ -25,11 +27,21 @@ declare("pgt.set_prot_attr", "stage2_set_prot_attr", PGTABLE_C, "fault", "s2", _
                   "attributes: MemAttr, S2AP from R/W, SH inner shareable, AF, XN unless X"},
         state=lambda case, v, ctx: {"desc": attr_fields(v["attr"], ctx.geo.lpa2)}, mail=True, decides=False)
 
+SPLIT_WHY = {
+    "pa_misaligned": "The output address {pa:#x} is not {size}-aligned, so kvm_block_mapping_supported() refuses "
+                     "a {size} block at level {blevel}:",
+    "no_block_level": "No level of this granule holds a {size} block (KVM allows blocks from level {blevel}):",
+    "start_level": "The table starts at level {start} (the VM's IPA size), below the level a {size} block needs:",
+}
+
 INSTALL_WORDS = {
     "relax": "Permission fault at the mapping's own size: relax the existing leaf in place.",
     "map": "Map {size} at IPA {ipa:#x} -> PA {pa:#x}.",
     "livelock": "A permission fault went to the map path (the {size} mapping is larger than the {gran} leaf that "
                 "faulted) and the map changed nothing: the guest resumes and faults again, forever (a livelock).",
+    "excl_atomic_again": "FSC 0x35 came to the map path, which does not look for it: the page is mapped again, "
+                         "nothing changes (-EAGAIN), and the guest re-runs the exclusive or atomic access and "
+                         "faults the same way, forever (a livelock).",
 }
 INSTALL_CODE = {"relax": "relax the leaf's permissions in place", "map": "map [ipa, ipa + size) to pa with prot"}
 declare("uma.map", "user_mem_abort", MMU_C, "fault", "s2", INSTALL_WORDS, code=INSTALL_CODE, decides=False)
@@ -37,7 +49,10 @@ declare("gmem.map", "gmem_abort", MMU_C, "fault", "s2", INSTALL_WORDS, code=INST
 
 declare("pgt.stage2_map", "kvm_pgtable_stage2_map", PGTABLE_C, "fault", "s2", {
     "walk": "Walk from level {start}; install the leaf where its size fits a block Linux allows.",
-    "split": "The start level cannot hold a {size} block: {n} level-{level} blocks cover the range instead.",
+    "split": lambda v: "{} so the walker writes {} level-{} {} of {} each, over [{:#x}, +{}).".format(
+        SPLIT_WHY[v["why"]].format(pa=v["pa"], size=size_text(v["size"]), blevel=v["blevel"], start=v["start"]),
+        v["n"], v["level"], "page descriptors" if v["level"] == 3 else "block descriptors",
+        size_text(v["leaf"]), v["pa"], size_text(v["size"])),
 }, code={"walk": "walk the range: a leaf where a block fits, else a table"}, decides=False)
 
 declare("pgt.walk_leaf", "stage2_map_walk_leaf", PGTABLE_C, "fault", "s2", {

@@ -144,7 +144,9 @@ declare("uma.classify", UMA, MMU_C, "fault", "pfn", {
     state=_classify_state, key=True, mail=True, memtype=True)
 
 declare("uma.noexec", UMA, MMU_C, "fault", "s2",
-        "An instruction fetch from memory mapped non-cacheable: refuse with -ENOEXEC.",
+        lambda v: "An instruction fetch from memory mapped non-cacheable: refuse with -ENOEXEC." + (
+            "" if v["page_released"] else " The return comes before the release of the page reference "
+            "__kvm_faultin_pfn() took: the reference leaks."),
         code={"": "exec fault on device memory -> -ENOEXEC"}, key=True, mail=True)
 
 declare("uma.excl_atomic", UMA, MMU_C, "fault", "s2",
@@ -226,7 +228,9 @@ declare("uma.prot", UMA, MMU_C, "fault", "s2", {
 declare("uma.v3_fwb", UMA, MMU_C, "fault", "s2", {
     "refuse": "cacheable_devmem without FWB: KVM would have to clean the D-cache through a kernel mapping the "
               "memory may not have; -EINVAL, at fault time.",
-    "ok": "cacheable_devmem and FWB: no cache maintenance needed, go on.",
+    "ok": lambda v: "cacheable_devmem and FWB: no D-cache clean is needed, go on." + (
+        "" if v["cache_dic"] else " The patch does not ask for DIC: without it, an executable mapping of this "
+        "memory still needs the I-cache invalidated by VA, through a linear mapping this memory does not have."),
 }, code={"refuse": "cacheable_devmem without FWB -> -EINVAL"}, key=True, mail=True)
 
 declare("uma.out", UMA, MMU_C, "fault", "s2",
@@ -238,13 +242,14 @@ def _overmap_words(v) -> str:
     examples = "; ".join(f"IPA {i:#x} -> host PA {h:#x} ("
                          + (f"buffer page {b}, at the wrong IPA" if b is not None else "not a buffer page")
                          + f", the guest expects PA {e:#x})" for i, h, b, e in v["shown"])
-    fault = (f"The faulting access at IPA {v['page_ipa']:#x} lands on host PA {v['got']:#x}, "
+    fault = (f"The faulting access at IPA {v['page_ipa']:#x} will land on host PA {v['got']:#x}, "
              + ("its own buffer page. " if v["got"] == v["expect"] else
                 f"not its buffer page (PA {v['expect']:#x}). "))
     return ("get_vma_page_shift() sized this VM_PFNMAP mapping from vm_pgoff, as if the buffer were physically "
-            f"contiguous: the {size_text(v['size'])} mapping starts at the PA of the page at IPA {v['ipa']:#x} and "
-            f"covers the {v['overmapped']} host pages that follow it physically, which are not the buffer's: "
-            f"{examples}. {fault}The guest reads and writes host memory outside the buffer. Fixed by {SG_FIX}.")
+            f"contiguous: the {size_text(v['size'])} mapping will start at the PA of the buffer page at IPA "
+            f"{v['ipa']:#x} and cover the {v['overmapped']} host pages that follow it physically, which are not "
+            f"the buffer's: {examples}. {fault}The guest will read and write host memory outside the buffer. "
+            f"Fixed by {SG_FIX}.")
 
 
 SG_FIX = ("\"KVM: arm64: Use stage-1 leaf size for VM_PFNMAP\" (mainline 7.3-rc6; stable 7.2.10, 6.18.56, "
