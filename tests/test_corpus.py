@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app, lessons
+from app import create_app
 from app.permalink import canonical_url, parse_query
 from app.sim import MODELS
 from app.sim.presets import PRESETS
+from app.teach import lessons
 
 HERE = Path(__file__).parent
 CORPUS = HERE / "corpus" / "permalinks.json"

@@ -1,5 +1,5 @@
 """Gunicorn settings: workers follow the cgroup's CPU quota, not the host's CPU count."""
-from app.gunicorn_conf import cpu_quota
+from app.web.serving.gunicorn_conf import cpu_quota
 
 
 def test_cgroup_v2_quota(tmp_path):
@@ -25,7 +25,7 @@ def test_no_cgroup_files_means_no_quota(tmp_path):
 def test_the_settings_trust_no_forwarded_headers_and_leave_room_for_the_apps_413(monkeypatch):
     import importlib
 
-    import app.gunicorn_conf as conf
+    import app.web.serving.gunicorn_conf as conf
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     monkeypatch.setenv("WEB_CONCURRENCY", "")
     conf = importlib.reload(conf)

@@ -2,8 +2,8 @@
 from playwright.sync_api import expect
 
 from app.permalink import parse_query
+from app.present.stage import reveal_steps
 from app.sim import simulate
-from app.stage import reveal_steps
 
 NVG = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
 

@@ -221,9 +221,9 @@ def test_stepping_gets_the_picture_of_one_step_alone(client):
 
 
 def test_the_landing_page_and_presets_open_on_the_step_that_tells_the_story(client):
+    from app.present.stage import reveal_steps
     from app.sim import simulate
     from app.sim.presets import PRESETS
-    from app.stage import reveal_steps
     loc = client.get("/").headers["Location"]
     sc_q = loc.split("?", 1)[1].rsplit("&step=", 1)
     tr = simulate("v6.17", __import__("app.permalink", fromlist=["parse_query"]).parse_query(sc_q[0]).scenario)
@@ -275,9 +275,9 @@ def test_security_headers_everywhere(client):
 
 
 def test_fingerprinted_static_files_are_immutable_and_precompressed(client):
-    from app.assets import manifest
+    from app.web.serving.assets import manifest
     if not manifest():
-        pytest.fail("static/dist is not built: `make test` runs `python -m app.assets` first")
+        pytest.fail("static/dist is not built: `make test` runs `python -m app.web.serving.assets` first")
     r = client.get(NVG)
     css = re.search(rb'href="(/static/dist/css/app\.[0-9a-f]{12}\.css)"', r.data).group(1).decode()
     with client.get(css, headers={"Accept-Encoding": "br"}) as s:

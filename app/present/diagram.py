@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sim.pgtable import geometry
-from .sim.scenario import Scenario
-from .sim.timeline import PATH, PATH_LABEL, Snapshot
+from ..sim.pgtable import geometry
+from ..sim.scenario import Scenario
+from ..sim.timeline import PATH, PATH_LABEL, Snapshot
 
 BOX_W, BOX_H, GAP = 132, 52, 22
 ROW_H, TABLE_W, COL_GAP, HEAD_H = 22, 184, 40, 24

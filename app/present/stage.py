@@ -2,16 +2,17 @@
 reached yet. Pure: a trace and a step number in, the template's context out."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from ..sim import memattr
+from ..sim.mmu import _leaf
+from ..sim.pgtable import DESC_FIELDS, geometry, pte_memattr, pte_perm
+from ..sim.scenario import Scenario
+from ..sim.timeline import Snapshot, snapshot
+from ..sim.trace import Leaf, Trace
+from ..sim.units import size_text
 from . import diagram, presenters
-from .sim import memattr
-from .sim.mmu import _leaf
-from .sim.pgtable import DESC_FIELDS, geometry, pte_memattr, pte_perm
-from .sim.scenario import Scenario
-from .sim.timeline import Snapshot, snapshot
-from .sim.trace import Leaf, Trace
-from .sim.units import size_text
 
 # Steps shown in presenter mode's "key steps": the walk, the decisions that can change an outcome,
 # the descriptor and the memory type the guest gets. The step that settles each fault is added.
@@ -48,23 +49,25 @@ def memslot_reveal(tr: Trace) -> int:
     return len(tr.memslot.steps)
 
 
-def story_step(traces: dict[str, Trace], mid: str) -> int:
-    """The step a scenario opens on: where the first fault whose outcome differs between the
-    models is settled; if every model agrees, where the first fault is settled; a refused memslot
-    opens on its refusal; no fault, on the last step."""
-    tr = traces[mid]
+def story_step(tr: Trace, others: Iterable[Trace]) -> int:
+    """The step a scenario opens on in trace tr: where the first fault whose outcome differs between
+    the models is settled; if every model agrees, where the first fault is settled; a refused
+    memslot opens on its refusal; no fault, on the last step. others: the same scenario on every
+    other model, whose outcomes are all that is read (runs without a trace will do)."""
     total = len(tr.all_steps())
     if tr.memslot.result != "ok":
         return memslot_reveal(tr)
     reveals = reveal_steps(tr)
     if not reveals:
         return total
-    outcomes = [[_outcome(t, i) for t in traces.values()] for i in range(len(tr.faults))]
+    runs = [tr, *others]
+    outcomes = [[outcome(t, i) for t in runs] for i in range(len(tr.faults))]
     pick = next((i for i, o in enumerate(outcomes) if len(set(o)) > 1), 0)
     return reveals[pick] or total
 
 
-def _outcome(tr: Trace, i: int) -> tuple:
+def outcome(tr: Trace, i: int) -> tuple:
+    """What a model decided for fault i, as far as the story step compares models."""
     if tr.memslot.result != "ok":
         return ("memslot", tr.memslot.result)
     f = tr.faults[i]
@@ -181,8 +184,9 @@ def cmo(snap: Snapshot, sc: Scenario) -> list[str]:
     return out
 
 
-def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, story: int) -> dict:
-    """What _stage.html needs for step n."""
+def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, story: int | None = None) -> dict:
+    """What _stage.html needs for step n (story: the step the scenario opens on, for the link to it;
+    None where no such link is shown)."""
     snap = snapshot(tr, n)
     reveals = reveal_steps(tr)
     current = steps[n - 1] if steps else None
