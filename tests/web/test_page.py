@@ -213,11 +213,31 @@ def test_nothing_on_the_page_shows_a_result_before_the_step_that_decides_it(clie
 
 def test_stepping_gets_the_picture_of_one_step_alone(client):
     q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
-    r, names = rendered(client, f"/v6.14/?{q}&step=7", **{**PARTIAL, "HX-Target": "stage"})
+    r, names = rendered(client, f"/v6.14/?{q}&step=7", **{**PARTIAL, "HX-Target": "div#stage"})   # htmx's own value
     assert r.status_code == 200 and names[0] == "_stage.html"
     assert r.data.startswith(b'\n<div id="stage"') or r.data.lstrip().startswith(b'<div id="stage"')
     assert b'id="controls"' not in r.data and "HX-Target" in r.vary
     assert b'data-current="7"' in r.data and b'data-prev="6"' in r.data and b'data-next="8"' in r.data
+    # Each step link is htmx's hx-get of its own address; the stage gives them their target and swap.
+    prev = f"/v6.14/?{q}&step=6".replace("&", "&amp;").encode()
+    assert b'href="' + prev + b'" hx-get="' + prev + b'" data-step="prev"' in r.data
+    assert b'hx-target:inherited="#stage" hx-swap:inherited="outerHTML" hx-replace-url:inherited="true"' in r.data
+    page, names = rendered(client, f"/v6.14/?{q}&step=7")
+    assert names[0] == "page.html" and r.data.strip() in page.data          # the page holds the same stage
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_story_step_from_the_other_models_outcomes_is_the_one_their_traces_give(preset):
+    from app.permalink import parse_query
+    from app.present.stage import story_step
+    from app.sim import simulate
+    for host in ("", "host=&", "host=fwb&"):
+        sc = PRESETS[preset].apply(parse_query(host + "f=40000000r,40000000w,40001000x,80000000r").scenario)
+        for mid in MODELS:
+            others = [m for m in MODELS if m != mid]
+            tr = simulate(mid, sc)
+            assert story_step(tr, [simulate(m, sc, trace=False) for m in others]) == \
+                story_step(tr, [simulate(m, sc) for m in others]), (preset, host, mid)
 
 
 def test_the_landing_page_and_presets_open_on_the_step_that_tells_the_story(client):
