@@ -15,19 +15,19 @@ from . import stage
 from .summary import title
 
 
-def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, story: int | None = None,
-            prefix: str = "", mode: str = "", controls: bool = True) -> dict:
+def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, prefix: str = "", mode: str = "",
+            controls: bool = True) -> dict:
     """Everything the player's templates need at `step` (None: where the player opens).
 
     prefix: "" for the page, "/embed" or "/present"; mode "key": the stepping buttons go from key
     step to key step, as presenter mode does by default; controls False: only the stage's part,
-    for a step's fragment; story: the step the scenario opens on (None: no link to it is shown)."""
+    for a step's fragment."""
     query = canonical_query(sc)
     total = len(steps)
     links = StepLinks(prefix, mid, query, total, mode)
     current = step or opening_step(tr, steps, prefix, mode)
-    snap_ctx = stage.context(mid, sc, tr, steps, current, story) if steps else {}
-    keys = snap_ctx.get("key", []) if mode == "key" else None
+    snap_ctx = stage.context(mid, sc, tr, steps, current, present=prefix == "/present") if steps else {}
+    keys = stage.key_steps(tr, steps) if mode == "key" else None
     return {
         "faults_text": ",".join(fault_text(f) for f in sc.faults),
         "hidden": parse_qsl(query, keep_blank_values=True),
@@ -42,7 +42,8 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, st
         "ipa_limit": 1 << sc.ipa,
         # the memslot map's table: only the page shows it, never the embed or presenter mode
         "leaves": stage.leaf_rows(snap_ctx["snap"], tr, sc) if steps and not prefix else [],
-        "step_href": links.href, "step_pattern": links.pattern, "step_last": links.href(total),
+        "step_href": links.href, "step_pattern": links.pattern, "step_last": links.href(total), "key": keys,
+        "story_href": links.story,
         "nav_prev": _before(keys, current), "nav_next": _after(keys, current, total),
         "clear_href": canonical_url(mid, replace(sc, faults=())),
         "api_href": canonical_url(mid, sc, prefix="/api/v1"),
@@ -72,6 +73,9 @@ class StepLinks:
         self.total, self.always = total, prefix == "/present"
         # the address of step {n} for the player's script, which fills the number in
         self.pattern = f"{self.base}step={{n}}{self.tail}"
+        # the key step: the step this scenario opens on, which the server finds when asked
+        # (app/web/request.py answers `story=1` with a redirect to it)
+        self.story = f"{self.base}story=1{self.tail}"
 
     def href(self, n: int) -> str:
         if n >= self.total and not self.always:

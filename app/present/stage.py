@@ -184,21 +184,20 @@ def cmo(snap: Snapshot, sc: Scenario) -> list[str]:
     return out
 
 
-def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, story: int | None = None) -> dict:
-    """What _stage.html needs for step n (story: the step the scenario opens on, for the link to it;
-    None where no such link is shown)."""
+def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, present: bool = False) -> dict:
+    """What _stage.html needs for step n: the path is drawn 8 boxes a row (its text twin reads that
+    one too), and also 2 a row for a phone, or 4 a row for presenter mode's projector."""
     snap = snapshot(tr, n)
     reveals = reveal_steps(tr)
     current = steps[n - 1] if steps else None
     return {
         "snap": snap, "box": box(tr, steps, snap, reveals) if steps else Box("idle", "No step."),
         "desc": descriptor(snap), "mt": memtypes(snap, sc), "cmo_lines": cmo(snap, sc),
-        "path_wide": diagram.path(snap, sc, 8), "path_narrow": diagram.path(snap, sc, 2),
-        "path_mid": diagram.path(snap, sc, 4),
-        "tree": diagram.tree(snap, tr.geometry), "step": current, "story": story,
+        "path_wide": diagram.path(snap, sc, 8),
+        **({"path_mid": diagram.path(snap, sc, 4)} if present else {"path_narrow": diagram.path(snap, sc, 2)}),
+        "tree": diagram.tree(snap, tr.geometry), "step": current,
         "phase_steps": [sv for sv in steps if current and sv.phase == current.phase],
         "phases": _phases(tr, steps, snap, reveals),
-        "key": key_steps(tr, steps),
     }
 
 

@@ -14,7 +14,7 @@ from ..sim.presets import PRESETS
 from ..sim.scenario import FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES
 
 SET_KEYS = ("vma", "host", "vm", "slot")
-FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "clear", "host_was")
+FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "clear", "host_was", "story")
 # VMAs that arch_calc_vm_flag_bits() marks VM_MTE_ALLOWED on an MTE host: anonymous, shmem/memfd and
 # hugetlbfs mappings of RAM; never VM_PFNMAP, VM_MIXEDMAP or VM_IO driver mappings.
 NOT_MTE_CAPABLE = frozenset({"pfnmap", "mixedmap", "io"})

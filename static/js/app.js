@@ -260,8 +260,9 @@
   }
   function isStep(ctx) { return !!(ctx && ctx.target && ctx.target.id === "stage"); }
   function stepOf(url) {
-    const n = new URL(url, location.href).searchParams.get("step");
-    return n ? Number(n) : total();
+    const q = new URL(url, location.href).searchParams;
+    if (q.has("story")) return null;          // the key step: the server says which
+    return q.has("step") ? Number(q.get("step")) : total();
   }
 
   // Only the newest step request is ever on its way (hx-sync replaces the one before); if a step

@@ -348,3 +348,33 @@ def test_ticking_an_mte_host_in_the_form_marks_ram_vmas_mte_allowed_as_the_kerne
     assert client.get(off).headers["Location"] == "/v7.1/?f=40000000r"
     # A permalink says what it means: an MTE VM with a VMA lacking VM_MTE_ALLOWED is still refused.
     assert b"Memslot refused" in client.get("/v7.1/?host=fwb,dic,mte&vm=mte&f=40000000r").data
+
+
+def test_the_key_step_link_asks_the_server_for_the_story_step(client):
+    from app.permalink import parse_query
+    from app.present.stage import story_step
+    from app.sim import simulate
+    q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w"
+    sc = parse_query(q).scenario
+    story = story_step(simulate("v6.14", sc), [simulate(m, sc) for m in MODELS if m != "v6.14"])
+    html = client.get(f"/v6.14/?{q}&step=2").data.decode()
+    assert f'<a class="btn story" href="/v6.14/?{q}&story=1"'.replace("&", "&amp;") in html
+    r = client.get(f"/v6.14/?{q}&story=1")
+    assert (r.status_code, r.headers["Location"]) == (301, f"/v6.14/?{q}&step={story}")
+    for prefix, tail in (("/embed", ""), ("/present", "&mode=all")):
+        r = client.get(f"{prefix}/v6.14/?{q}&story=1{tail}")
+        assert (r.status_code, r.headers["Location"]) == (301, f"{prefix}/v6.14/?{q}&step={story}{tail}")
+    assert client.get(f"/api/v1/v6.14/?{q}&story=1").status_code == 400       # a form key, never a permalink's
+
+
+def test_no_permalink_view_looks_for_the_story_step(client, monkeypatch):
+    from app.web import traces
+
+    def refuse(*_):
+        raise AssertionError("the story step was computed")
+    monkeypatch.setattr(traces, "story", refuse)
+    q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w"
+    for url, headers in ((f"/v6.17/?{q}", {}), (f"/v6.17/?{q}&step=3", {}), (f"/v6.17/?{q}&step=4", PARTIAL),
+                         (f"/v6.17/?{q}&step=5", {**PARTIAL, "HX-Target": "div#stage"}), (f"/embed/v6.17/?{q}", {}),
+                         (f"/present/v6.17/?{q}", {}), (f"/api/v1/v6.17/?{q}", {}), (f"/text/v6.17/?{q}", {})):
+        assert client.get(url, headers=headers).status_code == 200, url

@@ -41,9 +41,7 @@ def player_context(req: Wanted, prefix: str = "", mode: str = "", controls: bool
     from the worker's trace."""
     mid, sc = req.model, req.scenario
     tr = traces.trace(mid, sc)
-    steps = presenters.steps(tr)
-    story = traces.story(mid, sc) if steps else None
-    return player.context(mid, sc, tr, steps, req.step, story, prefix, mode, controls)
+    return player.context(mid, sc, tr, presenters.steps(tr), req.step, prefix, mode, controls)
 
 
 def form_refusal(r: Refusal) -> Response:
