@@ -47,7 +47,7 @@ class Shape:
     step: bool = True                # the address may name a step (comparisons drop it)
     check_step: bool = False         # a step past the last is refused (this needs the trace)
     last_step_implied: bool = False  # the page: the last step is the address without `step`
-    story: bool = False              # a preset, or `story=1` (the key-step link), opens on the story step
+    story: tuple[str, ...] = ()      # form keys that open on the story step: `story` (the key-step link), `preset`
     redirects: bool = True           # another spelling is redirected to the canonical address
     own: Own | None = None           # the view's own keys, kept after the permalink's (mode, fig)
 
@@ -94,7 +94,7 @@ def scenario_request(shape: Shape, names: tuple[str, ...], query: str,
         if step > total:
             return Refusal(f"step {clip(str(step))} is past the last step ({total}).",
                            address(shape, where, sc, None, own))
-    if mid and shape.story and any(_first_values(pairs).get(k) for k in ("preset", "story")):
+    if mid and any(_first_values(pairs).get(k) for k in shape.story):
         step = traces.story(mid, sc)          # the step that tells the scenario's story, found only here
     if mid and step is not None and shape.last_step_implied and step == traces.step_count(mid, sc):
         step = None

@@ -209,3 +209,16 @@ def test_stepping_is_htmx_with_its_own_headers_and_the_neighbours_come_ahead(pag
     expect(page.page.locator("#stage .counter .now")).to_have_text("8")
     page.page.reload()                                                       # the replaced URL is a whole page
     expect(page.page.locator("#stage .counter .now")).to_have_text("8")
+
+
+def test_the_key_step_link_opens_the_step_that_tells_the_story(page):
+    from app.present.stage import story_step
+    from app.sim import MODELS
+    url = NVG.replace("v6.17", "v6.14")
+    sc = parse_query(url.split("?", 1)[1]).scenario
+    story = story_step(simulate("v6.14", sc), [simulate(m, sc) for m in MODELS if m != "v6.14"])
+    page.goto(url + "&step=2")
+    page.page.click("#stage .story")
+    expect(page.page.locator("#stage .counter .now")).to_have_text(str(story))
+    page.wait_path(url + f"&step={story}")
+    assert page.page.evaluate("document.activeElement.dataset.step") == "story"
