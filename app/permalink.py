@@ -59,7 +59,7 @@ def parse_query(query: str) -> Parsed:
             except ScenarioError as e:
                 errors.append(str(e))
     sc = replace(DEFAULT, **{_ATTR.get(k, k): v for k, v in fields.items()})
-    sc, combo_errors = check_combinations(sc)
+    sc, combo_errors = _check_combinations(sc)
     errors += combo_errors
     step = None
     if "step" in values:
@@ -217,7 +217,7 @@ def _mod_clash(f: s.Fault) -> str | None:
     return None
 
 
-def check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
+def _check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
     """Impossible combinations, each repaired the smallest way."""
     errors = []
     mte_host = "mte" in sc.host

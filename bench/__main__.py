@@ -91,7 +91,7 @@ def page_figures(ref: float) -> None:
     print("\nthe page, one step at a time")
     line("64-fault permalink page, uncompressed", f"{len(body) / 1024:.0f} KB", "<= 400 KB", len(body) <= 400_000)
     total = int(re.search(rb'data-total="(\d+)"', body).group(1))
-    hx = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "stage"}
+    hx = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "div#stage"}     # as htmx sends
     for name, q, n in (("3-fault scenario", PAGE_Q, None), ("64-fault scenario", url.split("?", 1)[1], total)):
         steps = n or int(re.search(rb'data-total="(\d+)"', client.get("/v6.17/?" + q).data).group(1))
         picks = list(range(1, steps, max(1, steps // 40)))[:40]

@@ -3,7 +3,7 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from app.permalink import check_combinations
+from app.permalink import _check_combinations
 from app.sim import scenario as s
 
 IPAS = st.one_of(
@@ -42,5 +42,5 @@ def scenarios(draw, max_faults=6):
         remap=draw(st.booleans()),
         faults=tuple(draw(st.lists(faults(), max_size=max_faults))),
     )
-    sc, _ = check_combinations(sc)
+    sc, _ = _check_combinations(sc)
     return replace(sc)

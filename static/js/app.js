@@ -3,9 +3,9 @@
 // Stepping is htmx's own request: every step link in #stage has an hx-get, and #stage passes on
 // hx-target #stage, hx-swap outerHTML and hx-replace-url to them (hx-sync replaces a step still on
 // its way). Keys, the scrubber and play ask htmx for a step through the small API below,
-// window.s2viz, which presenter mode uses too. The server decides fragment or page (app/web/
-// serving/htmx.py); the neighbouring steps are fetched ahead with htmx's own headers, and htmx
-// uses them when they are asked for. Without JavaScript every step is a plain link.
+// window.s2viz, which presenter mode uses too. The server decides fragment or page
+// (app/web/serving/htmx.py); the neighbouring steps are fetched ahead with htmx's own headers, and
+// htmx uses them when they are asked for. Without JavaScript every step is a plain link.
 (function () {
   "use strict";
 

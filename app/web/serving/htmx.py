@@ -38,3 +38,14 @@ def template(request: Request, page: str, **fragments: str) -> str:
 def vary(resp: Response) -> Response:
     resp.vary.update(v.strip() for v in VARY.split(","))
     return resp
+
+
+def is_fragment(request: Request, resp: Response) -> bool:
+    """Whether resp is a fragment for htmx: it varies by htmx's headers and they asked for one."""
+    return "HX-Request" in resp.vary and wants_fragment(request)
+
+
+def keep_address(resp: Response) -> Response:
+    """The answer must not change the address bar (an inline error beside the controls)."""
+    resp.headers["HX-Push-Url"] = "false"
+    return resp

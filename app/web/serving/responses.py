@@ -103,7 +103,7 @@ def is_permalink() -> bool:
 def finish(resp: Response) -> Response:
     if request.method not in ("GET", "HEAD") or resp.direct_passthrough or resp.mimetype not in COMPRESSIBLE:
         return resp
-    fragment = "HX-Request" in resp.vary and htmx.wants_fragment(request)
+    fragment = htmx.is_fragment(request, resp)
     etag = getattr(resp, "body_etag", None)
     if resp.status_code != 200:
         resp.headers.setdefault("Cache-Control", "private, no-store" if fragment else "no-store")

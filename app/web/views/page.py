@@ -51,11 +51,9 @@ def form_refusal(r: Refusal) -> Response:
     if r.scenario is None or htmx.fragment_target(request) is None:
         return refuse(r)
     nearest = Wanted((r.model,), r.scenario)
-    resp = htmx.vary(memoised(
+    return htmx.keep_address(htmx.vary(memoised(
         lambda: (render_template("_main.html", form_error=r.message, **player_context(nearest)), "text/html", 400),
-        key=("inline-error", r.model, canonical_query(r.scenario), r.message)))
-    resp.headers["HX-Push-Url"] = "false"
-    return resp
+        key=("inline-error", r.model, canonical_query(r.scenario), r.message))))
 
 
 @bp.get("/<name>/")
