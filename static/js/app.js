@@ -1,8 +1,9 @@
 // s2viz page behaviours: the step player, keyboard, IPA hint, memslot map. No inline scripts.
 //
-// Stepping is htmx's own request: every step link in #stage has an hx-get, and #stage passes on
-// hx-target #stage, hx-swap outerHTML and hx-replace-url to them (hx-sync replaces a step still on
-// its way). Keys, the scrubber and play ask htmx for a step through the small API below,
+// Stepping is htmx's own request: the step links of #stage (its player and its step list) are
+// plain links that htmx boosts, and #stage passes on hx-target #stage, hx-swap outerHTML and
+// hx-replace-url to them (hx-sync replaces a step still on its way). Keys, the scrubber and play
+// ask htmx for a step through the small API below,
 // window.s2viz, which presenter mode uses too. The server decides fragment or page
 // (app/web/serving/htmx.py); the neighbouring steps are fetched ahead with htmx's own headers, and
 // htmx uses them when they are asked for. Without JavaScript every step is a plain link.
@@ -55,7 +56,7 @@
     const s = stage();
     if (!s || !internal) return;
     s.querySelectorAll('.player a[data-step="prev"], .player a[data-step="next"]').forEach((link) => {
-      const url = link.getAttribute("hx-get");
+      const url = link.getAttribute("href");
       if (!url || ahead.has(url) || url === stepUrl(current())) return;
       const ctx = internal.createRequestContext(link, {});     // htmx's own request and headers
       ctx.request.headers["HX-Request-Type"] = "partial";
@@ -139,7 +140,7 @@
     const el = ev.target.closest("#stage [data-step], #help [data-step]");
     if (!el || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
     const what = el.dataset.step;
-    if (el.hasAttribute("hx-get")) { stop(); return; }     // a step link: htmx asks for it
+    if (el.tagName === "A") { stop(); return; }            // a step link: htmx asks for it
     ev.preventDefault();
     if (what === "play") play();
     else if (what === "help") help(true);

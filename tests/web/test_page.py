@@ -218,10 +218,12 @@ def test_stepping_gets_the_picture_of_one_step_alone(client):
     assert r.data.startswith(b'\n<div id="stage"') or r.data.lstrip().startswith(b'<div id="stage"')
     assert b'id="controls"' not in r.data and "HX-Target" in r.vary
     assert b'data-current="7"' in r.data and b'data-prev="6"' in r.data and b'data-next="8"' in r.data
-    # Each step link is htmx's hx-get of its own address; the stage gives them their target and swap.
+    # Each step link is a plain link to its own address that htmx boosts; the stage gives them their
+    # target, swap and history.
     prev = f"/v6.14/?{q}&step=6".replace("&", "&amp;").encode()
-    assert b'href="' + prev + b'" hx-get="' + prev + b'" data-step="prev"' in r.data
+    assert b'<a class="btn" href="' + prev + b'" data-step="prev"' in r.data
     assert b'hx-target:inherited="#stage" hx-swap:inherited="outerHTML" hx-replace-url:inherited="true"' in r.data
+    assert r.data.count(b'hx-boost:inherited="true"') == 2                   # the player and the step list
     page, names = rendered(client, f"/v6.14/?{q}&step=7")
     assert names[0] == "page.html" and r.data.strip() in page.data          # the page holds the same stage
 

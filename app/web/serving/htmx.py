@@ -1,10 +1,10 @@
-"""The one place that reads htmx request headers (htmx 4).
+"""The one place that reads and writes htmx's headers (htmx 4).
 
 htmx 4 sends HX-Request on every request it makes and HX-Request-Type: partial when it swaps a
 part of the page; a history restore (back/forward after a cache miss) re-fetches the URL with
 HX-History-Restore-Request and HX-Request-Type: full, and must get the whole page. 4xx responses
-are swapped too, so an error fragment is content. Stepping is htmx's own request: a step link's
-hx-get with hx-target #stage (htmx sends HX-Target: div#stage), its URL replaced in the history.
+are swapped too, so an error fragment is content. Stepping is htmx's own request: a step link,
+boosted, with hx-target #stage (htmx sends HX-Target: div#stage), its URL replaced in the history.
 Every response that reads these headers names them in Vary.
 """
 from __future__ import annotations
