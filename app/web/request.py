@@ -75,7 +75,8 @@ def scenario_request(shape: Shape, names: tuple[str, ...], query: str,
     query: the raw query as sent; it is canonical when it equals what this function writes.
     pairs: its decoded (key, value) pairs, when the caller has them already (a web request's args)."""
     pairs = list(parse_qsl(query, keep_blank_values=True) if pairs is None else pairs)
-    own = shape.own(_first_values(pairs)) if shape.own else ()
+    first = _first_values(pairs)
+    own = shape.own(first) if shape.own else ()
     if isinstance(own, Refusal):
         return own
     models = _models(shape, names)
@@ -88,16 +89,9 @@ def scenario_request(shape: Shape, names: tuple[str, ...], query: str,
     mid = models[0] if len(models) == 1 else None
     if parsed.errors:
         return Refusal(parsed.errors[0], address(shape, where, sc, None, own), model=mid, scenario=sc)
-    step = parsed.step if shape.step else None
-    if mid and step is not None and (shape.check_step or shape.last_step_implied):
-        total = traces.step_count(mid, sc)
-        if step > total:
-            return Refusal(f"step {clip(str(step))} is past the last step ({total}).",
-                           address(shape, where, sc, None, own))
-    if mid and any(_first_values(pairs).get(k) for k in shape.story):
-        step = traces.story(mid, sc)          # the step that tells the scenario's story, found only here
-    if mid and step is not None and shape.last_step_implied and step == traces.step_count(mid, sc):
-        step = None
+    step = _step(shape, mid, sc, parsed.step if shape.step else None, first)
+    if isinstance(step, str):
+        return Refusal(step, address(shape, where, sc, None, own))
     wanted = Wanted(models, sc, step, own)
     if not shape.redirects:
         return wanted
@@ -107,6 +101,21 @@ def scenario_request(shape: Shape, names: tuple[str, ...], query: str,
     if query != canonical.partition("?")[2]:
         return Wanted(models, sc, step, own, (canonical, 301))
     return wanted
+
+
+def _step(shape: Shape, mid: str | None, sc: Scenario, step: int | None, first: dict[str, str]) -> int | None | str:
+    """The step to show (None: the last), or why the one asked for cannot be."""
+    if mid is None:
+        return step
+    if step is not None and (shape.check_step or shape.last_step_implied):
+        total = traces.step_count(mid, sc)
+        if step > total:
+            return f"step {clip(str(step))} is past the last step ({total})."
+    if any(first.get(k) for k in shape.story):
+        step = traces.story(mid, sc)          # the step that tells the scenario's story, found only here
+    if step is not None and shape.last_step_implied and step == traces.step_count(mid, sc):
+        return None
+    return step
 
 
 def address(shape: Shape, where: str, sc: Scenario, step: int | None, own=()) -> str:
