@@ -13,6 +13,7 @@
   let timer = null;
   let pace = 1100;                  // ms between steps while playing
   let want = null;                  // the step asked for and not drawn yet: keys step on from it
+  let latest = null;                // the address of the newest step asked for: only it is drawn
 
   function stage() { return document.getElementById("stage"); }
   function current() { const s = stage(); return s ? Number(s.dataset.current) : 0; }
@@ -44,6 +45,7 @@
     n = Math.max(1, Math.min(total(), n));
     if (n === base()) return;
     want = n;
+    latest = stepUrl(n);
     window.htmx.ajax("GET", stepUrl(n), { source: s, target: s, swap: "outerHTML", replace: "true" });
   }
 
@@ -67,13 +69,24 @@
     });
   }
 
+  // A response fetched ahead, as htmx's own fetch would give it: a copy, and refused once htmx
+  // drops the request (hx-sync replaced it with a newer step).
+  function answered(got, signal) {
+    return new Promise((resolve, reject) => {
+      const drop = () => reject(new DOMException("The step was replaced by a newer one", "AbortError"));
+      if (signal && signal.aborted) { drop(); return; }
+      if (signal) signal.addEventListener("abort", drop, { once: true });
+      got.then((r) => resolve(r.clone()), reject);
+    });
+  }
+
   if (window.htmx) {
     window.htmx.registerExtension("s2viz-steps", {
       init: (api) => { internal = api; },
       htmx_before_request: (elt, detail) => {
         const ctx = detail.ctx;
         const got = ctx.request.method === "GET" && ctx.target && ctx.target.id === "stage" && ahead.get(ctx.request.action);
-        if (got) ctx.fetch = () => got.then((r) => r.clone());
+        if (got) ctx.fetch = (url, init) => answered(got, init && init.signal);
       },
     });
   }
@@ -266,9 +279,8 @@
     return q.has("step") ? Number(q.get("step")) : total();
   }
 
-  // Only the newest step request is ever on its way (hx-sync replaces the one before); if a step
-  // was drawn meanwhile, the newest one lands in the stage that is there now.
-  let latest = null;
+  // Only the newest step request is on its way (hx-sync replaces the one before) and only the
+  // newest is drawn; if a step was drawn meanwhile, it lands in the stage that is there now.
   document.addEventListener("htmx:before:request", (ev) => {
     const ctx = ev.detail.ctx;
     if (!isStep(ctx)) return;
@@ -283,6 +295,7 @@
   let kept = null;
   document.addEventListener("htmx:before:swap", (ev) => {
     const ctx = ev.detail.ctx;
+    if (isStep(ctx) && ctx.request.action !== latest) { ev.preventDefault(); return; }   // an older step
     if (isStep(ctx) && ctx.response && ctx.response.status >= 400) {
       ev.preventDefault();                    // a step that cannot be drawn here: load it as a page
       want = null;
