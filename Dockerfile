@@ -30,7 +30,7 @@ RUN mkdir -p templates static /srv/s2viz \
 
 # ---------------------------------------------------------------------------------------------
 # python: a virtualenv holding the dependencies pinned in pyproject.toml. The project itself is
-# not installed: app/site.py finds templates/ and static/ next to the app/ package, so the
+# not installed: app/web/serving/site.py finds templates/ and static/ next to the app/ package, so the
 # app runs from /srv/s2viz (PYTHONPATH) with both folders beside it.
 FROM ${BASE} AS python
 # hadolint ignore=DL3008
@@ -47,7 +47,7 @@ COPY --from=assets /srv/s2viz /srv/s2viz
 WORKDIR /srv/s2viz
 # Fingerprinted, precompressed copies of the static files (static/dist/, as `make assets` does);
 # then bytecode, compiled now because the running container cannot write it.
-RUN /opt/venv/bin/python -m app.assets \
+RUN /opt/venv/bin/python -m app.web.serving.assets \
  && /opt/venv/bin/python -m compileall -q -f --invalidation-mode unchecked-hash app
 
 # ---------------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(ASSETS) &: node_modules/.package-lock.json scripts/build-assets.sh
 	./scripts/build-assets.sh
 
-static/dist/manifest.json: $(ASSETS) $(wildcard static/css/*.css static/js/*.js) static/favicon.svg app/assets.py | $(VENV)/.app
-	$(BIN)/python -m app.assets
+static/dist/manifest.json: $(ASSETS) $(wildcard static/css/*.css static/js/*.js) static/favicon.svg app/web/serving/assets.py | $(VENV)/.app
+	$(BIN)/python -m app.web.serving.assets
 
 assets: static/dist/manifest.json
 

@@ -1,2 +1,3 @@
-"""Gunicorn settings for serving s2viz: they live in app/gunicorn_conf.py (shipped in the wheel too)."""
-from app.gunicorn_conf import *  # noqa: F403
+"""Gunicorn settings for serving s2viz: they live in app/web/serving/gunicorn_conf.py
+(shipped in the wheel too)."""
+from app.web.serving.gunicorn_conf import *  # noqa: F403

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from urllib.parse import urlsplit
 
-from .permalink import ScenarioError, canonical_url, parse_url, resolve_model
+from .permalink import canonical_url
+from .present.compare import as_text
 from .present.report import trace_json
+from .present.summary import title
 from .present.text import render
 from .sim import simulate
-from .summary import title
+from .web.request import Refusal, url_request
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     exf.add_argument("--markdown", action="store_const", dest="format", const="md", help="Markdown (default)")
     exf.add_argument("--json", action="store_const", dest="format", const="json", help="JSON")
     exf.add_argument("--gift", action="store_const", dest="format", const="gift", help="Moodle GIFT")
-    sv = sub.add_parser("serve", help="serve the web app with gunicorn (settings: app/gunicorn_conf.py)")
+    sv = sub.add_parser("serve", help="serve the web app with gunicorn (settings: app/web/serving/gunicorn_conf.py)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     sv.add_argument("--workers", type=int, help="worker processes (default: the CPU quota, at least 2)")
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(host: str, port: int, workers: int | None) -> int:
     """The production server, as the container runs it; refuses to start rather than answer 500s."""
-    from . import create_app, site
+    from . import create_app
+    from .web.serving import site
     missing = site.missing()
     if missing:
         return _fail(f"cannot serve: {missing}.")
@@ -54,7 +56,7 @@ def _serve(host: str, port: int, workers: int | None) -> int:
     except ValueError as e:
         return _fail(f"cannot serve: {e}")
     from gunicorn.app.wsgiapp import WSGIApplication
-    argv = ["-c", "python:app.gunicorn_conf", "--bind", f"{host}:{port}"]
+    argv = ["-c", "python:app.web.serving.gunicorn_conf", "--bind", f"{host}:{port}"]
     if workers:
         argv += ["--workers", str(workers)]
     sys.argv = ["s2viz serve", *argv, "app:create_app()"]
@@ -68,7 +70,7 @@ def _fail(message: str) -> int:
 
 
 def _exercises(args) -> int:
-    from . import exercises
+    from .teach import exercises
     try:
         es = exercises.generate(*exercises.parse(vars(args)))
     except exercises.ExerciseError as e:
@@ -78,40 +80,25 @@ def _exercises(args) -> int:
 
 
 def _trace(url: str, text: bool) -> int:
-    pair = urlsplit(url.strip()).path.strip("/")
-    if ".." in pair and "/" not in pair:
-        return _versus(url, pair, text)
-    try:
-        mid, parsed = parse_url(url)
-    except ScenarioError as e:
-        return _fail(str(e))
-    if parsed.errors:
-        return _fail(parsed.errors[0])
-    tr = simulate(mid, parsed.scenario)
-    canon = canonical_url(mid, parsed.scenario)
+    """A permalink's trace (or a comparison's, as text), read by the server's own request path: a
+    scenario the server would refuse exits 2 with the server's sentence."""
+    got = url_request(url)
+    if isinstance(got, Refusal):
+        return _fail(got.message)
+    sc = got.scenario
+    if len(got.models) == 2:
+        if not text:
+            return _fail("a comparison (a..b) has no JSON form; use --text.")
+        (ma, mb), pair = got.models, "..".join(got.models)
+        sys.stdout.write(as_text(simulate(ma, sc), simulate(mb, sc), title(sc), canonical_url(pair, sc)))
+        return 0
+    tr = simulate(got.model, sc)
+    canon = canonical_url(got.model, sc)
     if text:
-        sys.stdout.write(render(tr, title(parsed.scenario), canon))
+        sys.stdout.write(render(tr, title(sc), canon))
     else:
         json.dump(trace_json(tr, canon), sys.stdout, indent=2)
         sys.stdout.write("\n")
-    return 0
-
-
-def _versus(url: str, pair: str, text: bool) -> int:
-    """Two models on one scenario: only as text (the comparison has no JSON form)."""
-    from .compare import as_text
-    if not text:
-        return _fail("a comparison (a..b) has no JSON form; use --text.")
-    a, _, b = pair.partition("..")
-    try:
-        ma, mb = resolve_model(a), resolve_model(b)
-        _, parsed = parse_url(url.replace(pair, ma, 1))
-    except ScenarioError as e:
-        return _fail(str(e))
-    if parsed.errors:
-        return _fail(parsed.errors[0])
-    sc = parsed.scenario
-    sys.stdout.write(as_text(simulate(ma, sc), simulate(mb, sc), title(sc), canonical_url(f"{ma}..{mb}", sc)))
     return 0
 
 

@@ -10,6 +10,7 @@ import argparse
 import re
 import statistics
 import subprocess
+import sys
 import time
 
 from app.permalink import parse_query
@@ -72,6 +73,7 @@ def main() -> None:
     line("full sweep, wall time (median of 3)", f"{took:.2f} s ({took / ref:.0f} u)", "<= 1 s", took <= 1.0)
     line("throughput", f"{n_sm / took:,.0f} /s", ">= 100000 /s", n_sm / took >= 100_000)
     page_figures(ref)
+    uncached_costs()
     serving(quick=args.quick)
     container()
     deployment()
@@ -89,7 +91,7 @@ def page_figures(ref: float) -> None:
     print("\nthe page, one step at a time")
     line("64-fault permalink page, uncompressed", f"{len(body) / 1024:.0f} KB", "<= 400 KB", len(body) <= 400_000)
     total = int(re.search(rb'data-total="(\d+)"', body).group(1))
-    hx = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "stage"}
+    hx = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "div#stage"}     # as htmx sends
     for name, q, n in (("3-fault scenario", PAGE_Q, None), ("64-fault scenario", url.split("?", 1)[1], total)):
         steps = n or int(re.search(rb'data-total="(\d+)"', client.get("/v6.17/?" + q).data).group(1))
         picks = list(range(1, steps, max(1, steps // 40)))[:40]
@@ -105,6 +107,75 @@ def page_figures(ref: float) -> None:
 
 
 PAGE_Q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"
+
+
+def spread_faults(n: int, seed: int) -> str:
+    """n faults at addresses a seed spreads over the memslot: every seed a scenario of its own."""
+    return ",".join(f"{0x4000_0000 + ((seed * 131 + i) % 0x3ffff) * 0x1000:x}{'rwx'[(seed + i) % 3]}"
+                    for i in range(n))
+
+
+def uncached_costs() -> None:
+    """What a page costs that no one asked for before, next to its JSON, and a worker's first
+    request next to the ones after it. Costs are the CPU time of the request in the process that
+    serves it (time.process_time), which other work on the machine does not inflate."""
+    from app import create_app
+    print("\nan uncached request's cost (CPU time in the serving process, median)")
+    page_app, json_app = create_app({"TESTING": True}), create_app({"TESTING": True})
+    for app in (page_app, json_app):         # each app has seen one request of each kind
+        for url in ("/v6.17/?f=40000000r", "/api/v1/v7.1/?f=40000000r,40001000w"):
+            app.test_client().get(url)
+    pages, jsons = page_app.test_client(), json_app.test_client()
+    for n, count in ((3, 60), (64, 12)):
+        page, api = [], []
+        for i in range(count):          # the same new URL for the page and its JSON, each in its own app
+            url = f"/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f={spread_faults(n, 9000 + 100 * n + i)}"
+            page.append(_cpu(pages, url))
+            api.append(_cpu(jsons, "/api/v1" + url))
+        p, j = statistics.median(page), statistics.median(api)
+        line(f"{n}-fault page / its JSON", f"{p * 1e3:.1f} / {j * 1e3:.1f} ms = {p / j:.2f}x", "<= 2x", p / j <= 2)
+    first, later, warmed = _first_request()
+    line("a worker's first page / a warm uncached one", f"{first:.1f} / {later:.1f} ms = {first / later:.2f}x",
+         "<= 2x", first / later <= 2)
+    line("  the worker's warm-up before it serves", f"{warmed:.0f} ms", "-", None)
+
+
+def _cpu(client, url: str) -> float:
+    t0 = time.process_time()
+    r = client.get(url, headers={"Accept-Encoding": "br"})
+    took = time.process_time() - t0
+    assert r.status_code == 200, (r.status_code, url[:80])
+    return took
+
+
+FIRST = """
+import logging, statistics, sys, time
+from app import create_app
+from app.web.serving import gunicorn_conf
+class Worker:                             # what gunicorn's worker hands its post_worker_init hook
+    pid, log, wsgi = 0, logging.getLogger("bench"), create_app()
+t0 = time.perf_counter()
+gunicorn_conf.post_worker_init(Worker)
+warmed = time.perf_counter() - t0
+client = Worker.wsgi.test_client()
+costs = []
+for url in sys.stdin.read().split():
+    t0 = time.process_time()
+    assert client.get(url, headers={"Accept-Encoding": "br"}).status_code == 200
+    costs.append(time.process_time() - t0)
+print(costs[0] * 1e3, statistics.median(costs[1:]) * 1e3, warmed * 1e3)
+"""
+
+
+def _first_request() -> tuple[float, float, float]:
+    """(first, median of the next 20) page costs in ms, in a fresh process warmed as a gunicorn
+    worker is: the first request after a worker starts, then the ones after it, all new URLs; and
+    the warm-up's own wall time, which the worker spends before it serves."""
+    urls = [f"/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f={spread_faults(3, 7000 + i)}" for i in range(21)]
+    out = subprocess.run([sys.executable, "-c", FIRST], input="\n".join(urls), capture_output=True, text=True,
+                         check=True)
+    first, later, warmed = map(float, out.stdout.split())
+    return first, later, warmed
 
 
 def serving(quick: bool) -> None:

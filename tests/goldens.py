@@ -91,7 +91,7 @@ def read_corpus() -> dict[str, str]:
 def collected_links() -> list[str]:
     """Every permalink written in the README and the tests, plus every preset on every model and
     every lesson's links."""
-    from app import lessons
+    from app.teach import lessons
     links = set()
     for path in [ROOT / "README.md", *sorted((ROOT / "tests").rglob("*.py"))]:
         for m in LINK.findall(path.read_text()):
@@ -112,7 +112,7 @@ def mail_text(name: str) -> str:
     models, query = TEXT_SNAPSHOTS[name]
     sc = parse_query(query).scenario
     if ".." in models:
-        from app.compare import as_text
+        from app.present.compare import as_text
         a, b = models.split("..")
         return as_text(simulate(a, sc), simulate(b, sc), "a snapshot", canonical_url(models, sc))
     return render(simulate(models, sc), "a snapshot", canonical_url(models, sc))

@@ -1,6 +1,6 @@
 """The comparison as mail text: plain words for outcomes, and only real differences as 'decisions
 that differ'."""
-from app.compare import as_text
+from app.present.compare import as_text
 from tests.conftest import run
 
 REFUSED = "vma=pfnmap,io,shared,maywrite&mem=dev&host=&f=40000000r"
@@ -30,7 +30,7 @@ def test_decisions_both_kernels_take_still_differ():
 
 
 def test_the_leaf_size_change_is_the_first_divergence_from_v7_1_to_v7_3():
-    from app.compare import align
+    from app.present.compare import align
     q = "vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev&pg=1g&f=40000000r"
     rows, first = align(run("v7.1", q), run("v7.3", q))
     assert rows[first].a.step.id == rows[first].b.step.id == "uma.vma_size"

@@ -1,5 +1,5 @@
 """Step source links: the label, the link and its tooltip name the same lines."""
-from app.presenters import source_href, source_title
+from app.present.presenters import source_href, source_title
 from tests.conftest import MODEL_IDS, run
 
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"

@@ -56,7 +56,8 @@ def test_the_installed_wheel_serves_a_page_and_its_fingerprinted_css(installed):
 
 
 def test_serve_refuses_to_start_without_the_built_assets(installed):
-    site = subprocess.run([str(installed / "venv" / "bin" / "python"), "-c", "import app.site as s; print(s.STATIC)"],
+    site = subprocess.run([str(installed / "venv" / "bin" / "python"), "-c",
+                           "import app.web.serving.site as s; print(s.STATIC)"],
                           capture_output=True, text=True, check=True, cwd=installed).stdout.strip()
     assert str(ROOT) not in site and "site-packages" in site
     manifest = Path(site) / "dist" / "manifest.json"

@@ -1,27 +1,31 @@
-// s2viz page behaviours: the step player (each step's picture is a fragment of the server's own
-// page for that step's URL, swapped in place), keyboard, IPA hint, memslot map. No inline scripts:
-// this file runs on load and after every htmx swap. Without it, every step is a plain link.
+// s2viz page behaviours: the step player, keyboard, IPA hint, memslot map. No inline scripts.
+//
+// Stepping is htmx's own request: the step links of #stage (its player and its step list) are
+// plain links that htmx boosts, and #stage passes on hx-target #stage, hx-swap outerHTML and
+// hx-replace-url to them (hx-sync replaces a step still on its way). Keys, the scrubber and play
+// ask htmx for a step through the small API below,
+// window.s2viz, which presenter mode uses too. The server decides fragment or page
+// (app/web/serving/htmx.py); the neighbouring steps are fetched ahead with htmx's own headers, and
+// htmx uses them when they are asked for. Without JavaScript every step is a plain link.
 (function () {
   "use strict";
 
   let timer = null;
-  let pending = null;
-  const cache = new Map();           // step URL -> stage HTML, a few around the current step
-  const CACHE_MAX = 24;
+  let pace = 1100;                  // ms between steps while playing
+  let want = null;                  // the step asked for and not drawn yet: keys step on from it
+  let latest = null;                // the address of the newest step asked for: only it is drawn
 
   function stage() { return document.getElementById("stage"); }
   function current() { const s = stage(); return s ? Number(s.dataset.current) : 0; }
   function total() { const s = stage(); return s ? Number(s.dataset.total) : 0; }
-
-  let want = null;                  // the step asked for and not yet drawn: keys step on from it
-
   function base() { return want !== null ? want : current(); }
 
-  function nav(which) {
+  // The next or previous step: from key step to key step in presenter mode, else one by one.
+  function neighbour(which) {
     const s = stage();
     if (!s) return 0;
     const from = base();
-    if (s.dataset.keys) {             // presenter mode: from key step to key step
+    if (s.dataset.keys) {
       const keys = s.dataset.keys.split(",").map(Number);
       const later = keys.filter((k) => k > from), earlier = keys.filter((k) => k < from);
       return which === "next" ? (later.length ? later[0] : total()) : (earlier.length ? earlier[earlier.length - 1] : 1);
@@ -29,73 +33,65 @@
     return which === "next" ? Math.min(total(), from + 1) : Math.max(1, from - 1);
   }
 
+  // The server writes each step's address: the last one, and a pattern for the others.
   function stepUrl(n) {
-    const url = new URL(location.href);
-    if (n >= total() && !stage().dataset.alwaysStep) url.searchParams.delete("step");
-    else url.searchParams.set("step", String(n));
-    // mode stays last, after the permalink's own keys (presenter mode's canonical order).
-    const mode = url.searchParams.get("mode");
-    if (mode) { url.searchParams.delete("mode"); url.searchParams.set("mode", mode); }
-    // Keep the canonical form: URLSearchParams would escape commas.
-    return url.pathname + (url.search ? url.search.replace(/%2C/gi, ",") : "");
-  }
-
-  function fetchStage(url) {
-    if (cache.has(url)) return Promise.resolve(cache.get(url));
-    return fetch(url, { headers: { "HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "stage" } })
-      .then((r) => { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
-      .then((html) => {
-        cache.set(url, html);
-        if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value);
-        return html;
-      });
-  }
-
-  // Which control had the focus, so that the same control has it after the swap.
-  function focusKey() {
-    const a = document.activeElement;
-    if (!a || !stage() || !stage().contains(a)) return null;
-    return a.dataset.step ? '[data-step="' + a.dataset.step + '"]' : (a.id ? "#" + a.id : null);
-  }
-
-  function go(n) {
     const s = stage();
-    if (!s) return Promise.resolve();
-    n = Math.max(1, Math.min(total(), n));
-    const url = stepUrl(n);
-    const key = focusKey();
-    const mapOpen = !!document.querySelector("#memslot-map[open]");
-    const ticket = {};
-    pending = ticket;
-    want = n;
-    return fetchStage(url).then((html) => {
-      if (pending !== ticket) return;           // a later step was asked for meanwhile
-      want = null;
-      const holder = document.createElement("div");
-      holder.innerHTML = html;
-      const fresh = holder.firstElementChild;
-      stage().replaceWith(fresh);
-      history.replaceState({ htmx: true }, "", url);
-      const link = document.getElementById("permalink");
-      if (link) { link.href = url; link.textContent = url; }
-      if (key) {
-        const again = fresh.querySelector(key) ||
-          fresh.querySelector('[data-step="' + (key.includes("next") || key.includes("last") ? "next" : "prev") + '"]');
-        if (again) again.focus({ preventScroll: true });
-      }
-      if (mapOpen) { const d = fresh.querySelector("#memslot-map"); if (d) d.open = true; }
-      init();
-      announce();
-      prefetch(n);
-    }).catch(() => { want = null; location.href = url; });   // the plain link still works
+    return n >= total() ? s.dataset.lastUrl : s.dataset.stepUrl.replace("{n}", String(n));
   }
 
-  function prefetch(n) {
-    [n + 1, n - 1].forEach((k) => {
-      if (k >= 1 && k <= total()) fetchStage(stepUrl(k)).catch(() => {});
+  function step(n) {
+    const s = stage();
+    if (!s || !window.htmx) return;
+    n = Math.max(1, Math.min(total(), n));
+    if (n === base()) return;
+    want = n;
+    latest = stepUrl(n);
+    window.htmx.ajax("GET", stepUrl(n), { source: s, target: s, swap: "outerHTML", replace: "true" });
+  }
+
+  // ---- fetching the neighbouring steps ahead -------------------------------------------------
+  const ahead = new Map();          // step URL -> Promise of its response, for the few around
+  const AHEAD_MAX = 8;
+  let internal = null;
+
+  function fetchAhead() {
+    const s = stage();
+    if (!s || !internal) return;
+    s.querySelectorAll('.player a[data-step="prev"], .player a[data-step="next"]').forEach((link) => {
+      const url = link.getAttribute("href");
+      if (!url || ahead.has(url) || url === stepUrl(current())) return;
+      const ctx = internal.createRequestContext(link, {});     // htmx's own request and headers
+      ctx.request.headers["HX-Request-Type"] = "partial";
+      const got = fetch(url, ctx.request).then((r) => (r.ok ? r : Promise.reject(new Error(String(r.status)))));
+      got.catch(() => ahead.delete(url));
+      ahead.set(url, got);
+      if (ahead.size > AHEAD_MAX) ahead.delete(ahead.keys().next().value);
     });
   }
 
+  // A response fetched ahead, as htmx's own fetch would give it: a copy, and refused once htmx
+  // drops the request (hx-sync replaced it with a newer step).
+  function answered(got, signal) {
+    return new Promise((resolve, reject) => {
+      const drop = () => reject(new DOMException("The step was replaced by a newer one", "AbortError"));
+      if (signal && signal.aborted) { drop(); return; }
+      if (signal) signal.addEventListener("abort", drop, { once: true });
+      got.then((r) => resolve(r.clone()), reject);
+    });
+  }
+
+  if (window.htmx) {
+    window.htmx.registerExtension("s2viz-steps", {
+      init: (api) => { internal = api; },
+      htmx_before_request: (elt, detail) => {
+        const ctx = detail.ctx;
+        const got = ctx.request.method === "GET" && ctx.target && ctx.target.id === "stage" && ahead.get(ctx.request.action);
+        if (got) ctx.fetch = (url, init) => answered(got, init && init.signal);
+      },
+    });
+  }
+
+  // ---- after a step is drawn ---------------------------------------------------------------
   function announce() {
     const say = document.getElementById("step-announce");
     const s = stage();
@@ -106,8 +102,6 @@
       (now ? now.querySelector(".func").textContent + " " + now.querySelector(".text").textContent : "") +
       (head ? " " + head.textContent.trim() : "");
   }
-
-  function pace() { const s = stage(); return s && s.dataset.pace ? Number(s.dataset.pace) : 1100; }
 
   function setPlayLabel() {
     const b = document.querySelector("#stage .play");
@@ -121,14 +115,21 @@
     setPlayLabel();
   }
 
+  function tick() {
+    if (base() >= total()) { stop(); return; }
+    if (want === null) step(neighbour("next"));
+  }
+
   function play() {
     if (timer) { stop(); return; }
-    if (current() >= total()) go(1);
-    timer = setInterval(() => {
-      if (base() >= total()) { stop(); return; }
-      if (want === null) go(nav("next"));
-    }, pace());
+    if (current() >= total()) step(1);
+    timer = setInterval(tick, pace);
     setPlayLabel();
+  }
+
+  function setPace(ms) {
+    pace = Math.max(200, Number(ms) || pace);
+    if (timer) { clearInterval(timer); timer = setInterval(tick, pace); }
   }
 
   function help(open) {
@@ -149,19 +150,14 @@
   function onClick(ev) {
     const copy = ev.target.closest(".copy-mail");
     if (copy) { copyForMail(copy); return; }
-    const a = ev.target.closest("#stage [data-step], #help [data-step]");
-    if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+    const el = ev.target.closest("#stage [data-step], #help [data-step]");
+    if (!el || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+    const what = el.dataset.step;
+    if (el.tagName === "A") { stop(); return; }            // a step link: htmx asks for it
     ev.preventDefault();
-    const what = a.dataset.step;
-    if (what === "play") { play(); return; }
-    if (what === "help") { help(true); return; }
-    if (what === "help-close") { help(false); return; }
-    stop();
-    if (what === "first") go(1);
-    else if (what === "last") go(total());
-    else if (what === "prev") go(nav("prev"));
-    else if (what === "next") go(nav("next"));
-    else go(Number(what));
+    if (what === "play") play();
+    else if (what === "help") help(true);
+    else if (what === "help-close") help(false);
   }
 
   function onKey(ev) {
@@ -177,16 +173,16 @@
     if (t && (t.isContentEditable || /^(SELECT|TEXTAREA)$/.test(t.tagName) ||
               (t.tagName === "INPUT" && !/^(checkbox|button|submit)$/.test(t.type)))) return;
     const keys = { ArrowLeft: "prev", ArrowRight: "next", PageUp: "prev", PageDown: "next" };
-    if (ev.key in keys) { stop(); go(nav(keys[ev.key])); }
-    else if (ev.key === "Home") { stop(); go(1); }
-    else if (ev.key === "End") { stop(); go(total()); }
+    if (ev.key in keys) { stop(); step(neighbour(keys[ev.key])); }
+    else if (ev.key === "Home") { stop(); step(1); }
+    else if (ev.key === "End") { stop(); step(total()); }
     else if (ev.key === " ") {
       if (t && (t.tagName === "BUTTON" || t.type === "checkbox")) return;   // their own click runs
       play();
     }
     else if (ev.key === "v") {
       const j = stage().querySelector(".jump");
-      if (j) { stop(); go(Number(j.dataset.step)); }
+      if (j) { stop(); step(Number(j.dataset.step)); }
     }
     else if (ev.key === "?") help(true);
     else return;
@@ -260,12 +256,13 @@
       stop();
       clearTimeout(scrubTimer);
       const n = Number(ev.target.value);
-      scrubTimer = setTimeout(() => go(n), 60);
+      scrubTimer = setTimeout(() => step(n), 60);
     }
     if (ev.target.id === "fire-ipa") ipaHint(ev.target);
   });
-  // A change of scenario swaps the whole page body: the control that was used keeps the focus.
-  let swapFocus = null;
+
+  // Around every swap: the control that was used keeps the focus (by id, name or data-step), and
+  // a step's swap keeps the memslot map open and says the new step aloud.
   function describe(el) {
     if (!el || el === document.body) return null;
     if (el.id) return "#" + CSS.escape(el.id);
@@ -275,13 +272,81 @@
     if (el.name) return '[name="' + CSS.escape(el.name) + '"]';
     return el.dataset && el.dataset.step ? '[data-step="' + el.dataset.step + '"]' : null;
   }
-  document.addEventListener("htmx:before:swap", () => { swapFocus = describe(document.activeElement); });
-  document.addEventListener("htmx:after:swap", () => {
-    stop(); cache.clear(); init();
-    const el = swapFocus && document.querySelector(swapFocus);
-    if (el && document.activeElement !== el) el.focus({ preventScroll: true });
-    swapFocus = null;
+  function isStep(ctx) { return !!(ctx && ctx.target && ctx.target.id === "stage"); }
+  function stepOf(url) {
+    const q = new URL(url, location.href).searchParams;
+    if (q.has("story")) return null;          // the key step: the server says which
+    return q.has("step") ? Number(q.get("step")) : total();
+  }
+
+  // Only the newest step request is on its way (hx-sync replaces the one before) and only the
+  // newest is drawn; if a step was drawn meanwhile, it lands in the stage that is there now.
+  document.addEventListener("htmx:before:request", (ev) => {
+    const ctx = ev.detail.ctx;
+    if (!isStep(ctx)) return;
+    latest = ctx.request.action;
+    want = stepOf(latest);
   });
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => { init(); prefetch(current()); });
-  else { init(); prefetch(current()); }
+  document.addEventListener("htmx:after:request", (ev) => {
+    const ctx = ev.detail.ctx;
+    if (isStep(ctx) && !ctx.target.isConnected && stage()) ctx.target = stage();
+  });
+
+  let kept = null;
+  document.addEventListener("htmx:before:swap", (ev) => {
+    const ctx = ev.detail.ctx;
+    if (isStep(ctx) && ctx.request.action !== latest) { ev.preventDefault(); return; }   // an older step
+    if (isStep(ctx) && ctx.response && ctx.response.status >= 400) {
+      ev.preventDefault();                    // a step that cannot be drawn here: load it as a page
+      want = null;
+      location.href = ctx.request.action;
+      return;
+    }
+    kept = { focus: describe(document.activeElement), map: !!document.querySelector("#memslot-map[open]"),
+             step: isStep(ctx) };
+  });
+  document.addEventListener("htmx:after:swap", (ev) => {
+    const was = kept || {};
+    kept = null;
+    if (!was.step) { stop(); ahead.clear(); }
+    if (!was.step || ev.detail.ctx.request.action === latest) want = null;
+    const s = stage();
+    if (was.step && s) {
+      const link = document.getElementById("permalink");
+      const here = location.pathname + location.search;
+      if (link && !here.startsWith("/embed/") && !here.startsWith("/present/")) { link.href = here; link.textContent = here; }
+      if (was.map) { const d = s.querySelector("#memslot-map"); if (d) d.open = true; }
+    }
+    init();
+    if (was.focus) {
+      let el = document.querySelector(was.focus);
+      if (!el && was.step && s && was.focus.startsWith("[data-step")) {
+        el = s.querySelector('[data-step="' + (/next|last/.test(was.focus) ? "next" : "prev") + '"]');
+      }
+      if (el && document.activeElement !== el) el.focus({ preventScroll: true });
+    }
+    if (was.step) announce();
+    fetchAhead();
+  });
+  document.addEventListener("htmx:error", (ev) => {
+    const ctx = ev.detail.ctx;
+    want = null;
+    if (isStep(ctx)) location.href = ctx.request.action;      // the plain link still works
+  });
+
+  // The player's API, for presenter mode and anything else that steers the player.
+  window.s2viz = {
+    step,
+    next: () => step(neighbour("next")),
+    prev: () => step(neighbour("prev")),
+    play,
+    stop,
+    pace: setPace,
+    current,
+    total,
+  };
+
+  function start() { init(); fetchAhead(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -2,8 +2,8 @@
 from playwright.sync_api import expect
 
 from app.permalink import parse_query
+from app.present.stage import reveal_steps
 from app.sim import simulate
-from app.stage import reveal_steps
 
 NVG = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
 
@@ -184,3 +184,41 @@ def test_a_guest_memfd_slot_can_be_toggled_and_fired_at(page):
     expect(verdict(page)).to_contain_text("Mapped Normal")
     expect(page.page.locator("#stage .steps-nav")).to_contain_text("gmem_abort")
     page.shot("guest-memfd-v7.3")
+
+
+def test_stepping_is_htmx_with_its_own_headers_and_the_neighbours_come_ahead(page):
+    asked = []
+    page.page.on("request", lambda r: "/v6.17/" in r.url and asked.append((r.url.split("?", 1)[-1], r.headers)))
+    page.goto(NVG + "&step=5")
+    ahead = {q.rsplit("step=", 1)[-1]: h for q, h in asked if q.startswith(NVG.split("?", 1)[1] + "&step=")}
+    assert {"4", "6"} <= set(ahead), sorted(ahead)            # both neighbours, before any key
+    for h in (ahead["4"], ahead["6"]):
+        assert h["hx-request"] == "true" and h["hx-request-type"] == "partial" and h["hx-target"] == "div#stage"
+        assert "hx-source" in h and "hx-current-url" in h                       # htmx's own request
+    before = len(asked)
+    page.page.keyboard.press("ArrowRight")
+    expect(page.page.locator("#stage .counter .now")).to_have_text("6")
+    assert page.path() == NVG + "&step=6"
+    assert not [q for q, _ in asked[before:] if q.endswith("&step=6")]      # step 6 came from the fetch ahead
+    page.page.evaluate("window.s2viz.step(9)")                               # the player's API
+    expect(page.page.locator("#stage .counter .now")).to_have_text("9")
+    assert page.path() == NVG + "&step=9"
+    nine = [h for q, h in asked if q.endswith("&step=9")]
+    assert nine and nine[-1]["hx-target"] == "div#stage"
+    page.page.evaluate("window.s2viz.prev()")
+    expect(page.page.locator("#stage .counter .now")).to_have_text("8")
+    page.page.reload()                                                       # the replaced URL is a whole page
+    expect(page.page.locator("#stage .counter .now")).to_have_text("8")
+
+
+def test_the_key_step_link_opens_the_step_that_tells_the_story(page):
+    from app.present.stage import story_step
+    from app.sim import MODELS
+    url = NVG.replace("v6.17", "v6.14")
+    sc = parse_query(url.split("?", 1)[1]).scenario
+    story = story_step(simulate("v6.14", sc), [simulate(m, sc) for m in MODELS if m != "v6.14"])
+    page.goto(url + "&step=2")
+    page.page.click("#stage .story")
+    expect(page.page.locator("#stage .counter .now")).to_have_text(str(story))
+    page.wait_path(url + f"&step={story}")
+    assert page.page.evaluate("document.activeElement.dataset.step") == "story"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from app import exercises
+from app.teach import exercises
 from tests.browser import axe
 from tests.browser.conftest import ARTIFACTS
 

@@ -6,10 +6,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app import create_app, exercises, presenters
+from app import create_app
 from app.cli import main
 from app.permalink import parse_url
+from app.present import presenters
 from app.sim import MODELS, simulate
+from app.teach import exercises
 
 # What each letter means, read from the verdict the page shows (not from the exercise module).
 HEADLINE = {"A": r"Mapped Normal, ", "B": r"Mapped Normal Non-cacheable", "C": r"Mapped Device",

@@ -4,8 +4,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app import create_app, lessons
+from app import create_app
 from app.permalink import canonical_url, parse_url
+from app.teach import lessons
 
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
 COW = "vma=pfnmap,io,maywrite&mt=ngnrne&mem=dev&f=40000000r"
@@ -88,10 +89,10 @@ def test_embed_may_be_framed_and_nothing_else_may(client):
 
 def test_presenter_mode_steps_through_the_key_steps_with_the_page_picture(client):
     from app.permalink import parse_query
-    from app.presenters import steps
-    from app.stage import key_steps
-    from app.views import traced
-    tr = traced("v6.17", parse_query(NVG).scenario)
+    from app.present.presenters import steps
+    from app.present.stage import key_steps
+    from app.web.traces import trace
+    tr = trace("v6.17", parse_query(NVG).scenario)
     keys = key_steps(tr, steps(tr))
     assert 5 <= len([k for k in keys if k > len(tr.memslot.steps) + len(tr.capability.steps)]) <= 10
     html = client.get(f"/present/v6.17/?{NVG}").data.decode()
@@ -190,8 +191,8 @@ def test_behaviour_map_covers_every_mapping_host_and_access(client):
 
 
 def test_behaviour_diff_highlights_exactly_the_changed_cells(client):
-    from app import behaviour
-    d = behaviour.diff("v6.14", "v6.17")
+    from app.present import behaviour
+    d = behaviour.diff(behaviour.grid("v6.14"), behaviour.grid("v6.17"))
     changed = {(row["id"], c["column"]) for row in d["rows"] for c in row["cells"] if c["changed"]}
     assert ("nvgrace-usemem", "FWB+DIC / read") in changed and ("dax", "FWB+DIC / read") in changed
     assert not any(row_id == "anon" for row_id, _ in changed)

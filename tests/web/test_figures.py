@@ -3,8 +3,8 @@ in every cell, a legend entry per category present, a two-way diff, and a memslo
 leaves and ticks stay readable. Only SVG trace types, which render under the page's CSP."""
 import pytest
 
-from app import behaviour, figures
 from app.permalink import parse_url
+from app.present import behaviour, figures
 from app.sim import MODELS, simulate
 
 SVG_TYPES = {"heatmap", "scatter", "bar"}
@@ -71,7 +71,7 @@ def test_every_cell_of_the_map_is_covered_by_exactly_one_category_with_its_mark(
 
 
 def test_diff_map_has_exactly_two_categories_same_and_differs():
-    grid = behaviour.diff("v6.14", "v6.17")
+    grid = behaviour.diff(behaviour.grid("v6.14"), behaviour.grid("v6.17"))
     fig = figures.behaviour_map(grid, diff=True)
     hms = heatmaps(fig)
     assert [t["name"] for t in hms] == ["same", "differs"]
@@ -87,7 +87,7 @@ def test_diff_map_has_exactly_two_categories_same_and_differs():
 
 
 def test_a_diff_with_nothing_in_common_or_nothing_changed_shows_only_what_is_there():
-    grid = behaviour.diff("v6.17", "v6.17")
+    grid = behaviour.diff(behaviour.grid("v6.17"), behaviour.grid("v6.17"))
     fig = figures.behaviour_map(grid, diff=True)
     assert [t["name"] for t in heatmaps(fig)] == ["same"] and legend(fig) == ["=  same"]
 

@@ -3,10 +3,11 @@ import re
 
 import pytest
 
-from app import create_app, glossary
+from app import create_app
 from app.sim import MODELS, simulate
 from app.sim.presets import PRESETS
 from app.sim.scenario import Fault, Scenario
+from app.teach import glossary
 
 # The terms the traces use that a newcomer must be able to look up.
 REQUIRED = ("FWB", "DIC", "PoC", "PoU", "S2AP", "XN", "MemAttr", "AttrIndx", "MAIR", "VM_PFNMAP", "VM_MIXEDMAP",

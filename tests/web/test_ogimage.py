@@ -5,7 +5,8 @@ import struct
 
 import pytest
 
-from app import create_app, ogimage
+from app import create_app
+from app.present import ogimage
 
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev"
 

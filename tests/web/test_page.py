@@ -213,17 +213,39 @@ def test_nothing_on_the_page_shows_a_result_before_the_step_that_decides_it(clie
 
 def test_stepping_gets_the_picture_of_one_step_alone(client):
     q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
-    r, names = rendered(client, f"/v6.14/?{q}&step=7", **{**PARTIAL, "HX-Target": "stage"})
+    r, names = rendered(client, f"/v6.14/?{q}&step=7", **{**PARTIAL, "HX-Target": "div#stage"})   # htmx's own value
     assert r.status_code == 200 and names[0] == "_stage.html"
     assert r.data.startswith(b'\n<div id="stage"') or r.data.lstrip().startswith(b'<div id="stage"')
     assert b'id="controls"' not in r.data and "HX-Target" in r.vary
     assert b'data-current="7"' in r.data and b'data-prev="6"' in r.data and b'data-next="8"' in r.data
+    # Each step link is a plain link to its own address that htmx boosts; the stage gives them their
+    # target, swap and history.
+    prev = f"/v6.14/?{q}&step=6".replace("&", "&amp;").encode()
+    assert b'<a class="btn" href="' + prev + b'" data-step="prev"' in r.data
+    assert b'hx-target:inherited="#stage" hx-swap:inherited="outerHTML" hx-replace-url:inherited="true"' in r.data
+    assert r.data.count(b'hx-boost:inherited="true"') == 2                   # the player and the step list
+    page, names = rendered(client, f"/v6.14/?{q}&step=7")
+    assert names[0] == "page.html" and r.data.strip() in page.data          # the page holds the same stage
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_story_step_from_the_other_models_outcomes_is_the_one_their_traces_give(preset):
+    from app.permalink import parse_query
+    from app.present.stage import story_step
+    from app.sim import simulate
+    for host in ("", "host=&", "host=fwb&"):
+        sc = PRESETS[preset].apply(parse_query(host + "f=40000000r,40000000w,40001000x,80000000r").scenario)
+        for mid in MODELS:
+            others = [m for m in MODELS if m != mid]
+            tr = simulate(mid, sc)
+            assert story_step(tr, [simulate(m, sc, trace=False) for m in others]) == \
+                story_step(tr, [simulate(m, sc) for m in others]), (preset, host, mid)
 
 
 def test_the_landing_page_and_presets_open_on_the_step_that_tells_the_story(client):
+    from app.present.stage import reveal_steps
     from app.sim import simulate
     from app.sim.presets import PRESETS
-    from app.stage import reveal_steps
     loc = client.get("/").headers["Location"]
     sc_q = loc.split("?", 1)[1].rsplit("&step=", 1)
     tr = simulate("v6.17", __import__("app.permalink", fromlist=["parse_query"]).parse_query(sc_q[0]).scenario)
@@ -275,9 +297,9 @@ def test_security_headers_everywhere(client):
 
 
 def test_fingerprinted_static_files_are_immutable_and_precompressed(client):
-    from app.assets import manifest
+    from app.web.serving.assets import manifest
     if not manifest():
-        pytest.fail("static/dist is not built: `make test` runs `python -m app.assets` first")
+        pytest.fail("static/dist is not built: `make test` runs `python -m app.web.serving.assets` first")
     r = client.get(NVG)
     css = re.search(rb'href="(/static/dist/css/app\.[0-9a-f]{12}\.css)"', r.data).group(1).decode()
     with client.get(css, headers={"Accept-Encoding": "br"}) as s:
@@ -328,3 +350,33 @@ def test_ticking_an_mte_host_in_the_form_marks_ram_vmas_mte_allowed_as_the_kerne
     assert client.get(off).headers["Location"] == "/v7.1/?f=40000000r"
     # A permalink says what it means: an MTE VM with a VMA lacking VM_MTE_ALLOWED is still refused.
     assert b"Memslot refused" in client.get("/v7.1/?host=fwb,dic,mte&vm=mte&f=40000000r").data
+
+
+def test_the_key_step_link_asks_the_server_for_the_story_step(client):
+    from app.permalink import parse_query
+    from app.present.stage import story_step
+    from app.sim import simulate
+    q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w"
+    sc = parse_query(q).scenario
+    story = story_step(simulate("v6.14", sc), [simulate(m, sc) for m in MODELS if m != "v6.14"])
+    html = client.get(f"/v6.14/?{q}&step=2").data.decode()
+    assert f'<a class="btn story" href="/v6.14/?{q}&story=1"'.replace("&", "&amp;") in html
+    r = client.get(f"/v6.14/?{q}&story=1")
+    assert (r.status_code, r.headers["Location"]) == (301, f"/v6.14/?{q}&step={story}")
+    for prefix, tail in (("/embed", ""), ("/present", "&mode=all")):
+        r = client.get(f"{prefix}/v6.14/?{q}&story=1{tail}")
+        assert (r.status_code, r.headers["Location"]) == (301, f"{prefix}/v6.14/?{q}&step={story}{tail}")
+    assert client.get(f"/api/v1/v6.14/?{q}&story=1").status_code == 400       # a form key, never a permalink's
+
+
+def test_no_permalink_view_looks_for_the_story_step(client, monkeypatch):
+    from app.web import traces
+
+    def refuse(*_):
+        raise AssertionError("the story step was computed")
+    monkeypatch.setattr(traces, "story", refuse)
+    q = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w"
+    for url, headers in ((f"/v6.17/?{q}", {}), (f"/v6.17/?{q}&step=3", {}), (f"/v6.17/?{q}&step=4", PARTIAL),
+                         (f"/v6.17/?{q}&step=5", {**PARTIAL, "HX-Target": "div#stage"}), (f"/embed/v6.17/?{q}", {}),
+                         (f"/present/v6.17/?{q}", {}), (f"/api/v1/v6.17/?{q}", {}), (f"/text/v6.17/?{q}", {})):
+        assert client.get(url, headers=headers).status_code == 200, url

@@ -7,7 +7,7 @@ import pytest
 
 from app import create_app
 from app.permalink import parse_url
-from app.presenters import overall_verdict
+from app.present.presenters import overall_verdict
 from app.sim import simulate
 
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..hw.memattr import s2_memattr_name
 from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, in_memslot
-from . import declare
 from .facts import existing_leaf
+from .registry import declare
 
 MMU_C, MMIO_C, ARM_ARM = "arch/arm64/kvm/mmu.c", "arch/arm64/kvm/mmio.c", "Arm ARM (ASL)"
 ABORT = "kvm_handle_guest_abort"

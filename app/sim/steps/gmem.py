@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from ..hw.memattr import S2_NORMAL, s2_memattr
 from ..hw.pgtable import Prot
-from . import declare
-from .uma import _pfn_state
+from .registry import declare
+from .uma import pfn_state
 
 MMU_C = "arch/arm64/kvm/mmu.c"
 
@@ -17,7 +17,7 @@ declare("gmem.entry", "gmem_abort", MMU_C, "fault", "memslot",
 declare("gmem.get_pfn", "gmem_abort", MMU_C, "fault", "pfn",
         "kvm_gmem_get_pfn(): the guest_memfd's own folio for the gfn (allocated on first use), pfn {pfn:#x}. Had "
         "it failed, KVM would have filled a KVM_EXIT_MEMORY_FAULT exit for the VMM and KVM_RUN would return the "
-        "error.", state=_pfn_state, key=True,
+        "error.", state=pfn_state, key=True,
         code={"": "pfn = kvm_gmem_get_pfn(kvm, slot, gfn)\nerror -> prepare KVM_EXIT_MEMORY_FAULT, return it"})
 
 

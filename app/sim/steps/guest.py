@@ -2,8 +2,8 @@
 architecture (app/sim/hw/access.py) and what QEMU does with KVM_RUN's answer."""
 from __future__ import annotations
 
-from . import declare
 from .abort import instruction_words
+from .registry import declare
 
 ARM_ARM = "Arm ARM (ASL)"
 TYPE_WORDS = {"normal_wb": "Normal Write-Back", "normal_wt": "Normal Write-Through",

@@ -4,7 +4,7 @@ kvm_vm_ioctl_check_extension() (arch/arm64/kvm/arm.c)."""
 from __future__ import annotations
 
 from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE
-from . import declare
+from .registry import declare
 
 KVM_MAIN_C, MMU_C, ARM_C = "virt/kvm/kvm_main.c", "arch/arm64/kvm/mmu.c", "arch/arm64/kvm/arm.c"
 PREPARE = "kvm_arch_prepare_memory_region"

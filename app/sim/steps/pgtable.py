@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..hw.memattr import s2_memattr_name
 from ..hw.pgtable import Prot, pte_memattr
 from ..units import size_text
-from . import declare
 from .facts import attr_fields, desc_fields
+from .registry import declare
 
 PGTABLE_C, MMU_C = "arch/arm64/kvm/hyp/pgtable.c", "arch/arm64/kvm/mmu.c"
 KVM_MMU_H = "arch/arm64/include/asm/kvm_mmu.h"

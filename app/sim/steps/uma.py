@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..hw.memattr import s2_memattr
 from ..hw.pgtable import Prot
 from ..units import size_text
-from . import declare
+from .registry import declare
 from .words import BACKING_WORDS, attrindx
 
 MMU_C = "arch/arm64/kvm/mmu.c"
@@ -94,7 +94,7 @@ def faultin_path(key: str) -> str:
             + ("writable" if how == "rw" else "read-only") + "), no page reference")
 
 
-def _pfn_state(case, v, ctx):
+def pfn_state(case, v, ctx):
     if v.get("pfn") is None:
         return None
     return {"know": {"pfn": v["pfn"], "pa": v["pa"]}, "desc": {"OA": v["pa"]}}
@@ -106,7 +106,7 @@ declare("uma.faultin", UMA, MMU_C, "fault", "pfn", {
     "error": lambda v: "{}(): {} -> {}; user_mem_abort returns -EFAULT.".format(
         v["fn"], faultin_path(v["path"]), v["err"]),
 }, code={"": lambda v: FAULTIN_CALL[v["fn"]], "error": lambda v: FAULTIN_CALL[v["fn"]] + "\nno PFN -> -EFAULT"},
-    state=_pfn_state, key=True, mail=True)
+    state=pfn_state, key=True, mail=True)
 
 
 def _classify_state(case, v, ctx):

@@ -2,18 +2,19 @@
 reached yet. Pure: a trace and a step number in, the template's context out."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from ..sim import leaf_of
+from ..sim.hw import memattr
+from ..sim.hw.pgtable import DESC_FIELDS, Prot, pte_memattr, pte_perm
+from ..sim.scenario import Scenario
+from ..sim.steps import KEY_STEPS
+from ..sim.trace import Leaf, Trace
+from ..sim.units import size_text
 from . import diagram, presenters
-from .present.timeline import Snapshot, snapshot, trace_geometry
-from .present.values import memtype_text
-from .sim import leaf_of
-from .sim.hw import memattr
-from .sim.hw.pgtable import DESC_FIELDS, Prot, pte_memattr, pte_perm
-from .sim.scenario import Scenario
-from .sim.steps import KEY_STEPS
-from .sim.trace import Leaf, Trace
-from .sim.units import size_text
+from .timeline import Snapshot, snapshot, trace_geometry
+from .values import memtype_text
 
 
 @dataclass(frozen=True)
@@ -42,23 +43,25 @@ def memslot_reveal(tr: Trace) -> int:
     return len(tr.memslot.steps)
 
 
-def story_step(traces: dict[str, Trace], mid: str) -> int:
-    """The step a scenario opens on: where the first fault whose outcome differs between the
-    models is settled; if every model agrees, where the first fault is settled; a refused memslot
-    opens on its refusal; no fault, on the last step."""
-    tr = traces[mid]
+def story_step(tr: Trace, others: Iterable[Trace]) -> int:
+    """The step a scenario opens on in trace tr: where the first fault whose outcome differs between
+    the models is settled; if every model agrees, where the first fault is settled; a refused
+    memslot opens on its refusal; no fault, on the last step. others: the same scenario on every
+    other model, whose outcomes are all that is read (runs without a trace will do)."""
     total = len(tr.all_steps())
     if tr.memslot.result != "ok":
         return memslot_reveal(tr)
     reveals = reveal_steps(tr)
     if not reveals:
         return total
-    outcomes = [[_outcome(t, i) for t in traces.values()] for i in range(len(tr.faults))]
+    runs = [tr, *others]
+    outcomes = [[outcome(t, i) for t in runs] for i in range(len(tr.faults))]
     pick = next((i for i, o in enumerate(outcomes) if len(set(o)) > 1), 0)
     return reveals[pick] or total
 
 
-def _outcome(tr: Trace, i: int) -> tuple:
+def outcome(tr: Trace, i: int) -> tuple:
+    """What a model decided for fault i, as far as the story step compares models."""
     if tr.memslot.result != "ok":
         return ("memslot", tr.memslot.result)
     f = tr.faults[i]
@@ -175,20 +178,20 @@ def cmo(snap: Snapshot, sc: Scenario) -> list[str]:
     return out
 
 
-def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, story: int) -> dict:
-    """What _stage.html needs for step n."""
+def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, present: bool = False) -> dict:
+    """What _stage.html needs for step n: the path is drawn 8 boxes a row (its text twin reads that
+    one too), and also 2 a row for a phone, or 4 a row for presenter mode's projector."""
     snap = snapshot(tr, n)
     reveals = reveal_steps(tr)
     current = steps[n - 1] if steps else None
     return {
         "snap": snap, "box": box(tr, steps, snap, reveals) if steps else Box("idle", "No step."),
         "desc": descriptor(snap), "mt": memtypes(snap, sc, tr.host_s1), "cmo_lines": cmo(snap, sc),
-        "path_wide": diagram.path(snap, sc, 8), "path_narrow": diagram.path(snap, sc, 2),
-        "path_mid": diagram.path(snap, sc, 4),
-        "tree": diagram.tree(snap, trace_geometry(tr)), "step": current, "story": story,
+        "path_wide": diagram.path(snap, sc, 8),
+        **({"path_mid": diagram.path(snap, sc, 4)} if present else {"path_narrow": diagram.path(snap, sc, 2)}),
+        "tree": diagram.tree(snap, trace_geometry(tr)), "step": current,
         "phase_steps": [sv for sv in steps if current and sv.phase == current.phase],
         "phases": _phases(tr, steps, snap, reveals),
-        "key": key_steps(tr, steps),
     }
 
 

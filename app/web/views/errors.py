@@ -1,4 +1,5 @@
-"""Error responses: one sentence, never a stack trace. JSON under /api/ and /figure/, HTML elsewhere."""
+"""HTTP errors (404, 405, 413, 500, ...): one sentence, never a stack trace. JSON under /api/ and
+/figure/, HTML elsewhere. A refused scenario is answered by answer.refuse."""
 from __future__ import annotations
 
 from flask import jsonify, make_response, render_template, request

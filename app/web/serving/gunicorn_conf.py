@@ -71,6 +71,14 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
 
+def post_worker_init(worker) -> None:
+    """Warm each worker before it takes a request (templates, tables: warm.py), so that its first
+    visitor waits no longer than the next ones."""
+    from .warm import warm
+    took = warm(worker.wsgi)
+    worker.log.info("worker %s warmed in %.0f ms", worker.pid, took * 1000)
+
+
 # Logs go to the container's output: access log to stdout, errors to stderr.
 accesslog = "-"
 errorlog = "-"

@@ -2,7 +2,7 @@
 
 Permalink responses are deterministic (same canonical URL, same bytes), so their ETag is a hash of
 the body and browsers and proxies may keep them. A memoised response is kept compressed only (brotli,
-or gzip without brotli), in the worker's one byte budget (app/cache.py); another encoding is derived
+or gzip without brotli), in the worker's one byte budget (cache.py); another encoding is derived
 from it when a client asks for one. HEAD answers exactly the headers GET would.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import Response, request
 
-from . import cache, htmx
+from . import cache, htmx, origin
 
 COMPRESSIBLE = ("text/html", "application/json", "text/plain")
 CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/", "/present/", "/map/", "/lessons/")
@@ -35,19 +35,26 @@ class Body:
     etag: str
 
 
-def cached(key) -> Response | None:
-    """The memoised response for key, if there is one."""
-    hit = cache.store().get(("response", key))
+def request_key() -> tuple:
+    """What the response to this request depends on: its path, its raw query, the part of the page
+    htmx asks for, and the origin of its absolute links (origin.py)."""
+    return request.path, request.query_string, htmx.fragment_target(request) or "", origin.base()
+
+
+def cached(key=None) -> Response | None:
+    """The memoised response for key (by default, this request's), if there is one."""
+    hit = cache.store().get(("response", key or request_key()))
     return None if hit is None else _response(hit)
 
 
-def memoised(key, build) -> Response:
+def memoised(build, key=None) -> Response:
     """A response from the worker's cache, or built once by build() -> (body, mimetype[, status]).
 
-    The key must hold everything the response depends on (path, raw query, the htmx headers, the
-    configured public URL); the ETag is computed once, when the body is built. At most BUILDERS
-    threads of a worker build at once: building is CPU-bound (one GIL per worker), so more at once
-    would only hold more half-rendered pages in memory."""
+    The key (by default the request's own, request_key()) must hold everything the response
+    depends on; the ETag is computed once, when the body is built. At most BUILDERS threads of a
+    worker build at once: building is CPU-bound (one GIL per worker), so more at once would only
+    hold more half-rendered pages in memory."""
+    key = key or request_key()
     hit = cache.store().get(("response", key))
     if hit is None:
         with _builders:
@@ -90,13 +97,13 @@ def _body_for(b: Body, encoding: str | None) -> bytes:
 def is_permalink() -> bool:
     """Requests whose answer depends only on the URL (and the htmx headers named in Vary)."""
     return request.endpoint in ("page.page", "page.figure", "api.trace", "explain.versus", "explain.every_model",
-                                "explain.present", "explain.lesson") or request.path.startswith(CACHEABLE_PREFIXES)
+                                "explain.present", "teach.lesson") or request.path.startswith(CACHEABLE_PREFIXES)
 
 
 def finish(resp: Response) -> Response:
     if request.method not in ("GET", "HEAD") or resp.direct_passthrough or resp.mimetype not in COMPRESSIBLE:
         return resp
-    fragment = "HX-Request" in resp.vary and htmx.wants_fragment(request)
+    fragment = htmx.is_fragment(request, resp)
     etag = getattr(resp, "body_etag", None)
     if resp.status_code != 200:
         resp.headers.setdefault("Cache-Control", "private, no-store" if fragment else "no-store")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .present.timeline import PATH_LABEL, Snapshot
-from .present.values import know_text
-from .sim.scenario import Scenario
-from .sim.steps import PATH
+from ..sim.scenario import Scenario
+from ..sim.steps import PATH
+from .timeline import PATH_LABEL, Snapshot
+from .values import know_text
 
 BOX_W, BOX_H, GAP = 132, 52, 22
 ROW_H, TABLE_W, COL_GAP, HEAD_H = 22, 184, 40, 24

@@ -1,14 +1,14 @@
 """Behaviour maps: what one model does across VMA kinds x host features x fault kinds, and where
-two models differ. Pure; the Plotly figure is built in figures.py."""
+two models differ. Pure (the web layer keeps the grids in its trace cache); the Plotly figure is
+built in figures.py."""
 from __future__ import annotations
 
 from dataclasses import replace
 
-from . import cache
-from .permalink import canonical_url
-from .sim import simulate
-from .sim.presets import PRESETS
-from .sim.scenario import Fault, Scenario
+from ..permalink import canonical_url, parse_url
+from ..sim import simulate
+from ..sim.presets import PRESETS
+from ..sim.scenario import Fault, Scenario
 
 HOSTS = (("FWB+DIC", frozenset({"fwb", "dic"})), ("FWB", frozenset({"fwb"})), ("DIC", frozenset({"dic"})),
          ("none", frozenset()))
@@ -46,12 +46,7 @@ def category(mid: str, sc: Scenario) -> tuple[str, str, str]:
 
 
 def grid(mid: str) -> dict:
-    """rows (presets) x columns (host / fault kind): category index, text and permalink per cell;
-    kept in the worker's cache budget."""
-    return cache.memo(("grid", mid), lambda: _grid(mid))
-
-
-def _grid(mid: str) -> dict:
+    """rows (presets) x columns (host / fault kind): category index, text and permalink per cell."""
     rows = []
     for pid, preset in PRESETS.items():
         cells = []
@@ -64,13 +59,9 @@ def _grid(mid: str) -> dict:
     return {"model": mid, "columns": [c[0] for c in columns()], "rows": rows}
 
 
-def diff(a: str, b: str) -> dict:
-    """Cells whose outcome changed between two models (z = 1) and those that did not (z = 0)."""
-    return cache.memo(("diff", a, b), lambda: _diff(a, b))
-
-
-def _diff(a: str, b: str) -> dict:
-    ga, gb = grid(a), grid(b)
+def diff(ga: dict, gb: dict) -> dict:
+    """Cells whose outcome changed between two models' grids (z = 1) and those that did not (z = 0)."""
+    a, b = ga["model"], gb["model"]
     rows = []
     for ra, rb in zip(ga["rows"], gb["rows"], strict=False):
         cells = []
@@ -88,5 +79,4 @@ def _diff(a: str, b: str) -> dict:
 
 
 def _scenario_of(href: str) -> Scenario:
-    from .permalink import parse_url
     return parse_url(href)[1].scenario

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sim.hw.pgtable import DESC_FIELDS
-from .sim.sources import ARCH, patch, tag
-from .sim.trace import FaultResult, Step, Trace, decisive_step
-from .sim.units import size_text
+from ..sim.hw.pgtable import DESC_FIELDS
+from ..sim.sources import ARCH, patch, tag
+from ..sim.trace import FaultResult, Step, Trace, decisive_step
+from ..sim.units import size_text
 
 MEMTYPE_NAMES = {"normal": "Normal", "normal_nc": "Normal Non-cacheable", "device_nGnRE": "Device-nGnRE",
                  "normal_wb": "Normal Write-Back", "normal_wt": "Normal Write-Through",

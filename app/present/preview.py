@@ -4,11 +4,12 @@ They live in the page's <head> only, for chat and social unfurlers: nothing here
 so the page still shows no result before the step that decides it."""
 from __future__ import annotations
 
-from .sim import MODELS
-from .sim.presets import PRESETS
-from .sim.scenario import Scenario
-from .sim.trace import Trace
-from .summary import _MEM, _MT, _VMA, plain
+from ..sim import MODELS
+from ..sim.presets import PRESETS
+from ..sim.scenario import Scenario
+from ..sim.trace import Trace
+from .presenters import MEMTYPE_NAMES
+from .summary import MEM_NAMES, MT_NAMES, VMA_NAMES, plain
 
 
 def verdict_words(tr: Trace) -> str:
@@ -19,7 +20,6 @@ def verdict_words(tr: Trace) -> str:
         return "memslot registered, no fault fired"
     f = tr.faults[-1]
     if f.outcome in ("map", "relax") and f.s2:
-        from .presenters import MEMTYPE_NAMES
         return f"mapped {MEMTYPE_NAMES.get(f.s2.memtype, f.s2.memtype)} at stage 2"
     return {"run_error": f"{f.errno} from KVM_RUN at fault time",
             "inject": "an abort injected into the guest",
@@ -35,9 +35,9 @@ def scenario_words(sc: Scenario) -> str:
     if preset is not None:
         memory = preset.title
     elif "pfnmap" in sc.vma or "mixedmap" in sc.vma:
-        memory = f"{cacheable} {_VMA['pfnmap' if 'pfnmap' in sc.vma else 'mixedmap']} of {_MEM[sc.mem]}"
+        memory = f"{cacheable} {VMA_NAMES['pfnmap' if 'pfnmap' in sc.vma else 'mixedmap']} of {MEM_NAMES[sc.mem]}"
     else:
-        memory = f"{_MT[sc.mt]} {_MEM[sc.mem]}"
+        memory = f"{MT_NAMES[sc.mt]} {MEM_NAMES[sc.mem]}"
     lacks = [h.upper() for h in ("fwb", "dic") if h not in sc.host]
     host = "host without " + " or ".join(lacks) if lacks else "host with FWB and DIC"
     return f"{memory}, {host}"

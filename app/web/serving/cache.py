@@ -1,15 +1,18 @@
 """One memory budget for everything a worker memoises.
 
-Every cache in a process (rendered responses, their compressed forms, traces, behaviour grids)
-is a namespace of one LRU whose values are counted in estimated bytes. The sum stays under the
-budget whatever is asked of the worker: new entries push the least recently used ones out, and a
-value larger than a slice of the budget is built and returned but not kept.
+Every cache in a process (rendered responses, their compressed forms, traces, story steps,
+behaviour grids) is a namespace of one LRU whose values are counted in estimated bytes. The sum
+stays under the budget whatever is asked of the worker: new entries push the least recently used
+ones out, and a value larger than a slice of the budget is built and returned but not kept.
+
+Sizes are estimates the caller gives with the value, cheap to compute and on the high side: a
+body's length, a trace's step count times the bytes a step was measured to take (app/web/traces.py).
+Keys are strings, bytes, numbers and tuples of them, sized by their length.
 
 The budget comes from S2VIZ_CACHE_MB (default 64); the factory installs one store per app.
 """
 from __future__ import annotations
 
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -41,7 +44,7 @@ class ByteLRU:
 
     def put(self, key: Hashable, value, size: int):
         """Keep value (of about `size` bytes) under key, unless it is too large; return value."""
-        size += ENTRY_OVERHEAD + _key_size(key)
+        size += ENTRY_OVERHEAD + key_size(key)
         if size > self.budget // LARGEST_SHARE:
             return value
         with self._lock:
@@ -77,45 +80,28 @@ def store() -> ByteLRU:
         else _fallback
 
 
-def memo(key: Hashable, build: Callable[[], object], size: Callable[[object], int] | None = None):
-    """The value kept under key, or build() kept and returned. Two threads missing at once may
-    both build; the values are equal (every cached thing here is a pure function of its key)."""
+def memo(key: Hashable, build: Callable[[], object], size: Callable[[object], int]):
+    """The value kept under key, or build() kept and returned, counted as size(value) bytes. Two
+    threads missing at once may both build; the values are equal (every cached thing here is a
+    pure function of its key)."""
     lru = store()
     hit = lru.get(key)
     if hit is not None:
         return hit
     value = build()
-    return lru.put(key, value, (size or deep_size)(value))
+    return lru.put(key, value, size(value))
 
 
-def deep_size(obj, _seen: set | None = None) -> int:
-    """Estimated bytes held by obj and everything it references (containers, slots, __dict__)."""
-    seen = set() if _seen is None else _seen
-    stack = [obj]
-    total = 0
-    while stack:
-        o = stack.pop()
-        if id(o) in seen or o is None or isinstance(o, (bool, type)):
-            continue
-        seen.add(id(o))
-        total += sys.getsizeof(o)
-        if isinstance(o, (str, bytes, bytearray, int, float)):
-            continue
-        if isinstance(o, dict):
-            stack.extend(o.keys())
-            stack.extend(o.values())
-        elif isinstance(o, (list, tuple, set, frozenset)):
-            stack.extend(o)
-        else:
-            for cls in type(o).__mro__:
-                slots = getattr(cls, "__slots__", ())
-                for name in (slots,) if isinstance(slots, str) else slots:
-                    stack.append(getattr(o, name, None))
-            if hasattr(o, "__dict__"):
-                stack.append(o.__dict__)
-    return total
+# What CPython takes for the objects a key is made of, beyond their characters (64-bit builds).
+STR_OVERHEAD, TUPLE_OVERHEAD, TUPLE_SLOT, NUMBER = 49, 40, 8, 32
 
 
-def _key_size(key) -> int:
-    """Keys count too: a scenario of 64 faults in a key outweighs a small compressed body."""
-    return deep_size(key)
+def key_size(key) -> int:
+    """The bytes a key holds: strings and bytes by their length, tuples by their items."""
+    if isinstance(key, (str, bytes)):
+        return STR_OVERHEAD + len(key)
+    if isinstance(key, tuple):
+        return TUPLE_OVERHEAD + TUPLE_SLOT * len(key) + sum(key_size(k) for k in key)
+    if key is None or isinstance(key, (int, float)):
+        return NUMBER
+    raise TypeError(f"a cache key is made of strings, bytes, numbers and tuples, not {type(key).__name__}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[2]          # app/
 _inside = (PACKAGE / "_templates").is_dir()      # in a checkout, links to templates/ and static/
 TEMPLATES = (PACKAGE / "_templates" if _inside else PACKAGE.parent / "templates").resolve()
 STATIC = (PACKAGE / "_static" if _inside else PACKAGE.parent / "static").resolve()

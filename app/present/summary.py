@@ -1,21 +1,22 @@
 """One-line human summaries of a scenario."""
 from __future__ import annotations
 
-from .sim.scenario import Scenario
+from ..sim.presets import PRESETS
+from ..sim.scenario import MEMSLOT_GPA, Scenario, in_memslot
 
-_VMA = {"pfnmap": "VM_PFNMAP", "mixedmap": "VM_MIXEDMAP", "io": "VM_IO", "shared": "VM_SHARED",
+VMA_NAMES = {"pfnmap": "VM_PFNMAP", "mixedmap": "VM_MIXEDMAP", "io": "VM_IO", "shared": "VM_SHARED",
         "maywrite": "VM_MAYWRITE", "uc": "VM_ALLOW_ANY_UNCACHED", "mteok": "VM_MTE_ALLOWED",
         "hugetlb": "VM_HUGETLB"}
-_MT = {"normal": "MT_NORMAL", "tagged": "MT_NORMAL_TAGGED", "nc": "MT_NORMAL_NC",
+MT_NAMES = {"normal": "MT_NORMAL", "tagged": "MT_NORMAL_TAGGED", "nc": "MT_NORMAL_NC",
        "ngnrne": "MT_DEVICE_nGnRnE", "ngnre": "MT_DEVICE_nGnRE"}
-_MEM = {"ram": "kernel RAM", "dev": "device memory (no struct page)", "zdev": "ZONE_DEVICE memory",
+MEM_NAMES = {"ram": "kernel RAM", "dev": "device memory (no struct page)", "zdev": "ZONE_DEVICE memory",
         "sg": "scattered RAM (udmabuf-like)"}
 
 
 def title(sc: Scenario) -> str:
-    flags = "|".join(_VMA[f] for f in _VMA if f in sc.vma) or "no VMA flags"
+    flags = "|".join(VMA_NAMES[f] for f in VMA_NAMES if f in sc.vma) or "no VMA flags"
     host = "+".join(h.upper() for h in ("fwb", "dic", "mte") if h in sc.host) or "no FWB/DIC"
-    return f"{flags}, {_MT[sc.mt]}, {_MEM[sc.mem]}; host {host}"
+    return f"{flags}, {MT_NAMES[sc.mt]}, {MEM_NAMES[sc.mem]}; host {host}"
 
 
 _ACCESS = {"r": "reads from", "w": "writes to", "x": "executes an instruction from"}
@@ -28,21 +29,19 @@ def host_words(host) -> str:
 
 
 def _memory(sc: Scenario, preset: str | None) -> str:
-    from .sim.presets import PRESETS
     if preset is None:
         preset = next((pid for pid, p in PRESETS.items()
                        if (p.vma, p.mt, p.mem) == (sc.vma - {"mteok"}, sc.mt, sc.mem)), None)
     if preset is not None:
         p = PRESETS[preset]
         return f"{p.title} ({p.note.rstrip('.')})"
-    flags = "|".join(_VMA[f] for f in _VMA if f in sc.vma) or "no VMA flags"
-    return f"a VMA with {flags} and pgprot {_MT[sc.mt]}, backed by {_MEM[sc.mem]}"
+    flags = "|".join(VMA_NAMES[f] for f in VMA_NAMES if f in sc.vma) or "no VMA flags"
+    return f"a VMA with {flags} and pgprot {MT_NAMES[sc.mt]}, backed by {MEM_NAMES[sc.mem]}"
 
 
 def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) -> str:
     """The scenario in plain words, for a question: which memory (which driver), which kernel and
     host features, what else is set, and which accesses, in order."""
-    from .sim.scenario import MEMSLOT_GPA, in_memslot
     parts = [f"Memory: {_memory(sc, preset)}, registered as a memslot at IPA {MEMSLOT_GPA:#x}.",
              f"Kernel: {model_name} ({mid}), on {host_words(sc.host)}."]
     if "log" in sc.slot:

@@ -9,10 +9,11 @@ import json
 import math
 from bisect import bisect_right
 
+from ..sim.scenario import MEMSLOT_GPA, MEMSLOT_SIZE
+from ..sim.trace import Trace
+from ..sim.units import size_text
+from .behaviour import CATEGORIES, CODES, DIFF_CATEGORIES
 from .presenters import MEMTYPE_NAMES
-from .sim.scenario import MEMSLOT_GPA, MEMSLOT_SIZE
-from .sim.trace import Trace
-from .sim.units import size_text
 
 # Okabe-Ito; the text colour on each fill has a contrast ratio of at least 4.5:1.
 OKABE_ITO = {"green": "#009E73", "sky": "#56B4E9", "orange": "#E69F00", "vermillion": "#D55E00",
@@ -125,7 +126,6 @@ def behaviour_map(grid: dict, diff: bool = False) -> dict:
     (one entry per category present)."""
     import plotly.graph_objects as go
 
-    from .behaviour import CATEGORIES, CODES, DIFF_CATEGORIES
     rows, columns = grid["rows"], grid["columns"]
     names = [row["title"].replace(" (", "<br>(") for row in rows]     # two short lines, not one long one
 

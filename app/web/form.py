@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlencode
 
-from .permalink import Parsed, clip, parse_query
-from .sim.presets import PRESETS
-from .sim.scenario import FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES
+from ..permalink import Parsed, clip, parse_query
+from ..sim.presets import PRESETS
+from ..sim.scenario import FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES
 
 SET_KEYS = ("vma", "host", "vm", "slot")
-FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "clear", "host_was")
+FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "clear", "host_was", "story")
 # VMAs that arch_calc_vm_flag_bits() marks VM_MTE_ALLOWED on an MTE host: anonymous, shmem/memfd and
 # hugetlbfs mappings of RAM; never VM_PFNMAP, VM_MIXEDMAP or VM_IO driver mappings.
 NOT_MTE_CAPABLE = frozenset({"pfnmap", "mixedmap", "io"})
@@ -95,7 +95,3 @@ def _composed_fault(extra: dict) -> tuple[tuple, str | None]:
     if probe.errors:
         return (), probe.errors[0]
     return probe.scenario.faults, None
-
-
-def without_fault(sc, index: int):
-    return replace(sc, faults=sc.faults[:index] + sc.faults[index + 1:])

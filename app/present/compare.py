@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from ..sim.trace import Step, Trace
 from . import presenters
-from .sim.trace import Step, Trace
+from .text import render_compare
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,7 @@ def align(ta: Trace, tb: Trace) -> tuple[list[Row], int | None]:
 
 
 def as_text(ta: Trace, tb: Trace, title: str, url: str) -> str:
-    """The comparison as mail-safe plain text (sim.text.render_compare over the alignment)."""
-    from .present.text import render_compare
+    """The comparison as mail-safe plain text (text.render_compare over the alignment)."""
     rows, first = align(ta, tb)
     pairs = [(r.phase, r.a and r.a.step, r.b and r.b.step, r.same) for r in rows]
     return render_compare(ta, tb, pairs, first, title, url)

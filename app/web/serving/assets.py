@@ -1,6 +1,6 @@
 """Static assets: content-hashed copies with a manifest, precompressed (br, gzip), built once.
 
-`python -m app.assets` writes static/dist/<name>.<hash>.<ext> and static/dist/manifest.json; the
+`python -m app.web.serving.assets` writes static/dist/<name>.<hash>.<ext> and static/dist/manifest.json; the
 page links those names, which never change content, so they are served `immutable`. Without a
 build (a fresh checkout), the page links the plain files instead.
 """

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..permalink import Parsed, canonical_url, parse_url
+from ..present.presenters import overall_verdict
+from ..sim import simulate
 from .exercises import CHOICES, answer_class, describe, worked_link
-from .permalink import Parsed, canonical_url, parse_url
-from .presenters import overall_verdict
-from .sim import simulate
 
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev"
 

@@ -11,11 +11,11 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import stage
-from .permalink import canonical_url
-from .sim import MODELS, Fault, Scenario, simulate
-from .sim.presets import PRESETS
-from .summary import plain
+from ..permalink import canonical_url
+from ..present import stage
+from ..present.summary import plain
+from ..sim import MODELS, Fault, Scenario, simulate
+from ..sim.presets import PRESETS
 
 MAX_N = 40
 MAX_SEED = 10**9

@@ -1,0 +1,115 @@
+"""The player: what page.html, embed.html and present.html draw for one step of a trace, and the
+links that step through it. Pure: a trace, a step and where the player lives (the page, /embed or
+/present) in; the templates' context out."""
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import parse_qsl
+
+from ..permalink import canonical_query, canonical_url, fault_text
+from ..sim import MODELS
+from ..sim.presets import PRESETS
+from ..sim.scenario import GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
+from ..sim.trace import Trace
+from . import stage
+from .summary import title
+
+
+def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, prefix: str = "", mode: str = "",
+            controls: bool = True) -> dict:
+    """Everything the player's templates need at `step` (None: where the player opens).
+
+    prefix: "" for the page, "/embed" or "/present"; mode "key": the stepping buttons go from key
+    step to key step, as presenter mode does by default; controls False: only the stage's part,
+    for a step's fragment."""
+    query = canonical_query(sc)
+    total = len(steps)
+    links = StepLinks(prefix, mid, query, total, mode)
+    current = step or opening_step(tr, steps, prefix, mode)
+    snap_ctx = stage.context(mid, sc, tr, steps, current, present=prefix == "/present") if steps else {}
+    keys = stage.key_steps(tr, steps) if mode == "key" else None
+    return {
+        "faults_text": ",".join(fault_text(f) for f in sc.faults),
+        "hidden": parse_qsl(query, keep_blank_values=True),
+        "model": mid, "model_title": MODELS[mid].title, "sc": sc, "trace": tr, "steps": steps,
+        "current": current, "faults": _fault_rows(mid, sc, steps) if controls else [], "title": title(sc),
+        "canonical": canonical_url(mid, sc, None if current >= total else current), "plain": canonical_url(mid, sc),
+        "query": query, "mode": mode,
+        "models": [{"id": m, "title": cls.title, "href": f"/{m}/" + (f"?{query}" if query else "")}
+                   for m, cls in MODELS.items()],
+        "presets": PRESETS.values(), "granules": GRANULES, "gs1_types": GUEST_S1_TYPES,
+        "leaf_sizes": HOST_LEAF_SIZES[sc.g], "memslot": (MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE),
+        "ipa_limit": 1 << sc.ipa,
+        # the memslot map's table: only the page shows it, never the embed or presenter mode
+        "leaves": stage.leaf_rows(snap_ctx["snap"], tr, sc) if steps and not prefix else [],
+        "step_href": links.href, "step_pattern": links.pattern, "step_last": links.href(total), "key": keys,
+        "story_href": links.story,
+        "nav_prev": _before(keys, current), "nav_next": _after(keys, current, total),
+        "clear_href": canonical_url(mid, replace(sc, faults=())),
+        "api_href": canonical_url(mid, sc, prefix="/api/v1"),
+        "all_href": canonical_url("all", sc),
+        "other": "v6.14" if mid != "v6.14" else "v6.17",
+        "versus_href": canonical_url(("v6.14.." + mid) if mid != "v6.14" else "v6.14..v6.17", sc),
+        **snap_ctx,
+    }
+
+
+def opening_step(tr: Trace, steps: list, prefix: str, mode: str) -> int:
+    """The step a player opens on when its address names none: the last; in presenter mode (a talk
+    starts at the beginning) the first step, or by default the first key step."""
+    if prefix != "/present":
+        return len(steps)
+    return 1 if mode == "all" else next(iter(stage.key_steps(tr, steps)), 1)
+
+
+class StepLinks:
+    """The address of each step of one scenario under one prefix. The last step is the address
+    without `step`, except in presenter mode, whose links always name their step (a talk opens on
+    its first key step, not the last); presenter mode's `mode=all` stays after the permalink's keys."""
+
+    def __init__(self, prefix: str, mid: str, query: str, total: int, mode: str):
+        self.base = f"{prefix}/{mid}/?" + (query + "&" if query else "")
+        self.tail = "&mode=all" if mode == "all" else ""
+        self.total, self.always = total, prefix == "/present"
+        # the address of step {n} for the player's script, which fills the number in
+        self.pattern = f"{self.base}step={{n}}{self.tail}"
+        # the key step: the step this scenario opens on, which the server finds when asked
+        # (app/web/request.py answers `story=1` with a redirect to it)
+        self.story = f"{self.base}story=1{self.tail}"
+
+    def href(self, n: int) -> str:
+        if n >= self.total and not self.always:
+            if not self.tail:
+                return self.base[:-1]
+            return self.base[:-1] + self.tail.replace("&", "?" if self.base.endswith("?") else "&", 1)
+        return f"{self.base}step={n}{self.tail}"
+
+
+def _before(keys: list[int] | None, current: int) -> int:
+    if keys is None:
+        return max(1, current - 1)
+    return max([k for k in keys if k < current] or [1])
+
+
+def _after(keys: list[int] | None, current: int, total: int) -> int:
+    if keys is None:
+        return min(total, current + 1)
+    return min([k for k in keys if k > current] or [total])
+
+
+def _fault_rows(mid: str, sc: Scenario, steps: list) -> list[dict]:
+    """The fault list beside the controls: each fault, the step it starts on, and the permalink
+    without it."""
+    texts = [fault_text(f) for f in sc.faults]
+    first: dict[int, int] = {}
+    for sv in steps:
+        if sv.fault is not None:
+            first.setdefault(sv.fault, sv.n)
+    rest = canonical_query(replace(sc, faults=()))
+    rows = []
+    for i, label in enumerate(texts):
+        others = ",".join(texts[:i] + texts[i + 1:])
+        query = "&".join(q for q in (rest, f"f={others}" if others else "") if q)
+        rows.append({"n": i + 1, "label": label, "remove": f"/{mid}/" + (f"?{query}" if query else ""),
+                     "first_step": first.get(i)})
+    return rows
