@@ -34,6 +34,15 @@ class Parsed:
 
 
 _FAULT_RE = re.compile(r"^(?:0x)?([0-9a-f_]+)([rwx])((?:\.[a-z]+)*)$")
+_EVENT_RE = re.compile(r"^([a-z]+)(?::(?:0x)?([0-9a-f_]*))?(?::(?:0x)?([0-9a-f_]*))?$")
+
+
+class _Repaired(ScenarioError):
+    """An error in part of a field: the field keeps the rest (`value`), the nearest valid scenario."""
+
+    def __init__(self, message: str, value):
+        super().__init__(message)
+        self.value = value
 
 
 def parse_query(query: str) -> Parsed:
@@ -56,9 +65,14 @@ def parse_query(query: str) -> Parsed:
         if key in values:
             try:
                 fields[key] = parse(values[key], fields)
+            except _Repaired as e:
+                errors.append(str(e))
+                fields[key] = e.value
             except ScenarioError as e:
                 errors.append(str(e))
-    sc = replace(DEFAULT, **{_ATTR.get(k, k): v for k, v in fields.items()})
+    if "f" in fields:
+        fields["faults"], fields["events"] = fields.pop("f")
+    sc = replace(DEFAULT, **fields)
     sc, combo_errors = _check_combinations(sc)
     errors += combo_errors
     step = None
@@ -114,8 +128,9 @@ def canonical_query(sc: s.Scenario, step: int | None = None) -> str:
         parts.append(f"gs1={sc.gs1}")
     if sc.remap:
         parts.append("remap=1")
-    if sc.faults:
-        parts.append("f=" + ",".join(fault_text(f) for f in sc.faults))
+    if sc.faults or sc.events:
+        parts.append("f=" + ",".join(fault_text(x) if kind == "fault" else event_text(x, sc.page_size)
+                                     for kind, x in sc.items()))
     if step is not None:
         parts.append(f"step={step}")
     return "&".join(parts)
@@ -128,6 +143,13 @@ def canonical_url(mid: str, sc: s.Scenario, step: int | None = None, prefix: str
 
 def fault_text(f: s.Fault) -> str:
     return f"{f.ipa:x}{f.kind}" + "".join("." + m for m in s.FAULT_MODS if m in f.mods)
+
+
+def event_text(ev: s.Event, page: int) -> str:
+    """An event as f writes it: kind, then for a range its IPA and, unless one page, its size (hex)."""
+    if not ev.ranged:
+        return ev.kind
+    return f"{ev.kind}:{ev.ipa:x}" + (f":{ev.size:x}" if ev.size != page else "")
 
 
 # ---- field parsers ------------------------------------------------------------------------------
@@ -181,11 +203,55 @@ def _remap(value: str, _fields) -> bool:
     return value == "1"
 
 
-def _faults(value: str, _fields) -> tuple[s.Fault, ...]:
+def _faults(value: str, fields) -> tuple[tuple[s.Fault, ...], tuple[s.Event, ...]]:
+    """f: faults and host events in order. A bad fault drops f; a bad event only itself."""
     items = [v.strip() for v in value.lower().split(",") if v.strip()]
     if len(items) > s.MAX_FAULTS:
-        raise ScenarioError(f"At most {s.MAX_FAULTS} faults, not {len(items)}.")
-    return tuple(_fault(item) for item in items)
+        raise ScenarioError(f"At most {s.MAX_FAULTS} faults and events in f, not {len(items)}.")
+    page = s.GRANULE_SIZE[fields.get("g", DEFAULT.g)]
+    faults: list[s.Fault] = []
+    events: list[s.Event] = []
+    first_error = None
+    for item in items:
+        if ":" not in item and item not in s.EVENT_KINDS:      # a hex IPA may be all letters: a fault
+            faults.append(_fault(item))
+            continue
+        try:
+            events.append(_event(item, page, len(faults), events))
+        except ScenarioError as e:
+            first_error = first_error or str(e)
+    if first_error:
+        raise _Repaired(first_error, (tuple(faults), tuple(events)))
+    return tuple(faults), tuple(events)
+
+
+def _event(text: str, page: int, after: int, before: list) -> s.Event:
+    m = _EVENT_RE.match(text)
+    if not m:
+        raise ScenarioError(f"Event '{_clip(text)}' is not <event>[:<hex IPA>[:<hex size>]], e.g. unmap:40000000.")
+    kind, ipa_text, size_text = m.group(1), m.group(2), m.group(3)
+    if kind not in s.EVENT_KINDS:
+        raise ScenarioError(f"'{_clip(text)}' is neither a fault (<hex IPA><r|w|x>) nor an event: the events are "
+                            f"{', '.join(s.EVENT_KINDS)}.")
+    deleted = any(e.kind == "delslot" for e in before)
+    if kind not in s.RANGE_EVENTS:
+        if ipa_text is not None:
+            raise ScenarioError(f"Event '{_clip(text)}': {kind} takes no address, write just {kind}.")
+        if kind in ("logon", "logoff") and deleted:
+            raise ScenarioError(f"Event '{_clip(text)}': after delslot there is no memslot whose flags could "
+                                "change (the ioctl would create a new slot).")
+        return s.Event(kind, after=after)
+    if not ipa_text or not ipa_text.strip("_") or (size_text is not None and not size_text.strip("_")):
+        raise ScenarioError(f"Event '{_clip(text)}' is not {kind}:<hex IPA>[:<hex size>], e.g. {kind}:40000000.")
+    ipa = int(ipa_text.replace("_", ""), 16)
+    size = int(size_text.replace("_", ""), 16) if size_text is not None else page
+    if ipa % page or size % page or size == 0:
+        raise ScenarioError(f"Event '{_clip(text)}': the IPA must be aligned to the {page >> 10}K page and the "
+                            "size a non-zero multiple of it.")
+    if not (s.in_memslot(ipa) and ipa + size <= s.MEMSLOT_GPA + s.MEMSLOT_SIZE):
+        raise ScenarioError(f"Event '{_clip(text)}': the range must lie inside the memslot, IPA "
+                            f"{s.MEMSLOT_GPA:#x} to {s.MEMSLOT_GPA + s.MEMSLOT_SIZE:#x}.")
+    return s.Event(kind, ipa, size, after)
 
 
 def _fault(text: str) -> s.Fault:
@@ -266,6 +332,37 @@ def _check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
         errors.append("mem=sg with pg=2m needs vma=pfnmap: scattered pages have no huge host leaf, only a "
                       "VM_PFNMAP VMA's alignment can make a block.")
         sc = replace(sc, pg=None)
+    if sc.events or "ha" in sc.host:
+        sc, event_errors = _check_events(sc)
+        errors += event_errors
+    return sc, errors
+
+
+NOT_ON_LRU = frozenset({"pfnmap", "mixedmap", "io", "hugetlb"})
+
+
+def _check_events(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
+    """Events the host cannot make on this scenario, each dropped with its reason."""
+    errors: list[str] = []
+    keep = []
+    hugetlb = "hugetlb" in sc.vma and "pfnmap" not in sc.vma
+    for ev in sc.events:
+        if ev.kind in ("unmap", "replace") and hugetlb and (ev.ipa % sc.host_leaf or ev.size % sc.host_leaf):
+            errors.append(f"{ev.kind} of a hugetlbfs VMA must be aligned to its {sc.pg} pages: munmap() and "
+                          "mmap(MAP_FIXED) refuse anything else with -EINVAL.")
+            continue
+        if ev.kind == "age" and (NOT_ON_LRU & sc.vma or sc.mem in ("dev", "zdev") or "gmem" in sc.slot):
+            errors.append("age: the host ages only pages on its LRU lists (anonymous, shmem, memfd and page-cache "
+                          "pages); VM_IO, VM_PFNMAP, VM_MIXEDMAP, hugetlbfs, device, ZONE_DEVICE and guest_memfd "
+                          "memory is never aged.")
+            continue
+        keep.append(ev)
+    if len(keep) != len(sc.events):
+        sc = replace(sc, events=tuple(keep))
+    if "ha" in sc.host and any("af" in f.mods for f in sc.faults):
+        errors.append("A fault with .af needs a host without ha: with FEAT_HAFDBS and VTCR_EL2.HA the stage-2 "
+                      "walker sets the access flag itself, and no access-flag fault is taken.")
+        sc = replace(sc, faults=tuple(replace(f, mods=f.mods - {"af"}) for f in sc.faults))
     return sc, errors
 
 
@@ -303,7 +400,6 @@ _FIELD_PARSERS = {
     "remap": _remap,
     "f": _faults,
 }
-_ATTR = {"f": "faults"}
 
 
 def clip(text: str, n: int = 40) -> str:

@@ -339,6 +339,27 @@ class Stage2:
         if walk.pte is not None:
             self.set_leaf(ipa, walk.leaf_level, walk.pte & ~KVM_PTE_LEAF_ATTR_LO_S2_AF)
 
+    def walk_range(self, start: int, end: int, visit, table_post: bool = False) -> None:
+        """Model of kvm_pgtable_walk() over [start, end): visit(Visit) for every valid leaf the range
+        touches (a block partly outside the range too) and, with table_post, for every table entry after
+        the entries below it (KVM_PGTABLE_WALK_TABLE_POST). The root table itself is never visited."""
+        self._walk_table(self.root, start, end, visit, table_post)
+
+    def _walk_table(self, table: Table, start: int, end: int, visit, table_post: bool) -> None:
+        shift = self.geo.shift(table.level)
+        gran = 1 << shift
+        for idx in sorted(table.entries):
+            addr = table.base + (idx << shift)
+            if addr >= end or addr + gran <= start:
+                continue
+            entry = table.entries[idx]
+            if isinstance(entry, Table):
+                self._walk_table(entry, start, end, visit, table_post)
+                if table_post:
+                    visit(Visit(self, table, idx, addr, table.level, entry))
+            else:
+                visit(Visit(self, table, idx, addr, table.level, entry))
+
     def leaves(self) -> list[tuple[int, int, int]]:
         """Every valid leaf as (ipa, level, pte), in IPA order."""
         out: list[tuple[int, int, int]] = []
@@ -354,6 +375,37 @@ class Stage2:
                 self._collect(entry, out)
             else:
                 out.append((ipa, table.level, entry))
+
+
+@dataclass(slots=True)
+class Visit:
+    """struct kvm_pgtable_visit_ctx: one entry the walk visits: where it is, its level, its old value
+    (a leaf descriptor or a Table)."""
+
+    s2: Stage2
+    table: Table
+    idx: int
+    addr: int                        # the first IPA the entry maps
+    level: int
+    old: int | Table
+
+    @property
+    def size(self) -> int:
+        return self.s2.geo.granule_size(self.level)
+
+    @property
+    def is_table(self) -> bool:
+        return isinstance(self.old, Table)
+
+    def set(self, new: int) -> None:
+        """stage2_try_set_pte(): the entry takes its new value."""
+        self.table.entries[self.idx] = new
+
+    def clear(self) -> None:
+        """kvm_clear_pte(): the entry becomes invalid; a table it pointed to is gone from the walk."""
+        del self.table.entries[self.idx]
+        if self.is_table:
+            self.s2.tables -= 1
 
 
 class _Again(Exception):

@@ -10,7 +10,8 @@ never from a later state.
 The modules of this package declare the steps of one kernel file each: memslot (kvm_main.c,
 arm.c and mmu.c's kvm_arch_prepare_memory_region), abort (kvm_handle_guest_abort, mmio.c and the
 CPU's own walk and type combination), uma (user_mem_abort and its helpers), pgtable (hyp/pgtable.c
-and the cache maintenance of its mm_ops) and gmem (gmem_abort).
+and the cache maintenance of its mm_ops), gmem (gmem_abort) and events (the host events between
+faults: the MMU notifier, its stage-2 walkers, and the memslot ioctl on the existing slot).
 """
 from __future__ import annotations
 
@@ -27,14 +28,14 @@ class StepDef:
     id: str
     func: str                      # the kernel function (helpers renamed later are in the line table)
     file: str
-    phase: str                     # memslot | cap | fault
+    phase: str                     # memslot | cap | fault | event
     on: str | None                 # the part of the path it works on (PATH), None for none
     words: dict[str, Words]        # case -> sentence template, or a function of the values
     code: dict[str, Words] = field(default_factory=dict)   # case -> pseudo-code (own notation)
     state: Callable | None = None  # (case, values, ctx) -> picture delta, or None
     key: bool = False              # a key step of presenter mode
     decides: bool = True           # can decide an outcome; False: plumbing that carries it out
-    mail: bool = False             # shown in the mail text
+    mail: bool | frozenset = False  # shown in the mail text (a set: only for these cases)
     memtype: bool = False          # decides the memory type of a mapping (its "decided by")
 
     def say(self, case: str, values: dict) -> str:
@@ -77,6 +78,8 @@ REGISTRY: dict[str, StepDef] = {}
 def declare(sid: str, func: str, file: str, phase: str, on: str, words: dict | str, **kw) -> StepDef:
     if sid in REGISTRY:
         raise ValueError(f"step {sid} declared twice")
+    if isinstance(kw.get("mail"), (set, frozenset)):
+        kw["mail"] = frozenset(kw["mail"])
     d = StepDef(sid, func, file, phase, on, words if isinstance(words, dict) else {"": words}, **kw)
     REGISTRY[sid] = d
     return d
@@ -86,9 +89,15 @@ def get(sid: str) -> StepDef:
     return REGISTRY[sid]
 
 
-from . import abort, gmem, guest, memslot, pgtable, uma  # noqa: E402,F401 - each declares its steps
+from . import abort, events, gmem, guest, memslot, pgtable, uma  # noqa: E402,F401 - each declares its steps
 
 KEY_STEPS = frozenset(s for s, d in REGISTRY.items() if d.key)
-MAIL_STEPS = frozenset(s for s, d in REGISTRY.items() if d.mail)
+MAIL_STEPS = frozenset(s for s, d in REGISTRY.items() if d.mail is True)
+MAIL_CASES = frozenset((s, c) for s, d in REGISTRY.items() if isinstance(d.mail, frozenset) for c in d.mail)
+
+
+def in_mail(step) -> bool:
+    """Whether the mail text shows this recorded step: its id is a mail step, or its case is one."""
+    return step.id in MAIL_STEPS or (step.id, step.case) in MAIL_CASES
 PLUMBING = frozenset(s for s, d in REGISTRY.items() if not d.decides)
 MEMTYPE_STEPS = frozenset(s for s, d in REGISTRY.items() if d.memtype)
