@@ -43,7 +43,8 @@ def calls(tr: Trace) -> list[dict]:
     return out
 
 
-EVENT_CALL = {"unmap": ("munmap()", "the VMM's address space"), "replace": ("mmap(MAP_FIXED)", "the VMM's address space"),
+EVENT_CALL = {"unmap": ("munmap()", "the VMM's address space"),
+              "replace": ("mmap(MAP_FIXED)", "the VMM's address space"),
               "age": ("page reclaim (the host, not the VMM)", "the host"),
               "logon": ("KVM_SET_USER_MEMORY_REGION (KVM_MEM_LOG_DIRTY_PAGES set)", "VM fd"),
               "logoff": ("KVM_SET_USER_MEMORY_REGION (KVM_MEM_LOG_DIRTY_PAGES clear)", "VM fd"),

@@ -1,6 +1,7 @@
 """simulate(): run one scenario through one kernel model and return its trace."""
 from __future__ import annotations
 
+from . import host
 from .hw import access, memattr
 from .hw import esr as esr_mod
 from .hw.pgtable import (
@@ -14,7 +15,6 @@ from .hw.pgtable import (
     pte_kind,
     pte_memattr,
 )
-from . import host
 from .kernel import scatter
 from .kernel.kvm import KvmArm64
 from .kernel.models import MODELS
@@ -197,6 +197,8 @@ def guest_result(t: Recorder | None, ctx: StateContext, f: Fault, fr: FaultResul
         kind, el, why = "skipped", None, "cm_skipped"
     elif out == "resume" and st is not None and any(hz[0].endswith("livelock") for hz in st.hazards):
         kind, el, why = "livelock", None, "livelock"
+    elif result == "young" and pte is not None and not permits(pte, needed_permission(f)):
+        kind, el, why = "faults_again", None, "af_then_perm"
     elif pte is None:
         kind, el, why = "faults_again", None, "no_leaf"
     else:
