@@ -54,7 +54,8 @@ declare("vmm.mmap", "mmap", VMM, "event", "hva", {
 declare("host.reclaim", "folio_referenced", HOST_MM, "event", "hva", {
     "": lambda v: f"Page reclaim looks at the pages behind {_range(v)}: folio_referenced() asks each mapping "
                   "whether the page was used since the last look, clearing the host's own young bits and, through "
-                  "ptep_clear_flush_young_notify(), KVM's.",
+                  "ptep_clear_flush_young_notify(), KVM's. (With MGLRU enabled a page mapped by PTEs goes through "
+                  "lru_gen_look_around() instead, whose clear_young() flushes no TLB: not modelled.)",
     "none": lambda v: f"Page reclaim ages {_range(v)}, but nothing is mapped at these HVAs any more: its rmap walk "
                       "never comes here, and KVM is not asked.",
 }, code={"*": "folio_referenced() -> ptep_clear_flush_young_notify() -> mmu_notifier_clear_flush_young()"},
