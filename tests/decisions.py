@@ -15,8 +15,8 @@ from app.present.values import delta_json
 
 def decisions(tr) -> str:
     out = [f"memslot {tr.memslot.result}", f"cap 243 -> {tr.cap_cacheable_pfnmap}"]
-    for i, f in enumerate(tr.faults, 1):
-        out += _fault(i, f)
+    for kind, i in _items(tr):
+        out += _fault(i + 1, tr.faults[i]) if kind == "fault" else _event(i + 1, tr.events[i])
     return "\n".join(out) + "\n"
 
 
@@ -26,10 +26,30 @@ def steps(tr) -> str:
     out += _steps(tr.memslot.steps, tr.memslot.states, tr)
     out += [f"cap 243 -> {tr.cap_cacheable_pfnmap}"]
     out += _steps(tr.capability.steps, tr.capability.states, tr)
-    for i, f in enumerate(tr.faults, 1):
-        out += _fault(i, f)
-        out += _steps(f.steps, f.states, tr)
+    for kind, i in _items(tr):
+        item = tr.faults[i] if kind == "fault" else tr.events[i]
+        out += _fault(i + 1, item) if kind == "fault" else _event(i + 1, item)
+        out += _steps(item.steps, item.states, tr)
     return "\n".join(out) + "\n"
+
+
+def _items(tr):
+    return tr.items or [("fault", i) for i in range(len(tr.faults))]
+
+
+def _event(i: int, e) -> list[str]:
+    """A host event: what it is, the kernel's answer, what it changed, the maintenance, a hazard."""
+    head = f"event {i}: {e.kind}" + (f" {e.ipa:#x} +{e.size:#x}" if e.ipa is not None else "") + \
+        f" (after {e.after} faults, f[{e.at}])"
+    out = [head, f"  result {e.result}"]
+    if e.changes:
+        out.append("  changes " + " ".join(f"{k}={n}" for k, n in e.changes))
+    cmo = dict(e.cmo)
+    if any(v != "none" for v in cmo.values()):
+        out.append("  cmo " + " ".join(f"{k}={v}" for k, v in sorted(cmo.items())))
+    if e.hazard:
+        out.append("  hazard " + json.dumps(e.hazard, sort_keys=True))
+    return out
 
 
 def _fault(i: int, f) -> list[str]:

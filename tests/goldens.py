@@ -38,11 +38,23 @@ EXTRA = {
     "nvgrace-usemem-no-fwb": ("nvgrace-usemem", "host="),
     "nvgrace-usemem-remapped": ("nvgrace-usemem", "host=fwb&remap=1"),
     "anon-dirty-log": ("anon", "slot=log"),
+    # Host events between faults (an extra with its own f= replaces FAULTS).
+    "anon-events": ("anon", "f=40000000r,40201000w,logon,40000000w,unmap:40001000,40000000r,age:40200000:200000,"
+                            "40200000r,delslot,40200000r"),
+    "memfd-events-no-fwb-ha": ("memfd", "host=dic,ha&f=40000000r,40000000x,age:40000000,40000000r,"
+                                        "replace:40000000,40000000r,logoff,logon,40000000w"),
+    "vfio-bar-unmapped-half": ("vfio-bar", "f=unmap:40100000:100000,40000000r,40100000r,replace:40100000:100000,"
+                                           "40100000r,logon"),
+    "gmem-events": ("gmem", "f=40000000r,unmap:40000000,40000000r,logon,delslot,40000000r"),
 }
 SCENARIOS = {p: (p, "") for p in PRESETS} | EXTRA
 
 # Whole mail texts: name -> (model or "a..b", query).
 TEXT_SNAPSHOTS = {
+    "events-dirty-log-v6.17": ("v6.17", "pg=2m&f=40000000w,logon,40000000w,unmap:40000000,40000000r,delslot"),
+    "events-age-v7.3": ("v7.3", "f=40000000r,age:40000000,40000000r"),
+    "events-pfnmap-past-vma-v6.14": ("v6.14", "vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev&pg=2m"
+                                              "&f=unmap:40000000:200000,replace:40000000:100000,40000000r,40100000r"),
     "grace-hopper-v6.14": ("v6.14", "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"),
     "grace-hopper-v3-no-dic": ("patch-v3", "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000x"),
     "udmabuf-v6.17": ("v6.17", "vma=pfnmap,shared,maywrite&mem=sg&pg=2m&f=40000000r,40001000r"),
@@ -55,7 +67,8 @@ LINK = re.compile(r"/(?:v6\.12|v6\.14|patch-v3|v6\.17|v7\.1|v7\.3)/\?[A-Za-z0-9=
 
 def golden_text(name: str) -> str:
     preset, extra = SCENARIOS[name]
-    base = parse_query("&".join(x for x in (extra, FAULTS) if x))
+    own_faults = extra.startswith("f=") or "&f=" in extra
+    base = parse_query("&".join(x for x in (extra, None if own_faults else FAULTS) if x))
     assert base.ok, base.errors
     sc = PRESETS[preset].apply(base.scenario)
     return "".join(f"## {canonical_url(mid, sc)}\n" + decisions.steps(simulate(mid, sc)) + "\n" for mid in MODELS)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..sim.hw.pgtable import Prot
-from ..sim.trace import FaultResult, Trace
+from ..sim.trace import EventResult, FaultResult, Trace
 from . import vmm
 from .values import delta_json
 
@@ -20,6 +20,7 @@ def trace_json(tr: Trace, canonical: str) -> dict:
         "capability": {"cap": 243, "result": tr.cap_cacheable_pfnmap,
                        "steps": [step_json(s) for s in tr.capability.steps]},
         "faults": [fault_json(f, tr) for f in tr.faults],
+        "events": [event_json(e, tr) for e in tr.events],
         "stage2": {**tr.geometry, "leaves": [
             {"ipa": f"{leaf.ipa:#x}", **leaf.to_json()} for leaf in tr.leaves]},
         "host_s1": tr.host_s1,
@@ -48,6 +49,24 @@ def fault_json(f: FaultResult, tr: Trace) -> dict:
         "hazards": f.all_hazards(),
         "guest_result": f.guest_result,
         "steps": steps_json(f.steps, f.states, tr),
+    }
+
+
+def event_json(e: EventResult, tr: Trace) -> dict:
+    """A host event between faults: `at` is its index in the permalink's f list, `after_faults` how many
+    faults came before it; `result` the kernel's answer (ok, the ioctl's errno, or not_run)."""
+    return {
+        "at": e.at,
+        "after_faults": e.after,
+        "kind": e.kind,
+        "ipa": None if e.ipa is None else f"{e.ipa:#x}",
+        "size": e.size,
+        "result": e.result,
+        "changes": dict(e.changes),
+        "cmo": dict(e.cmo),
+        "hazard": e.hazard,
+        "hazards": e.all_hazards(),
+        "steps": steps_json(e.steps, e.states, tr),
     }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import textwrap
 
 from ..sim.sources import in_patch_hunk, patch
-from ..sim.steps import MAIL_STEPS
-from ..sim.trace import FaultResult, Step, Trace, decisive_step
+from ..sim.steps import in_mail
+from ..sim.trace import EventResult, FaultResult, Step, Trace, decisive_step
+from ..sim.units import size_text
 
 WIDTH = 72
 
@@ -16,11 +17,11 @@ def render(tr: Trace, title: str, url: str) -> str:
     out += _wrap(f"KVM_CHECK_EXTENSION(243) on the VM fd -> {tr.cap_cacheable_pfnmap}")
     out += _wrap(f"memslot: KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}")
     for s in tr.memslot.steps:
-        if s.id in MAIL_STEPS:
+        if in_mail(s):
             out += _step(s, tr.model)
-    for i, f in enumerate(tr.faults, 1):
+    for kind, i in tr.items or [("fault", i) for i in range(len(tr.faults))]:
         out.append("")
-        out += _fault(i, f, tr)
+        out += _fault(i + 1, tr.faults[i], tr) if kind == "fault" else _event(i + 1, tr.events[i], tr)
     out += ["", url]
     text = "\n".join(out) + "\n"
     return text.encode("ascii", "replace").decode("ascii")
@@ -50,7 +51,7 @@ def render_compare(ta: Trace, tb: Trace, pairs: list, first: int | None, title: 
     # A decision differs when both kernels take the step and decide otherwise; a step only one of
     # them takes is listed apart, by phase.
     differing = [(p, x, y) for p, x, y, same in pairs
-                 if not same and x and y and (x.id in MAIL_STEPS or y.id in MAIL_STEPS)]
+                 if not same and x and y and (in_mail(x) or in_mail(y))]
     if differing:
         out += ["", "the decisions that differ:"]
         for phase, sa, sb in differing[:12]:
@@ -73,7 +74,7 @@ def _only_one_side(pairs: list, a: str, b: str) -> list[str]:
         if (x is None) == (y is None):
             continue
         model, s = (a, x) if y is None else (b, y)
-        if s.id in MAIL_STEPS:
+        if in_mail(s):
             counts.setdefault((phase, model), []).append(f"{s.func}()")
     return [f"[{phase}] only {model}: " + ", ".join(dict.fromkeys(funcs))
             for (phase, model), funcs in counts.items()]
@@ -100,7 +101,7 @@ def _fault(i: int, f: FaultResult, tr: Trace) -> list[str]:
     if f.fsc:
         out += _wrap(f"{f.fsc.replace('_', ' ')} fault at level {f.level}, ESR_EL2 {f.esr:#010x}", 2)
     for s in f.steps:
-        if s.id in MAIL_STEPS:
+        if in_mail(s):
             out += _step(s, tr.model)
     if f.s2:
         out += _wrap(f"stage 2: {f.s2.memtype}, MemAttr {f.s2.memattr:#x}, {f.s2.perm}, {_leaf_words(f, tr)}, "
@@ -109,6 +110,41 @@ def _fault(i: int, f: FaultResult, tr: Trace) -> list[str]:
         forced = " (forced by FWB)" if f.effective["forced_by_fwb"] else ""
         out += _wrap(f"guest access: {f.effective['type']}{forced}", 2)
     return out
+
+
+EVENT_WORDS = {"unmap": "the VMM unmaps", "replace": "the VMM maps the same object again over",
+               "age": "the host ages", "logon": "dirty logging on", "logoff": "dirty logging off",
+               "delslot": "the memslot is deleted"}
+CHANGE_WORDS = (("unmapped", "leaf unmapped", "leaves unmapped"), ("freed", "table freed", "tables freed"),
+                ("aged", "leaf aged", "leaves aged"), ("wrprotected", "leaf write-protected", "leaves write-protected"))
+
+
+def _event(i: int, e: EventResult, tr: Trace) -> list[str]:
+    what = EVENT_WORDS[e.kind]
+    if e.ipa is not None:
+        what += f" IPA {e.ipa:#x} +{size_text(e.size)}"
+    out = _wrap(f"event {i} (after {e.after} fault{'s' if e.after != 1 else ''}): {what} -> {_event_answer(e)}")
+    hz = e.hazard
+    if hz:
+        where = hz["where"]
+        at = f" at {where['func']}() ({where['file']}:{where['lines'][0]})" if where else ""
+        out += _wrap(f"HOST HAZARD: {hz['kind'].replace('_', ' ')}{at}. {hz['why']}", 2)
+    for s in e.steps:
+        if in_mail(s):
+            out += _step(s, tr.model)
+    return out
+
+
+def _event_answer(e: EventResult) -> str:
+    if e.result == "not_run":
+        return "never happens: the memslot was never registered"
+    if e.result != "ok":
+        return f"KVM_SET_USER_MEMORY_REGION fails {e.result}, the slot keeps its flags"
+    changes = dict(e.changes)
+    parts = [f"{n} {one if n == 1 else many}" for key, one, many in CHANGE_WORDS if (n := changes.get(key))]
+    tlb = dict(e.cmo).get("tlb") == "done"
+    return (", ".join(parts) or "stage 2 unchanged") + ("; TLBs invalidated" if tlb else "") + (
+        "; HOST HAZARD: " + e.hazard["kind"].replace("_", " ") if e.hazard else "")
 
 
 def _leaf_words(f: FaultResult, tr: Trace) -> str:

@@ -6,6 +6,10 @@ app/sim/steps): `on` the part of the path it works on, `know` path values that b
 `memtype` memory types, `cmo` cache maintenance, `verdict` the outcome at the step that settles
 it. `snapshot()` folds them up to any step; nothing here decides anything, and nothing is read
 from the trace's final state.
+
+The host events between faults change the same table. By default (the page's step numbers) their
+steps are not counted: what they changed in the table is folded in where the next fault begins.
+With events=True their steps are counted in their place among the faults (Trace.all_steps(events=True)).
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ PATH_LABEL = {"va": "guest VA", "ipa": "IPA", "memslot": "memslot", "hva": "HVA"
 
 @dataclass
 class Entry:
-    state: str                      # table | leaf | invalid | relaxed | young | aged
+    state: str                      # table | leaf | invalid | relaxed | young | aged | wrprotected
     pte: int = 0
     since: int = 0                  # the step that last changed it
 
@@ -32,7 +36,7 @@ class Snapshot:
     """Everything the page draws at step n (1-based, over the whole trace)."""
 
     n: int
-    phase: str                      # memslot | cap | fault
+    phase: str                      # memslot | cap | fault | event (the last only with events=True)
     fault: int | None               # 0-based fault index
     on: str | None = None
     know: dict = field(default_factory=dict)
@@ -45,29 +49,40 @@ class Snapshot:
     memslot_result: str | None = None            # set once registration has answered
     changed: set = field(default_factory=set)
     done: list = field(default_factory=list)     # outcomes of the faults before the current one
+    event: int | None = None                     # 0-based event index, in an event's phase
 
 
-def snapshot(tr: Trace, n: int) -> Snapshot:
+def snapshot(tr: Trace, n: int, events: bool = False) -> Snapshot:
     """Fold the deltas of steps 1..n. Panels that belong to one fault (path values, descriptor,
     memory types, maintenance, verdict) start afresh with each fault; the table and what the
-    memslot phase learnt carry over."""
+    memslot phase learnt carry over. Events: see the module's docstring."""
     geo = trace_geometry(tr)
     snap = Snapshot(n, "memslot", None)
     snap.tables[(geo.start_level, 0)] = {}
     k = 0
     phases = [("memslot", None, tr.memslot.steps, tr.memslot.states),
               ("cap", None, tr.capability.steps, tr.capability.states)]
-    phases += [("fault", i, f.steps, f.states) for i, f in enumerate(tr.faults)]
+    for kind, i in tr.items or [("fault", i) for i in range(len(tr.faults))]:
+        item = tr.faults[i] if kind == "fault" else tr.events[i]
+        phases.append((kind, i, item.steps, item.states))
     slot_know: dict = {}
+    pending: list[dict] = []                     # table changes of events not counted as steps
     for phase, fi, steps, states in phases:
         if k >= n:
             break
-        if phase == "fault":
-            if snap.fault is not None and snap.verdict is not None:
+        if phase == "event" and not events:
+            pending += [{"table": d["table"]} for d in states if d and "table" in d]
+            continue
+        if phase in ("fault", "event"):
+            if snap.phase == "fault" and snap.verdict is not None:
                 snap.done.append(snap.verdict)
             snap.know, snap.desc, snap.memtype, snap.cmo = dict(slot_know), {}, {}, {}
             snap.walk, snap.verdict = [], None
-        snap.phase, snap.fault = phase, fi
+            for d in pending:
+                _apply(snap, geo, d, k, False)
+            pending = []
+        snap.phase = phase
+        snap.fault, snap.event = (fi, None) if phase == "fault" else (None, fi) if phase == "event" else (None, None)
         for j in range(len(steps)):
             if k >= n:
                 break

@@ -32,8 +32,31 @@ def calls(tr: Trace) -> list[dict]:
     out.append({"call": "KVM_SET_USER_MEMORY_REGION", "on": "VM fd", "result": reg,
                 "vmm": "the slot exists; the vCPUs can run" if reg == "ok" else
                 f"QEMU reports \"error registering slot\" ({reg}) and aborts: the VM never starts"})
-    for i, f in enumerate(tr.faults, 1):
+    for kind, i in tr.items or [("fault", i) for i in range(len(tr.faults))]:
+        if kind == "event":
+            out.append(event_call(tr.events[i], i + 1))
+            continue
+        f = tr.faults[i]
         result = f.errno or f.outcome
-        out.append({"call": "KVM_RUN", "on": "vCPU fd", "fault": i, "result": result,
+        out.append({"call": "KVM_RUN", "on": "vCPU fd", "fault": i + 1, "result": result,
                     "vmm": QEMU_RUN.get(f.outcome, f.outcome)})
     return out
+
+
+EVENT_CALL = {"unmap": ("munmap()", "the VMM's address space"),
+              "replace": ("mmap(MAP_FIXED)", "the VMM's address space"),
+              "age": ("page reclaim (the host, not the VMM)", "the host"),
+              "logon": ("KVM_SET_USER_MEMORY_REGION (KVM_MEM_LOG_DIRTY_PAGES set)", "VM fd"),
+              "logoff": ("KVM_SET_USER_MEMORY_REGION (KVM_MEM_LOG_DIRTY_PAGES clear)", "VM fd"),
+              "delslot": ("KVM_SET_USER_MEMORY_REGION (memory_size 0)", "VM fd")}
+
+
+def event_call(e, n: int) -> dict:
+    call, on = EVENT_CALL[e.kind]
+    if e.result == "not_run":
+        vmm = "never made: the VM never started"
+    elif e.result == "ok":
+        vmm = "done; the guest runs on" if e.kind in ("unmap", "replace", "age") else "the ioctl returns 0"
+    else:
+        vmm = f"the ioctl fails with {e.result}; the slot keeps its flags"
+    return {"call": call, "on": on, "event": n, "result": e.result, "vmm": vmm}

@@ -3,8 +3,9 @@
 Imports nothing from the presentation, teaching or web layers. Its public surface, the only parts
 other layers use (tests/test_sim_surface.py holds them to it):
 - this package: `simulate(model_id, scenario, trace=True) -> Trace`, `MODELS` / `LATEST`, the
-  scenario types `Scenario` and `Fault`, the trace types `Trace`, `FaultResult`, `Step`, `Leaf`,
-  `decisive_step()`, `leaf_of()`, and `STEPS`, the step registry;
+  scenario types `Scenario`, `Fault` and `Event` (a host event between faults), the trace types
+  `Trace`, `FaultResult`, `EventResult`, `Step`, `Leaf`, `decisive_step()`, `leaf_of()`, and `STEPS`,
+  the step registry;
 - `scenario` (the vocabularies and fixed layout a permalink speaks of), `presets` (real mappings),
   `sweep` (outcome-only sweeps for the behaviour maps), `sources` (each step's lines per kernel
   tag), `steps` (the registry: PATH, KEY_STEPS, MAIL_STEPS, ...), `trace` (the trace types),
@@ -14,9 +15,9 @@ The kernel models (`kernel`) and the engine are internal.
 """
 from .engine import simulate
 from .kernel.models import LATEST, MODELS
-from .scenario import Fault, Scenario
+from .scenario import Event, Fault, Scenario
 from .steps import REGISTRY as STEPS
-from .trace import FaultResult, Leaf, Step, Trace, decisive_step, leaf_of
+from .trace import EventResult, FaultResult, Leaf, Step, Trace, decisive_step, leaf_of
 
-__all__ = ["simulate", "MODELS", "LATEST", "Fault", "Scenario", "Trace", "FaultResult", "Step", "Leaf",
-           "decisive_step", "leaf_of", "STEPS"]
+__all__ = ["simulate", "MODELS", "LATEST", "Fault", "Event", "Scenario", "Trace", "FaultResult", "EventResult",
+           "Step", "Leaf", "decisive_step", "leaf_of", "STEPS"]

@@ -1,19 +1,19 @@
 """simulate(): run one scenario through one kernel model and return its trace."""
 from __future__ import annotations
 
+from . import host
 from .hw import access, memattr
 from .hw import esr as esr_mod
 from .hw.pgtable import (
     KVM_PTE_LEAF_ATTR_LO_S2_AF,
     Geometry,
     Prot,
-    Stage2,
-    Walk,
     geometry,
     permits,
     pte_kind,
     pte_memattr,
 )
+from .hw.stage2 import Stage2, Walk
 from .kernel import scatter
 from .kernel.kvm import KvmArm64
 from .kernel.models import MODELS
@@ -58,12 +58,20 @@ def probe(s2: Stage2, f: Fault, ctx: StateContext) -> tuple[str | None, int, int
     if "af" in f.mods:
         s2.mkold(f.ipa)
         return "access_flag", level, pte
+    if not pte & KVM_PTE_LEAF_ATTR_LO_S2_AF and not sc.host_ha:
+        return "access_flag", level, pte          # aged by the host, and no hardware AF update
     if access.needs_normal(f.instruction, f.unaligned) and pte_kind(pte, ctx.has_fwb) == memattr.S2_DEVICE:
         return "alignment", level, pte
     if not permits(pte, needed_permission(f)):
         return "permission", level, pte
     if "atomic" in f.mods:
         return "excl_atomic", level, pte
+    if not pte & KVM_PTE_LEAF_ATTR_LO_S2_AF:
+        # VTCR_EL2.HA on a CPU with FEAT_HAFDBS: the walker sets AF itself (on an access that faults
+        # anyway it is CONSTRAINED UNPREDICTABLE whether it does; the model leaves AF clear then).
+        pte |= KVM_PTE_LEAF_ATTR_LO_S2_AF
+        s2.set_leaf(f.ipa, level, pte)
+        return "hw_af", level, pte
     return None, level, pte
 
 
@@ -84,7 +92,8 @@ def make_abort(f: Fault, fsc: str, level: int, pte: int | None = None) -> Abort:
 
 
 def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
-    """Register the memslot, query capability 243, then fire the faults in order on one table."""
+    """Register the memslot, query capability 243, then fire the faults in order on one table, with
+    the host events between them changing that table and what the later faults find."""
     m = model(mid)
     geo = geometry(sc.page_shift, sc.ipa, sc.host_lpa2)
     ctx = StateContext(sc, geo, m.has_fwb(sc))
@@ -97,10 +106,27 @@ def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
     cap = m.check_extension(sc, t)
     capability = Phase(str(cap), *t.freeze()) if t else Phase(str(cap), ())
     s2 = Stage2(geo)
-    faults = tuple(fire(m, ctx, f, s2, trace) if reg == "ok" else _not_run(f) for f in sc.faults)
+    faults: list[FaultResult] = []
+    events: list = []
+    items: list[tuple[str, int]] = []
+    now = ctx
+    for kind, item in sc.items():
+        if kind == "fault":
+            items.append(("fault", len(faults)))
+            faults.append(fire(m, now, item, s2, trace) if reg == "ok" else _not_run(item))
+            continue
+        items.append(("event", len(events)))
+        if reg != "ok":
+            events.append(host.not_run(item, len(items) - 1, len(faults)))
+            continue
+        ev, after = host.run_event(m, now, item, s2, trace, len(items) - 1, len(faults))
+        events.append(ev)
+        if after is not now.sc:
+            now = StateContext(after, geo, ctx.has_fwb)
     leaves = tuple(leaf_of(ipa, level, pte, ctx.has_fwb, sc.page_shift) for ipa, level, pte in s2.leaves()) \
         if trace else ()
-    return Trace(mid, memslot, capability, cap, faults, leaves, _geometry(geo), host_s1(sc))
+    return Trace(mid, memslot, capability, cap, tuple(faults), leaves, _geometry(geo), host_s1(sc),
+                 tuple(events), tuple(items))
 
 
 def fire(m: KvmArm64, ctx: StateContext, f: Fault, s2: Stage2, trace: bool) -> FaultResult:
@@ -110,10 +136,14 @@ def fire(m: KvmArm64, ctx: StateContext, f: Fault, s2: Stage2, trace: bool) -> F
     t = Recorder(m, ctx) if trace else None
     walk = (s2.walk(f.ipa) if f.ipa < 1 << s2.geo.ipa_bits else Walk((), None, 0)) if t else None
     fsc, level, pte = probe(s2, f, ctx)
+    hw_af = fsc == "hw_af"
+    if hw_af:
+        fsc = None
     if t:
         t.step("hw.walk", "s1_alignment" if fsc == "guest_alignment" else "", ipa=f.ipa,
                walk=walk.levels if fsc != "guest_alignment" else (), level=level, access=f.access, fsc=fsc,
-               pte=_aged(pte) if fsc == "access_flag" else pte, instruction=f.instruction, unaligned=f.unaligned)
+               pte=_aged(pte) if fsc == "access_flag" else pte, instruction=f.instruction, unaligned=f.unaligned,
+               **({"hw_af": True} if hw_af else {}))
     if fsc in (None, "guest_alignment"):
         eff = effective(sc, f, pte, ctx.has_fwb) if t and pte is not None else None
         hazards = ()
@@ -166,6 +196,8 @@ def guest_result(t: Recorder | None, ctx: StateContext, f: Fault, fr: FaultResul
         kind, el, why = "skipped", None, "cm_skipped"
     elif out == "resume" and st is not None and any(hz[0].endswith("livelock") for hz in st.hazards):
         kind, el, why = "livelock", None, "livelock"
+    elif result == "young" and pte is not None and not permits(pte, needed_permission(f)):
+        kind, el, why = "faults_again", None, "af_then_perm"
     elif pte is None:
         kind, el, why = "faults_again", None, "no_leaf"
     else:

@@ -36,6 +36,21 @@ CATALOGUE = {
         "translation fault with no fixup: the host oopses. (No driver's VMA maps memory without a linear alias "
         "cacheably without VM_PFNMAP or VM_MIXEDMAP, which the memslot check would have refused.)",
         None),
+    "unmap_dcache_no_linear_alias": HazardDef(
+        "host_oops",
+        "Unmapping a Normal cacheable leaf without FWB, stage2_unmap_walker() cleans it to PoC through the "
+        "address its PA has in the kernel's linear map (__va(PA)). This memory is not in the linear map, so the "
+        "clean takes a kernel translation fault with no fixup, under mmu_lock: the host oopses when the VMM "
+        "unmaps the range, or deletes the slot.",
+        None),
+    "pfnmap_block_past_vma": HazardDef(
+        "foreign_memory",
+        "get_vma_page_shift() checks a VM_PFNMAP block against the VMA with ALIGN(hva, size) <= vm_end; for an hva "
+        "at the start of the block that is hva itself, so a block may reach past the end of the VMA. Here it "
+        "reaches over HVAs the VMM has unmapped: the guest keeps access to the memory the VMM took away from "
+        "itself, and so from the guest.",
+        "71cc2c67fb8f \"KVM: arm64: Use stage-1 leaf size for VM_PFNMAP\" (mainline 7.3-rc6; stable 7.2.10, "
+        "6.18.56, 6.12.113): the block follows the host's own stage-1 leaf, which never reaches past a VMA"),
     "cow_pfnmap_mmap_lock": HazardDef(
         "lock_leak",
         "The -EINVAL for a copy-on-write VM_PFNMAP returns between mmap_read_lock() and mmap_read_unlock(): the "

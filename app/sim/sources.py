@@ -12,6 +12,10 @@ UNKNOWN = Source("?", "?", (0, 0))
 ARCH_FILE = "Arm ARM (ASL)"
 # Steps that are the CPU's doing, not KVM's: cited by their ASL function, as the registry declares them.
 ARCH = {sid: Source(d.func, d.file, (0, 0)) for sid, d in REGISTRY.items() if d.file == ARCH_FILE}
+# Steps that are what the VMM or the host's mm does to start an event (munmap(), mmap(), page
+# reclaim): named by the call, with no kernel lines: the simulator models KVM, not them.
+OUTSIDE_FILES = ("the VMM (userspace)", "the host's page reclaim (mm)")
+OUTSIDE = {sid: Source(d.func, d.file, (0, 0)) for sid, d in REGISTRY.items() if d.file in OUTSIDE_FILES}
 
 
 @cache
@@ -32,6 +36,8 @@ def source_for(mid: str, sid: str) -> Source:
     base tag's, so it cites the base tag's lines."""
     if sid in ARCH:
         return ARCH[sid]
+    if sid in OUTSIDE:
+        return OUTSIDE[sid]
     p = patch(mid)
     if p is not None and sid not in p["hunks"]:
         mid = p["base"]

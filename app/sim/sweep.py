@@ -7,7 +7,8 @@ twice for scenarios that cannot differ in outcome:
   DC ZVA: the guest's own stage 1 may then fault first);
 - VM_SHARED without VM_MAYWRITE: the model reads VM_SHARED only through is_cow_mapping();
 - VM_IO beside VM_PFNMAP: the model reads VM_IO only as "VM_IO or VM_PFNMAP";
-- remap for a VMA without VM_PFNMAP in a VM without MTE: registration accepts both VMAs.
+- remap for a VMA without VM_PFNMAP in a VM without MTE: registration accepts both VMAs (and a
+  host event that checks the VMA again, logon or logoff, sees the configured one either way).
 tests/sim/test_sweep.py checks these equivalences on random scenarios.
 """
 from __future__ import annotations
@@ -54,13 +55,17 @@ def _class_vma(vma: frozenset) -> frozenset:
 def _class_key(sc: Scenario) -> tuple:
     """outcome_class(sc) as a cheap tuple (the memo key)."""
     return (_class_vma(sc.vma), sc.mt in NON_CACHEABLE or sc.mt, sc.mem, sc.host, sc.vm, sc.slot, sc.g,
-            sc.ipa, sc.pg, _class_remap(sc), _class_gs1(sc), sc.faults)
+            sc.ipa, sc.pg, _class_remap(sc), _class_gs1(sc), sc.faults, sc.events)
 
 
 def outcomes(mid: str, sc: Scenario) -> tuple:
-    """(memslot result, ((outcome, errno, inject), ...)) for one model."""
+    """(memslot result, ((outcome, errno, inject), ...)) for one model; with host events, also
+    ((result, changes), ...) for them."""
     tr = simulate(mid, sc, trace=False)
-    return tr.memslot.result, tuple((f.outcome, f.errno, f.inject) for f in tr.faults)
+    out = tr.memslot.result, tuple((f.outcome, f.errno, f.inject) for f in tr.faults)
+    if tr.events:
+        out += (tuple((e.result, e.changes) for e in tr.events),)
+    return out
 
 
 def space(faults=SWEEP_FAULTS):

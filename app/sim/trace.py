@@ -183,6 +183,39 @@ def hazard_json(key: str, step: int | None, steps) -> dict:
     return {"kind": d.kind, "key": key, "where": where, "why": d.why, "fixed_by": d.fixed_by}
 
 
+NO_EVENT_CMO = (("dcache", "none"), ("tlb", "none"))
+
+
+class EventResult(NamedTuple):
+    """What one host event between faults did: the kernel's answer (`result`: ok, an errno of the
+    ioctl, or not_run when the memslot was never registered), what it changed in the stage-2 table
+    (`changes`: counts of leaves unmapped, tables freed, leaves aged or write-protected), the cache
+    and TLB maintenance, and per step what it changed in the picture (`states`)."""
+
+    kind: str
+    ipa: int | None                  # range events: [ipa, ipa + size)
+    size: int | None
+    at: int                          # the event's index in the permalink's f list
+    after: int                       # how many faults were fired before it
+    result: str
+    changes: tuple[tuple[str, int], ...] = ()
+    cmo: tuple[tuple[str, str], ...] = NO_EVENT_CMO
+    steps: tuple[Step, ...] = ()
+    states: tuple = ()
+    settles: int | None = None       # index of the step that carries the event's verdict
+    hazards: tuple[tuple[str, int | None], ...] = ()
+
+    @property
+    def hazard(self) -> dict | None:
+        key = hazards.pick(k for k, _ in self.hazards)
+        if key is None:
+            return None
+        return hazard_json(key, dict(self.hazards)[key], self.steps)
+
+    def all_hazards(self) -> list[dict]:
+        return [hazard_json(k, i, self.steps) for k, i in self.hazards]
+
+
 @dataclass(frozen=True, slots=True)
 class Phase:
     result: str
@@ -200,13 +233,21 @@ class Trace:
     leaves: tuple[Leaf, ...]         # the stage-2 table after the last fault
     geometry: dict
     host_s1: dict
+    events: tuple[EventResult, ...] = ()     # the host events between faults, in order
+    items: tuple[tuple[str, int], ...] = ()  # f in order: ("fault", index in faults) / ("event", index in events)
 
-    def all_steps(self) -> list[tuple[str, Step]]:
-        """Every step in order, with the phase it belongs to (memslot, cap, fault N)."""
+    def all_steps(self, events: bool = False) -> list[tuple[str, Step]]:
+        """Every step in order, with the phase it belongs to (memslot, cap, fault N; with events, also
+        event N, in its place among the faults). Without events (the default, which the page's step
+        numbers count) an event's steps are left out; its table changes still reach the picture, at
+        the next fault (app.present.timeline)."""
         out = [("memslot", s) for s in self.memslot.steps]
         out += [("cap", s) for s in self.capability.steps]
-        for i, f in enumerate(self.faults):
-            out += [(f"fault {i + 1}", s) for s in f.steps]
+        for kind, i in self.items or [("fault", i) for i in range(len(self.faults))]:
+            if kind == "fault":
+                out += [(f"fault {i + 1}", s) for s in self.faults[i].steps]
+            elif events:
+                out += [(f"event {i + 1}", s) for s in self.events[i].steps]
         return out
 
 

@@ -61,10 +61,10 @@ def test_a_guest_memfd_slot_maps_the_guest_memfd_itself():
 
 
 def test_the_guest_memfd_preset_sets_a_valid_gmem_slot_and_other_presets_clear_it():
-    from app.permalink import _check_combinations
+    from app.permalink import check_combinations
     from app.sim.presets import PRESETS
     sc = parse_query("slot=log&remap=1&f=40000000r").scenario
     g = PRESETS["gmem"].apply(sc)
-    assert g.slot == frozenset({"gmem"}) and not g.remap and _check_combinations(g)[1] == []
+    assert g.slot == frozenset({"gmem"}) and not g.remap and check_combinations(g)[1] == []
     assert "gmem" not in PRESETS["vfio-bar"].apply(g).slot
     assert verdicts(run("v7.3", canonical_query(g))) == "reg=ok | map normal RWX 4K"

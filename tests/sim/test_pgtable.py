@@ -3,7 +3,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.sim.hw.pgtable import Geometry, Prot, Stage2, kvm_init_valid_leaf_pte, stage2_set_prot_attr
+from app.sim.hw.pgtable import Geometry, Prot, kvm_init_valid_leaf_pte, stage2_set_prot_attr
+from app.sim.hw.stage2 import Stage2
 
 SHIFT = {"4k": 12, "16k": 14, "64k": 16}
 

@@ -56,5 +56,6 @@ def test_every_phase_stays_well_under_its_step_cap(sc):
     from app.sim.trace import MAX_STEPS_PER_PHASE
     for mid in MODELS:
         tr = simulate(mid, sc)
-        for phase in [tr.memslot.steps, tr.capability.steps, *(f.steps for f in tr.faults)]:
+        for phase in [tr.memslot.steps, tr.capability.steps, *(f.steps for f in tr.faults),
+                      *(e.steps for e in tr.events)]:
             assert len(phase) < MAX_STEPS_PER_PHASE // 2

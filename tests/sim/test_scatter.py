@@ -4,7 +4,8 @@ import pytest
 
 from app.permalink import parse_query
 from app.sim import MODELS, simulate
-from app.sim.hw.pgtable import Stage2, geometry
+from app.sim.hw.pgtable import geometry
+from app.sim.hw.stage2 import Stage2
 from app.sim.kernel import scatter
 from app.sim.scenario import MEMSLOT_GPA, SZ_2M, SZ_4K
 from tests.conftest import MODEL_IDS, run, verdicts

@@ -2,16 +2,20 @@
 from hypothesis import given, settings
 
 from app.sim import MODELS, simulate
-from app.sim.sources import ARCH, patch, source_for, table, tag
+from app.sim.sources import ARCH, OUTSIDE, OUTSIDE_FILES, patch, source_for, table, tag
 from tests.conftest import MODEL_IDS, run
+from tests.sim.test_events import EVENT_CASES
 from tests.sim.test_models import CASES
 from tests.strategies import scenarios
 
 
 def _assert_cited(tr):
-    for _, step in tr.all_steps():
+    for _, step in tr.all_steps(events=True):
         if step.id in ARCH:
             assert step.file.startswith("Arm ARM")
+            continue
+        if step.id in OUTSIDE:              # what the VMM or the host's mm does: named, not KVM's lines
+            assert step.file in OUTSIDE_FILES and step.lines == (0, 0) and step.func
             continue
         assert step.file.startswith(("arch/", "virt/", "include/")), (tr.model, step.id)
         first, last = step.lines
@@ -20,7 +24,7 @@ def _assert_cited(tr):
 
 
 def test_every_branch_case_cites_kernel_lines():
-    for _, query, _ in CASES:
+    for _, query, _ in CASES + EVENT_CASES:
         for mid in MODEL_IDS:
             _assert_cited(run(mid, query))
 
@@ -68,3 +72,13 @@ def test_every_model_records_where_its_lines_were_read_from():
             assert prov["note"], mid
         for sid, entry in data["models"][mid].items():
             assert entry.get("kw") or sid in data["keywords"], (mid, sid)
+
+
+def test_every_event_step_is_cited_on_every_model_with_a_line_table():
+    from app.sim import STEPS
+    for sid, d in STEPS.items():
+        if d.phase != "event" or sid in OUTSIDE:
+            continue
+        for mid in ("v6.12", "v6.14", "v6.17", "v7.1", "v7.3"):
+            assert sid in table()[mid], (mid, sid)
+        assert source_for("patch-v3", sid) == source_for("v6.14", sid)      # outside the patch's hunks

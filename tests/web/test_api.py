@@ -24,6 +24,23 @@ def test_api_returns_contract_json(client):
     assert r.json["cap_cacheable_pfnmap"] == 0
 
 
+def test_events_come_in_the_json_with_their_place_in_f(client):
+    r = client.get("/api/v1/v6.17/?f=40000000r,unmap:40000000,40000000r")
+    assert r.status_code == 200
+    assert [f["outcome"] for f in r.json["faults"]] == ["map", "run_error"]
+    (e,) = r.json["events"]
+    assert (e["at"], e["after_faults"], e["kind"], e["ipa"], e["size"], e["result"]) == \
+        (1, 1, "unmap", "0x40000000", 4096, "ok")
+    assert e["changes"] == {"unmapped": 1, "freed": 2} and e["steps"][0]["id"] == "vmm.munmap"
+    assert client.get("/api/v1/v6.17/?f=40000000r").json["events"] == []
+
+
+def test_a_bad_event_is_400_with_a_nearest_link_that_keeps_the_faults(client):
+    r = client.get("/api/v1/v6.17/?f=40000000r,unmap:40000800")
+    assert r.status_code == 400 and "aligned to the 4K page" in r.json["error"]
+    assert r.json["nearest"] == "/api/v1/v6.17/?f=40000000r"
+
+
 def test_non_canonical_query_redirects_permanently(client):
     r = client.get("/api/v1/v6.17/?mem=dev&vma=io,pfnmap&f=0x4000_0000R")
     assert r.status_code == 301

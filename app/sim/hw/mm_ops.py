@@ -106,3 +106,80 @@ class MmOps:
     def _set(self, which: str, value: str) -> None:
         if self.cmo[which] != "done":
             self.cmo[which] = value
+
+
+class WalkRecord:
+    """What one stage-2 walk outside a fault (unmap, age, write-protect) did, recorded step by step:
+    the first entries each with its own step (and what it changed in the table), the rest in one
+    closing step that carries their changes; with the counts, the cache and TLB maintenance it asked
+    for and the hazards it met (at the step whose code causes them)."""
+
+    VERBOSE = 4
+
+    def __init__(self, t, sid: str):
+        self.t, self.sid = t, sid
+        self.counts: dict[str, int] = {}
+        self.cmo = {"dcache": "none", "tlb": "none"}
+        self.hazards: list[tuple[str, int | None]] = []
+        self._quiet: list[dict] = []
+        self._quiet_cleans = 0
+        self._quiet_counts: dict[str, int] = {}
+        self._pending: list[str] = []
+        self.n = 0
+
+    def count(self, case: str) -> int:
+        return self.counts.get(case, 0)
+
+    @property
+    def quiet(self) -> bool:
+        return self.n > self.VERBOSE
+
+    def entry(self, case: str, table: list[dict], **values) -> None:
+        """One entry the walker changed: its step while few, else kept for the closing step."""
+        self.n += 1
+        self.counts[case] = self.counts.get(case, 0) + 1
+        if not self.quiet:
+            if self.t:
+                self.t.step(self.sid, case, **values)
+                self.t.change(table=table)
+        else:
+            self._quiet.extend(table)
+            self._quiet_counts[case] = self._quiet_counts.get(case, 0) + 1
+
+    def clean_dcache(self, case: str, **values) -> None:
+        """__clean_dcache_guest_page() for the entry just recorded."""
+        self.cmo["dcache"] = "done"
+        if not self.quiet:
+            if self.t:
+                self.t.step("clean_dcache", case, **values)
+        else:
+            self._quiet_cleans += 1
+
+    def hazard(self, key: str) -> None:
+        if key in (k for k, _ in self.hazards) or key in self._pending:
+            return
+        if self.quiet:
+            self._pending.append(key)         # marked at the closing step
+            return
+        self.hazards.append((key, self.t.last if self.t else None))
+        if self.t:
+            self.t.change(hazard=key)
+
+    def close(self) -> None:
+        """The closing step: nothing was visited, or what the entries not shown one by one did."""
+        if self.n == 0:
+            if self.t:
+                self.t.step(self.sid, "none")
+            return
+        if not self.quiet:
+            return
+        if self.t:
+            self.t.step(self.sid, "more", more=self.n - self.VERBOSE, cleans=self._quiet_cleans,
+                        **{f"n_{k}": v for k, v in sorted(self._quiet_counts.items())})
+            self.t.change(table=self._quiet)
+            if self._quiet_cleans:
+                self.t.change(cmo={"dcache": "done"})
+        for key in self._pending:
+            self.hazards.append((key, self.t.last if self.t else None))
+            if self.t:
+                self.t.change(hazard=key)

@@ -3,8 +3,8 @@ handler, the no-memslot paths, the access-flag fault and what the handler's retu
 from __future__ import annotations
 
 from ..hw import esr as esr_mod
-from ..hw.pgtable import Stage2
-from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, Scenario, in_memslot
+from ..hw.stage2 import Stage2
+from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, Scenario
 from .types import EFAULT, ENOEXEC, Abort, Exit, FaultState
 
 
@@ -32,7 +32,7 @@ class GuestAbort:
             t.step("abort.fsc", "ok", fsc=ab.fsc)
         slot_writable = "ro" not in sc.slot
         st.write_fault = self.kvm_is_write_fault(ab)
-        have_slot = in_memslot(f.ipa)
+        have_slot = sc.has_memslot(f.ipa)
         if t:
             t.step("abort.memslot", gfn=f.ipa >> sc.page_shift, hva=MEMSLOT_HVA + f.ipa - MEMSLOT_GPA,
                    slot_writable=slot_writable if have_slot else None, write_fault=st.write_fault,

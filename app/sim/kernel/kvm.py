@@ -1,5 +1,6 @@
 """arm64 KVM at v6.14, assembled from the pieces that model its files: memslot registration and
-the capability (kvm_main.c, arm.c, mmu.c), the abort entry (mmu.c), MMIO (mmio.c),
+the capability (kvm_main.c, arm.c, mmu.c) and the memslot changes between faults, the MMU notifier
+(kvm_main.c, mmu.c, hyp/pgtable.c), the abort entry (mmu.c), MMIO (mmio.c),
 user_mem_abort() (mmu.c) and the stage-2 install (mmu.c, hyp/pgtable.c). The other kernel models
 in models.py subclass it and override only the decisions their kernel changed."""
 from __future__ import annotations
@@ -9,10 +10,11 @@ from .abort import GuestAbort
 from .install import Stage2Install
 from .memslot import Memslot
 from .mmio import Mmio
+from .notifier import MmuNotifier
 from .user_mem_abort import UserMemAbort
 
 
-class KvmArm64(Memslot, GuestAbort, Mmio, UserMemAbort, Stage2Install):
+class KvmArm64(Memslot, MmuNotifier, GuestAbort, Mmio, UserMemAbort, Stage2Install):
     """Model of arm64 KVM at v6.14."""
 
     id = "v6.14"

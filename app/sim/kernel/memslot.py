@@ -1,8 +1,17 @@
 """Memslot registration and the capability query, as v6.14 has them: check_memory_region_flags()
 (virt/kvm/kvm_main.c), kvm_arch_prepare_memory_region() (arch/arm64/kvm/mmu.c) and
-kvm_vm_ioctl_check_extension() (arch/arm64/kvm/arm.c)."""
+kvm_vm_ioctl_check_extension() (arch/arm64/kvm/arm.c); and the memslot changes between faults:
+KVM_SET_USER_MEMORY_REGION on the existing slot (kvm_set_memory_region(), kvm_set_memslot() in
+kvm_main.c) with only KVM_MEM_LOG_DIRTY_PAGES changed (KVM_MR_FLAGS_ONLY: the checks again, then
+kvm_arch_commit_memory_region(), kvm_mmu_wp_memory_region(), kvm_mmu_split_memory_region()) or with
+size 0 (KVM_MR_DELETE: kvm_invalidate_memslot(), kvm_arch_flush_shadow_memslot())."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..hw.mm_ops import WalkRecord
+from ..hw.pgtable import KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W
+from ..hw.stage2 import Stage2, Visit
 from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Scenario
 from .types import EINVAL
 
@@ -40,19 +49,31 @@ class Memslot:
         """The guest_memfd checks of kvm_arch_prepare_memory_region() (none before 6.18)."""
         return None
 
-    def prepare_memory_region(self, sc: Scenario, t) -> str:
-        """Model of kvm_arch_prepare_memory_region(), after the generic flag checks."""
-        err = self.check_memory_region_flags(sc, t)
-        if err:
-            return err
+    def prepare_memory_region(self, sc: Scenario, t, change: str = "create") -> str:
+        """Model of kvm_arch_prepare_memory_region(), after the generic flag checks: at registration
+        (KVM_MR_CREATE) over the VMA the slot was registered on, or for KVM_MR_FLAGS_ONLY over the VMAs
+        there now (the events may have unmapped some)."""
+        if change == "create":
+            err = self.check_memory_region_flags(sc, t)
+            if err:
+                return err
         if t:
-            t.step("prepare.entry", gpa=MEMSLOT_GPA, end=MEMSLOT_GPA + MEMSLOT_SIZE, ipa=sc.ipa)
+            t.step("prepare.entry", "" if change == "create" else change, gpa=MEMSLOT_GPA,
+                   end=MEMSLOT_GPA + MEMSLOT_SIZE, ipa=sc.ipa)
         err = self.prepare_gmem(sc, t)
         if err:
             return err
-        flags, mt = self.registration_vma(sc)
-        if t:
-            t.step("prepare.vma_loop", hva=MEMSLOT_HVA, flags=flags, remap=sc.remap)
+        if change == "create":
+            flags, mt = self.registration_vma(sc)
+            if t:
+                t.step("prepare.vma_loop", hva=MEMSLOT_HVA, flags=flags, remap=sc.remap)
+        else:
+            flags, mt = self.current_vma(sc)
+            n = len(sc.state.vmas) if sc.state is not None else 1
+            if t:
+                t.step("prepare.vma_loop", "flags_only" if n else "none", hva=MEMSLOT_HVA, flags=flags, n=n)
+            if not n:
+                return "ok"
         if "mte" in sc.vm:
             if "mteok" not in flags:
                 if t:
@@ -73,6 +94,12 @@ class Memslot:
             t.step("prepare.pfnmap_log", "ok", pfnmap=True, log_dirty=False)
         return self.prepare_pfnmap_cacheable(sc, flags, mt, t)
 
+    def current_vma(self, sc: Scenario) -> tuple[frozenset, str]:
+        """The VMA over the slot once the faults run: the configured one (remap=1 mapped it over the
+        anonymous RAM the slot was registered on), with VM_MTE_ALLOWED as the kernel gives it."""
+        flags, mt = self.registration_vma(replace(sc, remap=False))
+        return flags, mt
+
     @staticmethod
     def no_mte_allowed_reason(flags) -> str:
         """Which real mapping lacks VM_MTE_ALLOWED on an MTE host (arch_calc_vm_flag_bits() gives it
@@ -88,3 +115,91 @@ class Memslot:
         if t:
             t.step("cap.check_extension", "unknown", cap=243, r=0)
         return 0
+
+    # ---- KVM_SET_USER_MEMORY_REGION on the existing slot, between faults -----------------------
+
+    def set_dirty_logging(self, sc: Scenario, on: bool, s2: Stage2, t) -> tuple[str, WalkRecord | None]:
+        """KVM_SET_USER_MEMORY_REGION with the slot's flags, KVM_MEM_LOG_DIRTY_PAGES set (on) or clear:
+        kvm_set_memory_region() -> kvm_set_memslot(KVM_MR_FLAGS_ONLY). Returns the ioctl's result and
+        the write-protect walk, if any. On an error the slot keeps its old flags."""
+        new = replace(sc, slot=(sc.slot | {"log"}) if on else (sc.slot - {"log"}))
+        err = self.check_memory_region_flags(new, t)
+        if err:
+            return err, None
+        if "gmem" in sc.slot:
+            if t:
+                t.step("slot.modify", "gmem", gmem=True)
+            return EINVAL, None
+        if new.slot == sc.slot:
+            if t:
+                t.step("slot.modify", "nothing", log=on)
+            return "ok", None
+        if t:
+            t.step("slot.modify", "flags_only", log=on)
+            t.step("slot.prepare", "log_on" if on else "log_off", log=on)
+        err = self.prepare_memory_region(new, t, "flags_only")
+        if err != "ok":
+            return err, None
+        return "ok", self.commit_memory_region(new, "flags_only", s2, t)
+
+    def delete_memory_region(self, sc: Scenario, s2: Stage2, t) -> tuple[str, WalkRecord | None]:
+        """KVM_SET_USER_MEMORY_REGION with memory_size 0: kvm_set_memslot(KVM_MR_DELETE). The slot is
+        marked invalid and unmapped from stage 2 before anything else (kvm_invalidate_memslot())."""
+        if not sc.memslot_present:
+            if t:
+                t.step("slot.delete", "none")
+            return EINVAL, None
+        if t:
+            t.step("slot.delete", "delete", gpa=MEMSLOT_GPA, size=MEMSLOT_SIZE)
+            t.step("slot.invalidate")
+        rec = self.flush_shadow_memslot(sc, s2, t)
+        if t:
+            t.step("prepare.entry", "delete")
+        self.commit_memory_region(sc, "delete", s2, t)
+        return "ok", rec
+
+    def flush_shadow_memslot(self, sc: Scenario, s2: Stage2, t) -> WalkRecord:
+        """Model of kvm_arch_flush_shadow_memslot(): unmap the whole slot from stage 2."""
+        if t:
+            t.step("slot.flush_shadow", gpa=MEMSLOT_GPA, size=MEMSLOT_SIZE)
+        return self.kvm_pgtable_stage2_unmap(sc, MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE, s2, t)
+
+    def commit_memory_region(self, new: Scenario, change: str, s2: Stage2, t) -> WalkRecord | None:
+        """Model of kvm_arch_commit_memory_region(). With logging on (and no manual-protect with
+        initially-set, which would protect gradually through KVM_CLEAR_DIRTY_LOG), write-protect the
+        slot and split its blocks; otherwise free the eager-split cache: the mappings stay."""
+        if change == "delete" or "log" not in new.slot:
+            if t:
+                t.step("slot.commit", "delete" if change == "delete" else "log_off", log=False)
+            return None
+        if t:
+            t.step("slot.commit", "log_on", log=True)
+        rec = self.kvm_mmu_wp_memory_region(new, s2, t)
+        self.kvm_mmu_split_memory_region(new, t)
+        return rec
+
+    def kvm_mmu_wp_memory_region(self, sc: Scenario, s2: Stage2, t) -> WalkRecord:
+        """Model of kvm_mmu_wp_memory_region(): kvm_pgtable_stage2_wrprotect() over the slot (the attr
+        walker clears S2AP[1] in every valid leaf), then kvm_flush_remote_tlbs_memslot()."""
+        if t:
+            t.step("slot.wp", gpa=MEMSLOT_GPA, size=MEMSLOT_SIZE)
+        rec = WalkRecord(t, "pgt.wrprotect")
+
+        def stage2_attr_walker(ctx: Visit) -> None:
+            new = ctx.old & ~KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W
+            if new == ctx.old:
+                return
+            ctx.set(new)
+            rec.entry("leaf", [{"level": ctx.level, "ipa": ctx.addr, "state": "wrprotected", "pte": new}],
+                      ipa=ctx.addr, level=ctx.level, old=ctx.old, new=new)
+
+        s2.walk_range(MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE, stage2_attr_walker)
+        rec.close()
+        rec.cmo["tlb"] = "done"
+        return rec
+
+    def kvm_mmu_split_memory_region(self, sc: Scenario, t) -> None:
+        """Model of kvm_mmu_split_memory_region() -> kvm_mmu_split_huge_pages(): eager splitting runs
+        only if the VMM set KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE; the chunk size is 0 by default."""
+        if t:
+            t.step("slot.split", "off", chunk_size=0)

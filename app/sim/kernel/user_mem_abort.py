@@ -47,26 +47,51 @@ class UserMemAbort:
         return None
 
     def uma_vma_lookup(self, sc, st, s2, t):
+        """mmap_read_lock(); vma_lookup(hva): an event may have unmapped it, and then -EFAULT."""
+        hva = MEMSLOT_HVA + st.ipa - MEMSLOT_GPA
+        if sc.vma_at(st.ipa) is None:
+            if t:
+                t.step("uma.vma_lookup", "none", hva=hva)
+            return Exit("run_error", EFAULT)
         if t:
-            t.step("uma.vma_lookup", hva=MEMSLOT_HVA + st.ipa - MEMSLOT_GPA, flags=sc.vma)
+            t.step("uma.vma_lookup", hva=hva, flags=sc.vma)
         return None
 
-    def get_vma_page_shift(self, sc: Scenario) -> tuple[int, str]:
+    def get_vma_page_shift(self, sc: Scenario, ipa: int) -> tuple[int, str]:
         """(vma_shift, why): the size the VMA allows, and which rule gave it."""
         if "hugetlb" in sc.vma and "pfnmap" not in sc.vma:
             return sc.host_leaf.bit_length() - 1, "hugetlb"
         if "pfnmap" not in sc.vma or not self.sizes_pfnmap_from_vma:
             return sc.page_shift, "page" if self.sizes_pfnmap_from_vma else "page_leaf_later"
-        return sc.host_leaf.bit_length() - 1, "pfnmap"
+        return self.pfnmap_vma_shift(sc, ipa), "pfnmap"
+
+    @staticmethod
+    def pfnmap_vma_shift(sc: Scenario, ipa: int) -> int:
+        """get_vma_page_shift() for VM_PFNMAP: PUD, then PMD, when the HVA and the PA are congruent for
+        that size (`pg`: the VMA's alignment) and ALIGN_DOWN(hva, size) >= vm_start and
+        ALIGN(hva, size) <= vm_end. ALIGN() rounds up: for a block-aligned hva it is hva itself, so the
+        end test passes even where the block reaches past the end of the VMA."""
+        page = sc.page_size
+        hva = ipa & ~(page - 1)
+        vm_start, vm_end = sc.vma_at(ipa)
+        pmd = page << (sc.page_shift - 3)
+        size = sc.host_leaf
+        while size > page:
+            if (hva & ~(size - 1)) >= vm_start and -(-hva // size) * size <= vm_end:
+                return size.bit_length() - 1
+            size = pmd if size > pmd else page
+        return sc.page_shift
 
     def uma_vma_size(self, sc, st, s2, t):
         if st.logging:
             st.force_pte, shift, why = True, sc.page_shift, "logging"
         else:
-            shift, why = self.get_vma_page_shift(sc)
+            shift, why = self.get_vma_page_shift(sc, st.ipa)
         pmd_shift = sc.page_shift + (sc.page_shift - 3)
         pud_shift = pmd_shift + (sc.page_shift - 3)
         notes = []
+        if why == "pfnmap" and shift < sc.host_leaf.bit_length() - 1:
+            notes.append("vma_demoted")
         if shift == pud_shift and sc.page_size == 4096 and not huge_mapping_ok(st.ipa, 1 << pud_shift):
             shift = pmd_shift
             notes.append("pud_demoted")
@@ -74,11 +99,25 @@ class UserMemAbort:
             shift, st.force_pte = sc.page_shift, True
             notes.append("pmd_demoted")
         st.vma_shift, st.vma_pagesize = shift, 1 << shift
+        past = why == "pfnmap" and self.block_past_vma(sc, st.ipa, st.vma_pagesize)
+        if past:
+            notes.append("past_vma")
         st.ipa = st.ipa & ~(st.vma_pagesize - 1)
         if t:
             t.step("uma.vma_size", shift=shift, why=why, notes=tuple(notes), force_pte=st.force_pte,
                    vma_pagesize=st.vma_pagesize, leaf=sc.host_leaf, page=sc.page_size)
+        if past:
+            st.pending.append(("pfnmap_block_past_vma", t.last if t else None))
         return None
+
+    @staticmethod
+    def block_past_vma(sc: Scenario, ipa: int, size: int) -> bool:
+        """The block the VMA sizing chose covers HVAs that no VMA maps any more (an event unmapped them)."""
+        if sc.state is None:
+            return False
+        base = ipa & ~(size - 1)
+        covered = sum(min(b, base + size) - max(a, base) for a, b in sc.state.vmas if a < base + size and base < b)
+        return covered < size
 
     def uma_snapshot(self, sc, st, s2, t):
         st.mte_allowed = "mteok" in sc.vma
@@ -173,16 +212,16 @@ class UserMemAbort:
                        pa=st.pa)
             return None
         pmd = sc.page_size << (sc.page_shift - 3)
-        if sc.host_s1_leaf >= pmd and huge_mapping_ok(st.ipa, pmd):
+        leaf = sc.host_s1_leaf_at(st.ipa)           # get_user_mapping_size(): the host's own leaf
+        if leaf >= pmd and huge_mapping_ok(st.ipa, pmd):
             faulting_pfn = st.pfn
             self.align_to(st, pmd, sc)
             if t:
-                t.step("thp_adjust", "upgrade", leaf=sc.host_s1_leaf, pmd=pmd, vma_pagesize=pmd, pfn=st.pfn,
-                       pa=st.pa)
+                t.step("thp_adjust", "upgrade", leaf=leaf, pmd=pmd, vma_pagesize=pmd, pfn=st.pfn, pa=st.pa)
             if self.releases_by_pfn and st.has_page and st.pfn != faulting_pfn and sc.mem == "zdev":
                 st.hazard("release_aligned_pfn", t)
         elif t:
-            t.step("thp_adjust", "stay", leaf=sc.host_s1_leaf)
+            t.step("thp_adjust", "stay", leaf=leaf)
         return None
 
     @staticmethod

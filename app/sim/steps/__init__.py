@@ -10,14 +10,23 @@ never from a later state.
 The modules of this package declare the steps of one kernel file each: memslot (kvm_main.c,
 arm.c and mmu.c's kvm_arch_prepare_memory_region), abort (kvm_handle_guest_abort, mmio.c and the
 CPU's own walk and type combination), uma (user_mem_abort and its helpers), pgtable (hyp/pgtable.c
-and the cache maintenance of its mm_ops) and gmem (gmem_abort).
+and the cache maintenance of its mm_ops), gmem (gmem_abort) and events (the host events between
+faults: the MMU notifier, its stage-2 walkers, and the memslot ioctl on the existing slot).
 """
 from __future__ import annotations
 
-from . import abort, gmem, guest, memslot, pgtable, uma  # noqa: E402,F401 - each declares its steps
+from . import abort, events, gmem, guest, memslot, pgtable, uma  # noqa: F401 - each declares its steps
 from .registry import PATH, REGISTRY, StepDef, declare, get  # noqa: F401 - the registry's surface
 
 KEY_STEPS = frozenset(s for s, d in REGISTRY.items() if d.key)
-MAIL_STEPS = frozenset(s for s, d in REGISTRY.items() if d.mail)
+MAIL_STEPS = frozenset(s for s, d in REGISTRY.items() if d.mail is True)
+MAIL_CASES = frozenset((s, c) for s, d in REGISTRY.items() if isinstance(d.mail, frozenset) for c in d.mail)
+
+
+def in_mail(step) -> bool:
+    """Whether the mail text shows this recorded step: its id is a mail step, or its case is one."""
+    return step.id in MAIL_STEPS or (step.id, step.case) in MAIL_CASES
+
+
 PLUMBING = frozenset(s for s, d in REGISTRY.items() if not d.decides)
 MEMTYPE_STEPS = frozenset(s for s, d in REGISTRY.items() if d.memtype)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..hw.memattr import s2_memattr_name
-from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, in_memslot
+from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE
 from .facts import existing_leaf
 from .registry import declare
 
@@ -29,7 +29,9 @@ def _walk_words(v) -> str:
         "the IPA is above the input size VTCR_EL2.T0SZ allows"
     level, access = v["level"], v["access"]
     verdict = {
-        None: f"the leaf allows this {access}: no stage-2 fault, the guest never leaves",
+        None: (f"the leaf was aged (AF clear), and with VTCR_EL2.HA on a CPU with FEAT_HAFDBS the walker sets AF "
+               f"itself; the leaf allows this {access}: no stage-2 fault, the guest never leaves") if v.get("hw_af")
+        else f"the leaf allows this {access}: no stage-2 fault, the guest never leaves",
         "translation": f"no valid leaf: translation fault at level {level}",
         "permission": f"the level-{level} leaf lacks the permission: permission fault at level {level}",
         "access_flag": f"the level-{level} leaf was aged (AF clear): access flag fault",
@@ -49,11 +51,13 @@ def _walk_state(case, v, ctx):
         size = ctx.geo.granule_size(v["walk"][-1].level)
         pa = (pte & ctx.geo.addr_mask()) + (v["ipa"] & (size - 1) & ~(ctx.sc.page_size - 1))
         d["know"] |= {"pfn": pa >> ctx.sc.page_shift, "pa": pa}
-        if v["fsc"] is None and in_memslot(v["ipa"]):
+        if v["fsc"] is None and ctx.sc.has_memslot(v["ipa"]):
             d["know"] |= {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, "ro" not in ctx.sc.slot),
                           "hva": MEMSLOT_HVA + v["ipa"] - MEMSLOT_GPA}
         if v["fsc"] == "access_flag":
             d["table"] = [{"level": v["walk"][-1].level, "ipa": v["ipa"], "state": "aged", "pte": pte}]
+        elif v.get("hw_af"):
+            d["table"] = [{"level": v["walk"][-1].level, "ipa": v["ipa"], "state": "young", "pte": pte}]
     return d
 
 
@@ -92,7 +96,8 @@ declare("abort.ipa_range", ABORT, MMU_C, "fault", "ipa", {
 declare("abort.fsc", ABORT, MMU_C, "fault", "ipa", {
     "unsupported": "FSC {fsc_code:#04x} is not a translation, permission or access-flag fault: \"Unsupported "
                    "FSC\", KVM_RUN fails.",
-    "ok": lambda v: "A {} fault: one KVM handles.".format(v["fsc"].replace("_", " ")),
+    "ok": lambda v: "{} {} fault: one KVM handles.".format("An" if v["fsc"][0] in "aeiou" else "A",
+                                                            v["fsc"].replace("_", " ")),
 }, code={"unsupported": "FSC not translation, permission or access flag -> -EFAULT"}, mail=True)
 
 WRITE_FAULT_WHY = {"s1ptw": "stage-1 walk: a write only if it is a permission fault", "iabt": "instruction abort",

@@ -69,6 +69,8 @@ declare("guest.result", "AArch64.MemSingle", ARM_ARM, "fault", "va", {
     "cm_skipped": "KVM skipped the cache-maintenance instruction: the guest goes on as if it had completed.",
     "livelock": "The guest re-runs the instruction and takes the same fault again: it makes no progress.",
     "no_leaf": "The guest re-runs the instruction and faults again.",
+    "af_then_perm": lambda v: f"KVM set the access flag and resumed; the guest re-runs the {instruction_words(v)}, "
+                              "which the leaf does not allow: it faults again, now for the permission.",
     "fetch": lambda v: f"The guest re-runs the instruction fetch, which now completes from {_on(v)} memory.",
     "fetch_device": "The guest's stage 1 calls this memory Device: an instruction fetch from Device memory is "
                     "CONSTRAINED UNPREDICTABLE (a Permission fault, or a fetch that behaves as Normal Non-cacheable).",

@@ -24,12 +24,16 @@ declare("memslot.flags", "check_memory_region_flags", KVM_MAIN_C, "memslot", "me
          "gmem_flags": "guest_memfd: no KVM_MEM_LOG_DIRTY_PAGES, no KVM_MEM_READONLY -> -EINVAL"},
     key=True, mail=True)
 
-declare("prepare.entry", PREPARE, MMU_C, "memslot", "memslot",
-        "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the VM's {ipa}-bit IPA space, so no "
+declare("prepare.entry", PREPARE, MMU_C, "memslot", "memslot", {
+    "": "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the VM's {ipa}-bit IPA space, so no "
         "-EFAULT.",
-        code={"": "change is not create/move/flags-only -> accept, no checks\n"
-                  "slot ends above 2^ipa_bits -> -EFAULT"},
-        state=lambda case, v, ctx: {"know": {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, "ro" not in ctx.sc.slot)}})
+    "flags_only": "KVM_MR_FLAGS_ONLY of slot [{gpa:#x}, {end:#x}): the checks of registration run again, on the "
+                  "VMAs there now and with the new flags.",
+    "delete": "KVM_MR_DELETE: nothing to check, return 0.",
+}, code={"*": "change is not create/move/flags-only -> accept, no checks\n"
+              "slot ends above 2^ipa_bits -> -EFAULT"},
+    state=lambda case, v, ctx: None if case == "delete" else
+    {"know": {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, "ro" not in ctx.sc.slot)}})
 
 declare("prepare.gmem", PREPARE, MMU_C, "memslot", "memslot",
         "A guest_memfd slot whose memory userspace can also map (the guest_memfd is mmap-able and shared, as "
@@ -40,12 +44,16 @@ declare("prepare.gmem_mte", PREPARE, MMU_C, "memslot", "memslot",
         "A guest_memfd slot in a VM with MTE: guest_memfd cannot keep tags; -EINVAL.",
         code={"": "guest_memfd slot and the VM has MTE -> -EINVAL"}, key=True, mail=True)
 
-declare("prepare.vma_loop", PREPARE, MMU_C, "memslot", "vma",
-        lambda v: "Walk the VMAs covering HVA [{:#x}, +1 GiB): one VMA with flags {}{}.".format(
-            v["hva"], _flags(v["flags"]),
-            " (anonymous RAM: the configured VMA is mapped over it only later)" if v["remap"] else ""),
-        code={"": "for each VMA over the slot's user range:"},
-        state=lambda case, v, ctx: {"know": {"hva": MEMSLOT_HVA}})
+declare("prepare.vma_loop", PREPARE, MMU_C, "memslot", "vma", {
+    "": lambda v: "Walk the VMAs covering HVA [{:#x}, +1 GiB): one VMA with flags {}{}.".format(
+        v["hva"], _flags(v["flags"]),
+        " (anonymous RAM: the configured VMA is mapped over it only later)" if v["remap"] else ""),
+    "flags_only": lambda v: "Walk the VMAs covering HVA [{:#x}, +1 GiB): {} with flags {}.".format(
+        v["hva"], "one VMA" if v["n"] == 1 else f"{v['n']} VMAs (the events split it)", _flags(v["flags"])),
+    "none": "Walk the VMAs covering HVA [{hva:#x}, +1 GiB): there is none any more (the VMM unmapped them all), so "
+            "there is nothing to check.",
+}, code={"*": "for each VMA over the slot's user range:"},
+    state=lambda case, v, ctx: {"know": {"hva": MEMSLOT_HVA}})
 
 NO_MTE_WHY = {
     "driver": "A driver's mapping never has it.",

@@ -98,8 +98,15 @@ declare("clean_dcache", "__clean_dcache_guest_page", KVM_MMU_H, "fault", "pa", {
               "before the guest can read it uncached.",
     "no_linear": "No FWB: KVM cleans to PoC through __va({pa:#x}), but this PFN has no linear mapping: the real "
                  "kernel would fault here.",
+    "unmap": "The cleared leaf was Normal cacheable and there is no FWB: clean+invalidate its {nbytes:#x} bytes to "
+             "PoC through the linear map (__va({pa:#x})), so what the guest wrote is not left in the caches only.",
+    "unmap_no_linear": "The cleared leaf was Normal cacheable and there is no FWB: KVM cleans its {nbytes:#x} bytes "
+                       "to PoC through __va({pa:#x}), but this PFN has no linear mapping: the real kernel would "
+                       "fault here.",
 }, code={"fwb": "FWB -> nothing to do", "linear": "clean+invalidate D-cache to PoC by VA of the linear map",
-         "no_linear": "clean+invalidate D-cache to PoC by VA (there is no such VA)"},
+         "no_linear": "clean+invalidate D-cache to PoC by VA (there is no such VA)",
+         "unmap": "clean+invalidate D-cache to PoC by VA of the linear map",
+         "unmap_no_linear": "clean+invalidate D-cache to PoC by VA (there is no such VA)"},
     state=_cmo("dcache"), mail=True, decides=False)
 
 declare("inval_icache", "__invalidate_icache_guest_page", KVM_MMU_H, "fault", "pa", {

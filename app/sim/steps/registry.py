@@ -17,14 +17,14 @@ class StepDef:
     id: str
     func: str                      # the kernel function (helpers renamed later are in the line table)
     file: str
-    phase: str                     # memslot | cap | fault
+    phase: str                     # memslot | cap | fault | event
     on: str | None                 # the part of the path it works on (PATH), None for none
     words: dict[str, Words]        # case -> sentence template, or a function of the values
     code: dict[str, Words] = field(default_factory=dict)   # case -> pseudo-code (own notation)
     state: Callable | None = None  # (case, values, ctx) -> picture delta, or None
     key: bool = False              # a key step of presenter mode
     decides: bool = True           # can decide an outcome; False: plumbing that carries it out
-    mail: bool = False             # shown in the mail text
+    mail: bool | frozenset = False  # shown in the mail text (a set: only for these cases)
     memtype: bool = False          # decides the memory type of a mapping (its "decided by")
 
     def say(self, case: str, values: dict) -> str:
@@ -66,6 +66,8 @@ REGISTRY: dict[str, StepDef] = {}
 def declare(sid: str, func: str, file: str, phase: str, on: str, words: dict | str, **kw) -> StepDef:
     if sid in REGISTRY:
         raise ValueError(f"step {sid} declared twice")
+    if isinstance(kw.get("mail"), (set, frozenset)):
+        kw["mail"] = frozenset(kw["mail"])
     d = StepDef(sid, func, file, phase, on, words if isinstance(words, dict) else {"": words}, **kw)
     REGISTRY[sid] = d
     return d

@@ -19,10 +19,12 @@ declare("uma.entry", UMA, MMU_C, "fault", "memslot", {
 }, code={"": "exec_fault: instruction abort, not on a stage-1 walk\n"
              "logging_active: the slot has a dirty bitmap and is writable", "read_perm": "-> -EFAULT"}, mail=True)
 
-declare("uma.vma_lookup", UMA, MMU_C, "fault", "vma",
-        "mmap_read_lock(); vma_lookup(hva {hva:#x}) finds the VMA ({flags}).",
-        code={"": "look the VMA up under mmap_lock; none -> -EFAULT"},
-        state=lambda case, v, ctx: {"know": {"vma": v["flags"]}})
+declare("uma.vma_lookup", UMA, MMU_C, "fault", "vma", {
+    "": "mmap_read_lock(); vma_lookup(hva {hva:#x}) finds the VMA ({flags}).",
+    "none": "mmap_read_lock(); vma_lookup(hva {hva:#x}) finds no VMA: the VMM unmapped it. \"Failed to find VMA for "
+            "hva\": -EFAULT, and KVM_RUN fails with it.",
+}, code={"*": "look the VMA up under mmap_lock; none -> -EFAULT"},
+    state=lambda case, v, ctx: {"know": {"vma": v["flags"]}} if case == "" else None, mail={"none"})
 
 PFNMAP_BLOCK_NOTE = (" (the host itself may map the range with smaller leaves, e.g. remap_pfn_range()'s PAGE_SIZE "
                      "ones; where the VMA's pages are not physically contiguous, as in a udmabuf, the block covers "
@@ -34,7 +36,10 @@ VMA_SIZE_WHY = {
     "page_leaf_later": "not hugetlb: PAGE_SHIFT (a larger stage-1 leaf is found later)",
 }
 VMA_SIZE_NOTES = {"pud_demoted": "PUD block does not fit the memslot: try PMD",
-                  "pmd_demoted": "PMD block does not fit the memslot: PAGE_SIZE"}
+                  "pmd_demoted": "PMD block does not fit the memslot: PAGE_SIZE",
+                  "vma_demoted": "the larger block would start before the VMA (an event split it): smaller",
+                  "past_vma": "the block starts at this HVA, so ALIGN(hva, size) is hva itself and the test against "
+                              "vm_end passes: the block reaches past the end of the VMA, over HVAs the VMM unmapped"}
 
 
 def _vma_size_words(v) -> str:

@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlsplit
 
-from .sim import LATEST, MODELS
-from .sim import scenario as s
+from ..sim import LATEST, MODELS
+from ..sim import scenario as s
+from .checks import check_combinations
 
 KEYS = ("vma", "mt", "mem", "host", "vm", "slot", "g", "ipa", "pg", "gs1", "remap", "f", "step")
 DEFAULT = s.Scenario()
@@ -34,6 +35,15 @@ class Parsed:
 
 
 _FAULT_RE = re.compile(r"^(?:0x)?([0-9a-f_]+)([rwx])((?:\.[a-z]+)*)$")
+_EVENT_RE = re.compile(r"^([a-z]+)(?::(?:0x)?([0-9a-f_]*))?(?::(?:0x)?([0-9a-f_]*))?$")
+
+
+class _Repaired(ScenarioError):
+    """An error in part of a field: the field keeps the rest (`value`), the nearest valid scenario."""
+
+    def __init__(self, message: str, value):
+        super().__init__(message)
+        self.value = value
 
 
 def parse_query(query: str) -> Parsed:
@@ -56,10 +66,15 @@ def parse_query(query: str) -> Parsed:
         if key in values:
             try:
                 fields[key] = parse(values[key], fields)
+            except _Repaired as e:
+                errors.append(str(e))
+                fields[key] = e.value
             except ScenarioError as e:
                 errors.append(str(e))
-    sc = replace(DEFAULT, **{_ATTR.get(k, k): v for k, v in fields.items()})
-    sc, combo_errors = _check_combinations(sc)
+    if "f" in fields:
+        fields["faults"], fields["events"] = fields.pop("f")
+    sc = replace(DEFAULT, **fields)
+    sc, combo_errors = check_combinations(sc)
     errors += combo_errors
     step = None
     if "step" in values:
@@ -114,8 +129,9 @@ def canonical_query(sc: s.Scenario, step: int | None = None) -> str:
         parts.append(f"gs1={sc.gs1}")
     if sc.remap:
         parts.append("remap=1")
-    if sc.faults:
-        parts.append("f=" + ",".join(fault_text(f) for f in sc.faults))
+    if sc.faults or sc.events:
+        parts.append("f=" + ",".join(fault_text(x) if kind == "fault" else event_text(x, sc.page_size)
+                                     for kind, x in sc.items()))
     if step is not None:
         parts.append(f"step={step}")
     return "&".join(parts)
@@ -128,6 +144,13 @@ def canonical_url(mid: str, sc: s.Scenario, step: int | None = None, prefix: str
 
 def fault_text(f: s.Fault) -> str:
     return f"{f.ipa:x}{f.kind}" + "".join("." + m for m in s.FAULT_MODS if m in f.mods)
+
+
+def event_text(ev: s.Event, page: int) -> str:
+    """An event as f writes it: kind, then for a range its IPA and, unless one page, its size (hex)."""
+    if not ev.ranged:
+        return ev.kind
+    return f"{ev.kind}:{ev.ipa:x}" + (f":{ev.size:x}" if ev.size != page else "")
 
 
 # ---- field parsers ------------------------------------------------------------------------------
@@ -181,11 +204,55 @@ def _remap(value: str, _fields) -> bool:
     return value == "1"
 
 
-def _faults(value: str, _fields) -> tuple[s.Fault, ...]:
+def _faults(value: str, fields) -> tuple[tuple[s.Fault, ...], tuple[s.Event, ...]]:
+    """f: faults and host events in order. A bad fault drops f; a bad event only itself."""
     items = [v.strip() for v in value.lower().split(",") if v.strip()]
     if len(items) > s.MAX_FAULTS:
-        raise ScenarioError(f"At most {s.MAX_FAULTS} faults, not {len(items)}.")
-    return tuple(_fault(item) for item in items)
+        raise ScenarioError(f"At most {s.MAX_FAULTS} faults and events in f, not {len(items)}.")
+    page = s.GRANULE_SIZE[fields.get("g", DEFAULT.g)]
+    faults: list[s.Fault] = []
+    events: list[s.Event] = []
+    first_error = None
+    for item in items:
+        if ":" not in item and item not in s.EVENT_KINDS:      # a hex IPA may be all letters: a fault
+            faults.append(_fault(item))
+            continue
+        try:
+            events.append(_event(item, page, len(faults), events))
+        except ScenarioError as e:
+            first_error = first_error or str(e)
+    if first_error:
+        raise _Repaired(first_error, (tuple(faults), tuple(events)))
+    return tuple(faults), tuple(events)
+
+
+def _event(text: str, page: int, after: int, before: list) -> s.Event:
+    m = _EVENT_RE.match(text)
+    if not m:
+        raise ScenarioError(f"Event '{_clip(text)}' is not <event>[:<hex IPA>[:<hex size>]], e.g. unmap:40000000.")
+    kind, ipa_text, size_text = m.group(1), m.group(2), m.group(3)
+    if kind not in s.EVENT_KINDS:
+        raise ScenarioError(f"'{_clip(text)}' is neither a fault (<hex IPA><r|w|x>) nor an event: the events are "
+                            f"{', '.join(s.EVENT_KINDS)}.")
+    deleted = any(e.kind == "delslot" for e in before)
+    if kind not in s.RANGE_EVENTS:
+        if ipa_text is not None:
+            raise ScenarioError(f"Event '{_clip(text)}': {kind} takes no address, write just {kind}.")
+        if kind in ("logon", "logoff") and deleted:
+            raise ScenarioError(f"Event '{_clip(text)}': after delslot there is no memslot whose flags could "
+                                "change (the ioctl would create a new slot).")
+        return s.Event(kind, after=after)
+    if not ipa_text or not ipa_text.strip("_") or (size_text is not None and not size_text.strip("_")):
+        raise ScenarioError(f"Event '{_clip(text)}' is not {kind}:<hex IPA>[:<hex size>], e.g. {kind}:40000000.")
+    ipa = int(ipa_text.replace("_", ""), 16)
+    size = int(size_text.replace("_", ""), 16) if size_text is not None else page
+    if ipa % page or size % page or size == 0:
+        raise ScenarioError(f"Event '{_clip(text)}': the IPA must be aligned to the {page >> 10}K page and the "
+                            "size a non-zero multiple of it.")
+    if not (s.in_memslot(ipa) and ipa + size <= s.MEMSLOT_GPA + s.MEMSLOT_SIZE):
+        raise ScenarioError(f"Event '{_clip(text)}': the range must lie inside the memslot, IPA "
+                            f"{s.MEMSLOT_GPA:#x} to {s.MEMSLOT_GPA + s.MEMSLOT_SIZE:#x}.")
+    return s.Event(kind, ipa, size, after)
 
 
 def _fault(text: str) -> s.Fault:
@@ -227,68 +294,6 @@ def _mod_clash(f: s.Fault) -> str | None:
     return None
 
 
-def _check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
-    """Impossible combinations, each repaired the smallest way."""
-    errors = []
-    mte_host = "mte" in sc.host
-    if "mte" in sc.vm and not mte_host:
-        errors.append("vm=mte needs host=mte: KVM_CAP_ARM_MTE is offered only on MTE hosts.")
-        sc = replace(sc, vm=sc.vm - {"mte"})
-    if "mteok" in sc.vma and not mte_host:
-        errors.append("vma=mteok needs host=mte: VM_MTE_ALLOWED is only set on MTE hosts.")
-        sc = replace(sc, vma=sc.vma - {"mteok"})
-    if sc.mt == "tagged" and not mte_host:
-        errors.append("mt=tagged needs host=mte: PROT_MTE mappings exist only on MTE hosts.")
-        sc = replace(sc, mt="normal")
-    if "mteok" in sc.vma and sc.mem == "dev" and "mte" in sc.vm:
-        errors.append("vma=mteok over mem=dev in an MTE VM cannot happen: VM_MTE_ALLOWED marks RAM whose tags "
-                      "the kernel keeps, and KVM would sanitise the tags of pages that do not exist.")
-        sc = replace(sc, vma=sc.vma - {"mteok"})
-    if "gmem" in sc.slot:
-        sc, gmem_errors = _check_gmem(sc)
-        errors += gmem_errors
-    if {"pfnmap", "hugetlb"} <= sc.vma:
-        errors.append("vma cannot be both pfnmap and hugetlb: hugetlbfs mappings are never VM_PFNMAP.")
-        sc = replace(sc, vma=sc.vma - {"hugetlb"})
-    if {"pfnmap", "mixedmap"} <= sc.vma:
-        errors.append("vma cannot be both pfnmap and mixedmap: the kernel BUG()s on that combination.")
-        sc = replace(sc, vma=sc.vma - {"mixedmap"})
-    if sc.pg is not None and (sc.pg == sc.g or sc.pg not in s.HOST_LEAF_SIZES[sc.g]):
-        sc = replace(sc, pg=None)
-    if sc.mem == "sg" and sc.g != "4k":
-        errors.append("mem=sg is modelled with the 4k granule only (a udmabuf of 4 KiB memfd pages).")
-        sc = replace(sc, g="4k", pg=None)
-    if sc.mem == "sg" and sc.pg not in (None, "2m"):
-        errors.append("mem=sg allows pg=4k or pg=2m: its pages are scattered, so only a VM_PFNMAP VMA's "
-                      "alignment can make a block.")
-        sc = replace(sc, pg="2m")
-    if sc.mem == "sg" and sc.pg is not None and "pfnmap" not in sc.vma:
-        errors.append("mem=sg with pg=2m needs vma=pfnmap: scattered pages have no huge host leaf, only a "
-                      "VM_PFNMAP VMA's alignment can make a block.")
-        sc = replace(sc, pg=None)
-    return sc, errors
-
-
-GMEM_VMA_FLAGS = frozenset({"shared", "maywrite"})
-
-
-def _check_gmem(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
-    """A guest_memfd slot's userspace range is a MAP_SHARED mmap of the guest_memfd itself: RAM with
-    a normal pgprot, VM_SHARED (and VM_MAYWRITE), nothing else; its memory never changes under it."""
-    errors = []
-    if sc.vma - GMEM_VMA_FLAGS or "shared" not in sc.vma:
-        errors.append("slot=gmem maps the guest_memfd itself, MAP_SHARED: vma can only be shared or "
-                      "shared,maywrite.")
-        sc = replace(sc, vma=frozenset({"shared"}) | (sc.vma & {"maywrite"}))
-    if sc.mem != "ram" or sc.mt != "normal":
-        errors.append("slot=gmem memory is the guest_memfd's own RAM: mem=ram and mt=normal.")
-        sc = replace(sc, mem="ram", mt="normal")
-    if sc.remap:
-        errors.append("slot=gmem cannot be remapped: its memory comes from the guest_memfd, not the VMA.")
-        sc = replace(sc, remap=False)
-    return sc, errors
-
-
 _FIELD_PARSERS = {
     "vma": _set("vma", s.VMA_FLAGS, "VMA flag"),
     "mt": _one("mt", s.MEM_TYPES, "memory type"),
@@ -303,7 +308,6 @@ _FIELD_PARSERS = {
     "remap": _remap,
     "f": _faults,
 }
-_ATTR = {"f": "faults"}
 
 
 def clip(text: str, n: int = 40) -> str:
