@@ -9,14 +9,16 @@ from ..permalink import canonical_url, parse_url
 from ..sim import simulate
 from ..sim.presets import PRESETS
 from ..sim.scenario import Fault, Scenario
+from .presenters import HAZARD_WORDS
 
 HOSTS = (("FWB+DIC", frozenset({"fwb", "dic"})), ("FWB", frozenset({"fwb"})), ("DIC", frozenset({"dic"})),
          ("none", frozenset()))
 KINDS = (("read", "r"), ("write", "w"), ("exec", "x"))
-CATEGORIES = ("Normal", "Normal-NC", "Device", "memslot refused", "KVM_RUN error", "abort injected", "other")
+CATEGORIES = ("host hazard", "Normal", "Normal-NC", "Device", "memslot refused", "KVM_RUN error", "abort injected",
+              "other")
 # The short mark each category shows in the map's cells and legend, so colour is never the only signal.
-CODES = {"Normal": "N", "Normal-NC": "NC", "Device": "D", "memslot refused": "reg", "KVM_RUN error": "run",
-         "abort injected": "abt", "other": "?"}
+CODES = {"host hazard": "⚠", "Normal": "N", "Normal-NC": "NC", "Device": "D", "memslot refused": "reg",
+         "KVM_RUN error": "run", "abort injected": "abt", "other": "?"}
 DIFF_CATEGORIES = ("same", "differs")
 
 
@@ -35,6 +37,10 @@ def category(mid: str, sc: Scenario) -> tuple[str, str, str]:
     if tr.memslot.result != "ok":
         return "memslot refused", f"KVM_SET_USER_MEMORY_REGION {tr.memslot.result}", f"reg {tr.memslot.result}"
     f = tr.faults[0]
+    if f.hazard:
+        kind = HAZARD_WORDS[f.hazard["kind"]]
+        answer = f"mapped {f.s2.memtype}" if f.s2 else f.errno or f.outcome
+        return "host hazard", f"{kind} ({answer})", CODES["host hazard"]
     if f.outcome in ("map", "relax"):
         kind = {"normal": "Normal", "normal_nc": "Normal-NC", "device_nGnRE": "Device"}[f.s2.memtype]
         return kind, f"mapped {kind} {f.s2.perm}", CODES[kind]

@@ -25,6 +25,7 @@ PATTERNS = {"normal": "", "normal_nc": "/", "device_nGnRE": "x"}
 CATEGORY_COLOURS = {"Normal": OKABE_ITO["green"], "Normal-NC": OKABE_ITO["sky"], "Device": OKABE_ITO["orange"],
                     "memslot refused": OKABE_ITO["vermillion"], "KVM_RUN error": OKABE_ITO["purple"],
                     "abort injected": OKABE_ITO["blue"], "other": OKABE_ITO["grey"],
+                    "host hazard": OKABE_ITO["yellow"],
                     "same": OKABE_ITO["pale"], "differs": OKABE_ITO["vermillion"]}
 OUTCOME_SYMBOL = {"map": "circle", "relax": "circle-open", "no_fault": "diamond-open", "run_error": "x",
                   "inject": "triangle-up", "exit_mmio": "square", "exit_nisv": "square-open", "resume": "star",

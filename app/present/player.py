@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import parse_qsl
 
-from ..permalink import canonical_query, canonical_url, fault_text
+from ..permalink import canonical_query, canonical_url
 from ..sim import MODELS
 from ..sim.presets import PRESETS
-from ..sim.scenario import GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
+from ..sim.scenario import EVENT_KINDS, GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
 from ..sim.trace import Trace
 from . import stage
 from .summary import title
@@ -29,7 +29,7 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, pr
     snap_ctx = stage.context(mid, sc, tr, steps, current, present=prefix == "/present") if steps else {}
     keys = stage.key_steps(tr, steps) if mode == "key" else None
     return {
-        "faults_text": ",".join(fault_text(f) for f in sc.faults),
+        "faults_text": ",".join(f_items(sc)),
         "hidden": parse_qsl(query, keep_blank_values=True),
         "model": mid, "model_title": MODELS[mid].title, "sc": sc, "trace": tr, "steps": steps,
         "current": current, "faults": _fault_rows(mid, sc, steps) if controls else [], "title": title(sc),
@@ -45,7 +45,7 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, pr
         "step_href": links.href, "step_pattern": links.pattern, "step_last": links.href(total), "key": keys,
         "story_href": links.story,
         "nav_prev": _before(keys, current), "nav_next": _after(keys, current, total),
-        "clear_href": canonical_url(mid, replace(sc, faults=())),
+        "clear_href": canonical_url(mid, replace(sc, faults=(), events=())),
         "api_href": canonical_url(mid, sc, prefix="/api/v1"),
         "all_href": canonical_url("all", sc),
         "other": "v6.14" if mid != "v6.14" else "v6.17",
@@ -97,19 +97,31 @@ def _after(keys: list[int] | None, current: int, total: int) -> int:
     return min([k for k in keys if k > current] or [total])
 
 
+def f_items(sc: Scenario) -> list[str]:
+    """The items of the permalink's f, in order: faults and host events."""
+    f = dict(parse_qsl(canonical_query(sc))).get("f", "")
+    return f.split(",") if f else []
+
+
 def _fault_rows(mid: str, sc: Scenario, steps: list) -> list[dict]:
-    """The fault list beside the controls: each fault, the step it starts on, and the permalink
-    without it."""
-    texts = [fault_text(f) for f in sc.faults]
-    first: dict[int, int] = {}
+    """The list of faults and host events beside the controls: each item, the step it starts on,
+    and the permalink without it."""
+    texts = f_items(sc)
+    first: dict[tuple[str, int], int] = {}
     for sv in steps:
         if sv.fault is not None:
-            first.setdefault(sv.fault, sv.n)
-    rest = canonical_query(replace(sc, faults=()))
-    rows = []
+            first.setdefault(("fault", sv.fault), sv.n)
+        elif sv.event is not None:
+            first.setdefault(("event", sv.event), sv.n)
+    order = [("fault", i) for i in range(len(sc.faults))] if not sc.events else None
+    rest = canonical_query(replace(sc, faults=(), events=()))
+    rows, counts = [], {"fault": 0, "event": 0}
     for i, label in enumerate(texts):
+        kind = "event" if ":" in label or label in EVENT_KINDS else "fault"
+        index = counts[kind] if order is None else order[i][1]
+        counts[kind] += 1
         others = ",".join(texts[:i] + texts[i + 1:])
         query = "&".join(q for q in (rest, f"f={others}" if others else "") if q)
-        rows.append({"n": i + 1, "label": label, "remove": f"/{mid}/" + (f"?{query}" if query else ""),
-                     "first_step": first.get(i)})
+        rows.append({"n": i + 1, "label": label, "kind": kind, "remove": f"/{mid}/" + (f"?{query}" if query else ""),
+                     "first_step": first.get((kind, index))})
     return rows

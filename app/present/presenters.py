@@ -1,8 +1,9 @@
 """Trace -> what the page shows: verdicts in words, descriptor fields, walk rows. Pure functions."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ..sim import hazards
 from ..sim.hw.pgtable import DESC_FIELDS
 from ..sim.sources import ARCH, patch, tag
 from ..sim.trace import FaultResult, Step, Trace, decisive_step
@@ -25,14 +26,21 @@ FIELD_MEANING = {
 }
 
 
+HAZARD_WORDS = {"host_oops": "Host oops", "foreign_memory": "Foreign host memory", "lock_leak": "Lock leaked",
+                "ref_leak": "Page reference leaked", "ref_imbalance": "Page reference imbalance",
+                "stale_data": "Stale data", "livelock": "Livelock"}
+
+
 @dataclass(frozen=True)
 class StepView:
     n: int                 # 1-based position in the whole trace
-    phase: str             # "memslot", "capability" or "fault N"
-    fault: int | None      # 0-based fault index, None for memslot/capability
+    phase: str             # "memslot", "cap", "fault N" or "event N"
+    fault: int | None      # 0-based fault index, None for memslot/capability/events
     step: Step
     href: str              # Elixir link to the source lines, "" for architectural steps
     source_note: str = ""  # what href points at, in words
+    hazard: str = ""       # the hazard this step causes, in words ("" for none)
+    event: int | None = None   # 0-based event index, for an event's steps
 
     @property
     def label(self) -> str:
@@ -48,13 +56,45 @@ class Verdict:
     vmm: str
     guest: str
     check: str
+    hazard: dict | None = None     # the most serious host-safety hazard (FaultResult.hazard)
+    guest_then: str = ""           # what the guest's instruction then does (the guest.result step)
+    decided_n: int | None = None   # 1-based position of the deciding step, when known
+
+    @property
+    def hazard_words(self) -> str:
+        return HAZARD_WORDS.get(self.hazard["kind"], self.hazard["kind"]) if self.hazard else ""
 
 
 def steps(tr: Trace) -> list[StepView]:
     out = []
+    marks = _hazard_marks(tr)
     for phase, s in tr.all_steps():
-        fault = int(phase.split()[1]) - 1 if phase.startswith("fault") else None
-        out.append(StepView(len(out) + 1, phase, fault, s, *source_link(tr.model, s)))
+        index = int(phase.split()[1]) - 1 if phase.startswith(("fault", "event")) else None
+        fault = index if phase.startswith("fault") else None
+        event = index if phase.startswith("event") else None
+        n = len(out) + 1
+        out.append(StepView(n, phase, fault, s, *source_link(tr.model, s), hazard=marks.get(n, ""), event=event))
+    return out
+
+
+def phase_starts(tr: Trace) -> dict[tuple[str, int], int]:
+    """The 1-based position of the first step of each fault and event: ("fault", i) / ("event", i)."""
+    n = len(tr.memslot.steps) + len(tr.capability.steps)
+    out = {}
+    for kind, i in tr.items or [("fault", i) for i in range(len(tr.faults))]:
+        out[(kind, i)] = n + 1
+        n += len((tr.faults if kind == "fault" else tr.events)[i].steps)
+    return out
+
+
+def _hazard_marks(tr: Trace) -> dict[int, str]:
+    """Trace position -> the hazard the step there causes, in words."""
+    out = {}
+    for (kind, i), first in phase_starts(tr).items():
+        item = tr.faults[i] if kind == "fault" else tr.events[i]
+        for key, at in item.hazards:
+            if at is not None:
+                out[first + at] = HAZARD_WORDS[hazards.CATALOGUE[key].kind]
     return out
 
 
@@ -97,7 +137,17 @@ def overall_verdict(tr: Trace) -> Verdict | None:
     return memslot_verdict(tr) or (fault_verdict(tr.faults[-1]) if tr.faults else None)
 
 
-def fault_verdict(f: FaultResult) -> Verdict:
+def fault_verdict(f: FaultResult, first: int | None = None) -> Verdict:
+    """The fault's verdict: KVM's answer, its host-safety hazard and what the guest then sees.
+    first: the trace position of the fault's first step, for the link to the deciding step."""
+    v = _answer(f)
+    step = next((s for s in reversed(f.steps) if s.id == "guest.result"), None)
+    decided = None if first is None or f.decider is None else first + f.decider
+    return replace(v, ok=v.ok and f.hazard is None, hazard=f.hazard, guest_then=step.text if step else "",
+                   decided_n=decided)
+
+
+def _answer(f: FaultResult) -> Verdict:
     check = _check(decisive_step(f))
     if f.outcome in ("map", "relax"):
         leaf = f.s2
@@ -133,6 +183,29 @@ def fault_verdict(f: FaultResult) -> Verdict:
         return Verdict(False, "Not run: the memslot was refused", "-", "-", "-", "")
     return Verdict(True, "Resumed: nothing new mapped", "at fault time", "nothing",
                    "the guest re-executes the instruction (or skips it, for cache maintenance)", check)
+
+
+EVENT_WORDS = {"unmap": "munmap()", "replace": "mmap(MAP_FIXED) over the range", "age": "the host ages the range",
+               "logon": "dirty logging switched on", "logoff": "dirty logging switched off",
+               "delslot": "the memslot deleted"}
+
+
+CHANGE_WORDS = {"unmapped": ("stage-2 leaf unmapped", "stage-2 leaves unmapped"),
+                "freed": ("table freed", "tables freed"),
+                "aged": ("leaf aged (AF cleared)", "leaves aged (AF cleared)"),
+                "wrprotected": ("leaf write-protected", "leaves write-protected")}
+
+
+def event_verdict(ev) -> Verdict:
+    """What a host event did to the stage-2 table, and its hazard."""
+    changes = ", ".join(f"{n} {CHANGE_WORDS[what][n > 1]}" if what in CHANGE_WORDS else f"{n} {what}"
+                        for what, n in ev.changes if n) or "nothing to change"
+    ok = ev.result in ("ok", "not_run")
+    head = f"{EVENT_WORDS.get(ev.kind, ev.kind)}: " + (changes if ev.result == "ok" else f"the ioctl fails {ev.result}"
+                                                       if ev.result != "not_run" else "not run")
+    return Verdict(ok and ev.hazard is None, head, "between faults, in the host", "the ioctl's answer: " + ev.result
+                   if ev.kind in ("logon", "logoff", "delslot") else "nothing: the host acted on its own memory",
+                   "nothing at once: its next access meets the table as the event left it", "", hazard=ev.hazard)
 
 
 def _check(s: Step | None) -> str:

@@ -8,7 +8,7 @@ from ..sim import MODELS
 from ..sim.presets import PRESETS
 from ..sim.scenario import Scenario
 from ..sim.trace import Trace
-from .presenters import MEMTYPE_NAMES
+from .presenters import HAZARD_WORDS, MEMTYPE_NAMES
 from .summary import MEM_NAMES, MT_NAMES, VMA_NAMES, plain
 
 
@@ -54,7 +54,9 @@ def access_words(sc: Scenario) -> str:
 
 def meta(mid: str, sc: Scenario, tr: Trace, url: str) -> dict:
     """og:title, og:description, og:url and og:image (the /og/ card) for a permalink."""
-    title = f"{mid}: {verdict_words(tr)} - {scenario_words(sc)}"
+    hazard = next((f.hazard for f in reversed(tr.faults) if f.hazard), None)
+    lead = f"HOST HAZARD ({HAZARD_WORDS[hazard['kind']].lower()}), " if hazard else ""
+    title = f"{mid}: {lead}{verdict_words(tr)} - {scenario_words(sc)}"
     description = plain(MODELS[mid].title.split(":")[0], mid, sc)
     base, _, path = url.partition("/" + mid + "/")
     return {"title": title, "description": description, "url": url, "site": "s2viz",

@@ -28,14 +28,13 @@ class Box:
     reveal: int | None = None  # the step that settles the current fault
 
 
-def reveal_steps(tr: Trace) -> list[int | None]:
-    """Per fault, the 1-based trace position of the step that settles it (None if never run)."""
-    n = len(tr.memslot.steps) + len(tr.capability.steps)
+def reveal_steps(tr: Trace, kind: str = "fault") -> list[int | None]:
+    """Per fault (or event), the 1-based trace position of the step that settles it (None if never run)."""
+    starts = presenters.phase_starts(tr)
     out = []
-    for f in tr.faults:
-        at = next((i for i, d in enumerate(f.states) if "verdict" in d), None)
-        out.append(None if at is None else n + at + 1)
-        n += len(f.steps)
+    for i, item in enumerate(tr.faults if kind == "fault" else tr.events):
+        at = next((j for j, d in enumerate(item.states) if "verdict" in d), None)
+        out.append(None if at is None else starts[(kind, i)] + at)
     return out
 
 
@@ -75,10 +74,19 @@ def box(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> Box:
         if snap.phase == "cap":
             return Box("registered", "Memslot registered; next, the capability query.")
         return Box("deciding", "Registering the memslot…", last_fact=_last_fact(steps, snap.n))
+    if snap.phase == "event":
+        ev = tr.events[snap.event]
+        reveal = reveal_steps(tr, "event")[snap.event]
+        if snap.verdict is not None:
+            v = presenters.event_verdict(ev)
+            return Box("decided", v.headline, v, reveal=reveal)
+        return Box("deciding", f"Host event {snap.event + 1}: {ev.kind}…", last_fact=_last_fact(steps, snap.n),
+                   reveal=reveal)
     f = tr.faults[snap.fault]
     reveal = reveals[snap.fault]
     if snap.verdict is not None:
-        return Box("decided", presenters.fault_verdict(f).headline, presenters.fault_verdict(f), reveal=reveal)
+        v = presenters.fault_verdict(f, presenters.phase_starts(tr)[("fault", snap.fault)])
+        return Box("decided", v.headline, v, reveal=reveal)
     return Box("deciding", f"Fault {snap.fault + 1}: deciding…", last_fact=_last_fact(steps, snap.n),
                reveal=reveal)
 
@@ -210,13 +218,22 @@ def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]
         elif sv.fault is not None:
             r = reveals[sv.fault]
             if r is not None and snap.n >= r:
-                outcome = presenters.fault_verdict(tr.faults[sv.fault]).headline
+                v = presenters.fault_verdict(tr.faults[sv.fault])
+                outcome = (f"⚠ {v.hazard_words}: " if v.hazard else "") + v.headline
+        elif sv.event is not None:
+            r = reveal_steps(tr, "event")[sv.event]
+            if r is not None and snap.n >= r:
+                v = presenters.event_verdict(tr.events[sv.event])
+                outcome = (f"⚠ {v.hazard_words}: " if v.hazard else "") + v.headline
         label = {"memslot": "Memslot registration", "cap": "Capability query"}.get(sv.phase)
         if sv.fault is not None:
             f = tr.faults[sv.fault]
             label = f"Fault {sv.fault + 1}: {f.access}{''.join('.' + m for m in f.mods)} at {f.ipa:#x}"
+        if sv.event is not None:
+            ev = tr.events[sv.event]
+            label = f"Host event {sv.event + 1}: {ev.kind}" + (f" {ev.ipa:#x} +{size_text(ev.size)}" if ev.ipa else "")
         out.append({"phase": sv.phase, "label": label, "first": sv.n, "outcome": outcome,
-                    "current": steps[snap.n - 1].phase == sv.phase})
+                    "hazard": bool(outcome.startswith("⚠")), "current": steps[snap.n - 1].phase == sv.phase})
     if tr.memslot.result != "ok" and snap.n >= memslot_reveal(tr):
         for i, f in enumerate(tr.faults):
             out.append({"phase": f"fault {i + 1}", "first": None, "current": False,
@@ -228,7 +245,7 @@ def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]
 
 def key_steps(tr: Trace, steps: list) -> list[int]:
     """The step numbers presenter mode shows by default."""
-    settle = {r for r in reveal_steps(tr) if r} | {memslot_reveal(tr)}
+    settle = {r for r in reveal_steps(tr) + reveal_steps(tr, "event") if r} | {memslot_reveal(tr)}
     return [sv.n for sv in steps if sv.step.id in KEY_STEPS or sv.n in settle]
 
 

@@ -52,7 +52,7 @@ class Snapshot:
     event: int | None = None                     # 0-based event index, in an event's phase
 
 
-def snapshot(tr: Trace, n: int, events: bool = False) -> Snapshot:
+def snapshot(tr: Trace, n: int, events: bool = True) -> Snapshot:
     """Fold the deltas of steps 1..n. Panels that belong to one fault (path values, descriptor,
     memory types, maintenance, verdict) start afresh with each fault; the table and what the
     memslot phase learnt carry over. Events: see the module's docstring."""

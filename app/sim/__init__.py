@@ -14,10 +14,11 @@ other layers use (tests/test_sim_surface.py holds them to it):
 The kernel models (`kernel`) and the engine are internal.
 """
 from .engine import simulate
+from .kernel.kvm_main import backing_pa
 from .kernel.models import LATEST, MODELS
 from .scenario import Event, Fault, Scenario
 from .steps import REGISTRY as STEPS
 from .trace import EventResult, FaultResult, Leaf, Step, Trace, decisive_step, leaf_of
 
 __all__ = ["simulate", "MODELS", "LATEST", "Fault", "Event", "Scenario", "Trace", "FaultResult", "EventResult",
-           "Step", "Leaf", "decisive_step", "leaf_of", "STEPS"]
+           "Step", "Leaf", "decisive_step", "leaf_of", "STEPS", "backing_pa"]

@@ -236,11 +236,10 @@ class Trace:
     events: tuple[EventResult, ...] = ()     # the host events between faults, in order
     items: tuple[tuple[str, int], ...] = ()  # f in order: ("fault", index in faults) / ("event", index in events)
 
-    def all_steps(self, events: bool = False) -> list[tuple[str, Step]]:
+    def all_steps(self, events: bool = True) -> list[tuple[str, Step]]:
         """Every step in order, with the phase it belongs to (memslot, cap, fault N; with events, also
-        event N, in its place among the faults). Without events (the default, which the page's step
-        numbers count) an event's steps are left out; its table changes still reach the picture, at
-        the next fault (app.present.timeline)."""
+        event N, in its place among the faults). A link without events numbers its steps the same
+        either way; events=False leaves an event's steps out."""
         out = [("memslot", s) for s in self.memslot.steps]
         out += [("cap", s) for s in self.capability.steps]
         for kind, i in self.items or [("fault", i) for i in range(len(self.faults))]:

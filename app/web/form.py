@@ -7,14 +7,15 @@ of these form-only forms reach a permalink: the page answers with a redirect to 
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
-from ..permalink import Parsed, clip, parse_query
+from ..permalink import Parsed, canonical_query, clip, parse_query
 from ..sim.presets import PRESETS
-from ..sim.scenario import FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES
+from ..sim.scenario import EVENT_KINDS, FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES, RANGE_EVENTS
 
 SET_KEYS = ("vma", "host", "vm", "slot")
-FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "clear", "host_was", "story")
+FORM_KEYS = ("preset", "fire", "fire_ipa", "fire_kind", "fire_mod", "fire_instr", "clear", "host_was", "story",
+             "event", "event_kind", "event_ipa", "event_size")
 # VMAs that arch_calc_vm_flag_bits() marks VM_MTE_ALLOWED on an MTE host: anonymous, shmem/memfd and
 # hugetlbfs mappings of RAM; never VM_PFNMAP, VM_MIXEDMAP or VM_IO driver mappings.
 NOT_MTE_CAPABLE = frozenset({"pfnmap", "mixedmap", "io"})
@@ -48,12 +49,17 @@ def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
         if preset not in PRESETS:
             return Parsed(sc, parsed.step, [f"Unknown preset '{clip(preset)}': use {', '.join(PRESETS)}."])
         sc = PRESETS[preset].apply(sc)
-    if "fire" in extra:
-        fault, error = _composed_fault(extra)
-        if error:
-            return Parsed(sc, parsed.step, [error])
-        sc = replace(sc, faults=sc.faults + fault)
-        parsed = replace(parsed, step=None)
+    for key, compose in (("fire", _composed_fault), ("event", _composed_event)):
+        if key in extra:
+            item, error = compose(extra)
+            if error:
+                return Parsed(sc, parsed.step, [error])
+            f = dict(parse_qsl(canonical_query(sc))).get("f", "")
+            probe = parse_query(urlencode([("f", ",".join(x for x in (f, item) if x))], safe=",.:"))
+            if probe.errors:
+                return Parsed(sc, parsed.step, [probe.errors[0]])
+            sc = replace(sc, faults=probe.scenario.faults, events=probe.scenario.events)
+            parsed = replace(parsed, step=None)
     return replace(parsed, scenario=sc)
 
 
@@ -84,14 +90,26 @@ def _drop_stale_pg(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in pairs if not (k == "pg" and sizes and v.lower() not in sizes)]
 
 
-def _composed_fault(extra: dict) -> tuple[tuple, str | None]:
+def _composed_fault(extra: dict) -> tuple[str, str | None]:
+    """The fault the form fires, as its f item: the IPA, the access, the instruction and modifiers."""
     ipa = (extra.get("fire_ipa") or [""])[-1].strip()
     kind = (extra.get("fire_kind") or ["r"])[-1]
-    mods = [m for m in extra.get("fire_mod", []) if m]
+    mods = [m for m in extra.get("fire_mod", []) if m] + [m for m in extra.get("fire_instr", [])[-1:] if m]
     if kind not in FAULT_KINDS or any(m not in FAULT_MODS for m in mods):
-        return (), "The fault to fire needs a kind of r, w or x and known modifiers."
+        return "", "The fault to fire needs a kind of r, w or x and known modifiers."
     text = f"{ipa}{kind}" + "".join("." + m for m in mods)
     probe = parse_query(urlencode([("f", text)], safe=",."))
-    if probe.errors:
-        return (), probe.errors[0]
-    return probe.scenario.faults, None
+    return (text, None) if not probe.errors else ("", probe.errors[0])
+
+
+def _composed_event(extra: dict) -> tuple[str, str | None]:
+    """The host event the form adds, as its f item: unmap/replace/age over an IPA range, or a
+    memslot change (logon, logoff, delslot)."""
+    kind = (extra.get("event_kind") or [""])[-1]
+    if kind not in EVENT_KINDS:
+        return "", f"The host event must be one of {', '.join(EVENT_KINDS)}."
+    if kind in RANGE_EVENTS:
+        ipa = (extra.get("event_ipa") or [""])[-1].strip()
+        size = (extra.get("event_size") or [""])[-1].strip()
+        return f"{kind}:{ipa}" + (f":{size}" if size else ""), None
+    return kind, None

@@ -15,7 +15,7 @@ def test_compare_view_marks_the_first_divergence(page):
     first = page.page.locator("tr.first")
     expect(first).to_be_visible()
     expect(first).to_contain_text("kvm_arch_prepare_memory_region()")
-    expect(page.page.locator("table.diff")).to_contain_text("Mapped Device-nGnRE, RW-, 4K")
+    expect(page.page.locator("table.diff").first).to_contain_text("Mapped Device-nGnRE, RW-, 4K")
     page.shot("compare-v6.14-v6.17-nvgrace")
 
 

@@ -8,13 +8,16 @@ from tests.strategies import scenarios
 
 
 def _positions(tr):
-    """(1-based step number of each fault's first step, its last step) over the whole trace."""
+    """(1-based step number of each fault's first step, its last step) over the whole trace, host
+    events between faults counted in their places."""
     n = len(tr.memslot.steps) + len(tr.capability.steps)
-    out = []
-    for f in tr.faults:
-        out.append((n + 1, n + len(f.steps)))
-        n += len(f.steps)
-    return out
+    out = {}
+    for kind, i in tr.items or [("fault", i) for i in range(len(tr.faults))]:
+        steps = (tr.faults if kind == "fault" else tr.events)[i].steps
+        if kind == "fault":
+            out[i] = (n + 1, n + len(steps))
+        n += len(steps)
+    return [out[i] for i in range(len(tr.faults))]
 
 
 @settings(max_examples=80, deadline=None)

@@ -30,7 +30,8 @@ def og(page: str) -> dict:
      "patch-v3: -EINVAL from KVM_RUN at fault time - nvgrace-gpu usemem (Grace Hopper GPU memory), "
      "host without FWB or DIC"),
     (f"/v6.14/?{NVG}&f=40000000r",
-     "v6.14: mapped Device-nGnRE at stage 2 - nvgrace-gpu usemem (Grace Hopper GPU memory), host with FWB and DIC"),
+     "v6.14: HOST HAZARD (stale data), mapped Device-nGnRE at stage 2 - nvgrace-gpu usemem (Grace Hopper GPU memory), "
+     "host with FWB and DIC"),
     ("/v6.17/?vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev&f=40000000x",
      "v6.17: an abort injected into the guest - vfio-pci BAR, host with FWB and DIC"),
 ])

@@ -73,7 +73,8 @@ def versus(req: Wanted):
         ta, tb = traces.trace(ma, sc), traces.trace(mb, sc)
         rows, first = compare.align(ta, tb)
         return render_template("compare.html", a=ma, b=mb, ta=ta, tb=tb, rows=rows, first=first, sc=sc,
-                               faults=compare.fault_diff(ta, tb), models=list(MODELS), query=canonical_query(sc),
+                               faults=compare.fault_diff(ta, tb), leaves=compare.memslot_leaves(ta, tb, sc),
+                               models=list(MODELS), query=canonical_query(sc),
                                title=title(sc), href_a=canonical_url(ma, sc), href_b=canonical_url(mb, sc),
                                memslot=(presenters.memslot_verdict(ta), presenters.memslot_verdict(tb)),
                                all_href=canonical_url("all", sc)), "text/html"
