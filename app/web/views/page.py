@@ -18,7 +18,7 @@ from .answer import refuse, scenario_view
 
 bp = Blueprint("page", __name__)
 
-DEFAULT = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"
+DEFAULT = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r.ua,40001000w,40002000x"
 PAGE = Shape(check_step=True, last_step_implied=True, story=("preset", "story"))
 FIGURE = Shape(prefix="/figure", check_step=True, redirects=False)
 
