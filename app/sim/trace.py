@@ -165,13 +165,16 @@ class FaultResult(NamedTuple):
     def hazard(self) -> dict | None:
         """The most serious host-safety hazard this fault met, or None: its kind, where (the step's
         kernel function and lines at the model's tag), why, and the fix that removed it."""
-        key = hazards.pick(k for k, _ in self.hazards)
-        if key is None:
-            return None
-        return hazard_json(key, dict(self.hazards)[key], self.steps)
+        return worst_hazard(self.hazards, self.steps)
 
     def all_hazards(self) -> list[dict]:
         return [hazard_json(k, i, self.steps) for k, i in self.hazards]
+
+
+def worst_hazard(met, steps) -> dict | None:
+    """The most serious of the (key, step index) hazards a fault or event met, as JSON."""
+    key = hazards.pick(k for k, _ in met)
+    return None if key is None else hazard_json(key, dict(met)[key], steps)
 
 
 def hazard_json(key: str, step: int | None, steps) -> dict:
@@ -207,10 +210,7 @@ class EventResult(NamedTuple):
 
     @property
     def hazard(self) -> dict | None:
-        key = hazards.pick(k for k, _ in self.hazards)
-        if key is None:
-            return None
-        return hazard_json(key, dict(self.hazards)[key], self.steps)
+        return worst_hazard(self.hazards, self.steps)
 
     def all_hazards(self) -> list[dict]:
         return [hazard_json(k, i, self.steps) for k, i in self.hazards]
