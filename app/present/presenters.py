@@ -68,7 +68,9 @@ def source_link(model: str, s: Step) -> tuple[str, str]:
         return (f"https://elixir.bootlin.com/linux/{tag(model)}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}",
                 f"the lines at {tag(model)} on Elixir")
     if s.id in p["hunks"]:
-        return p["lore"], f"inside the patch: lines as patched onto {p['base']}; the link opens the patch on lore"
+        return (p.get("mails", {}).get(s.id, p["lore"]),
+                f"inside the patch: lines as patched onto {p.get('posted_over', p['base'])}; the link opens the "
+                "patch on lore")
     return (f"https://elixir.bootlin.com/linux/{p['base']}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}",
             f"the patch does not touch this code: {p['base']}'s lines on Elixir")
 
