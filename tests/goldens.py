@@ -60,6 +60,8 @@ TEXT_SNAPSHOTS = {
     "udmabuf-v6.17": ("v6.17", "vma=pfnmap,shared,maywrite&mem=sg&pg=2m&f=40000000r,40001000r"),
     "gmem-refused-v6.17": ("v6.17", "vma=shared,maywrite&slot=gmem&f=40000000r"),
     "v3-vs-v6.17": ("patch-v3..v6.17", "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"),
+    "grace-hopper-v4-flag": ("patch-v4", "vma=pfnmap,io,shared,maywrite&mem=dev&slot=cacheable&f=40000000r,40001000x"),
+    "series-grace-hopper-no-dic": ("series", "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r,40001000x"),
 }
 
 LINK = re.compile(r"/(?:v6\.12|v6\.14|patch-v(?:[1-9]|10)|block-pfnmap|v6\.17|v7\.1|v7\.3)/\?[A-Za-z0-9=&,._:-]*")
@@ -124,6 +126,11 @@ def collected_links() -> list[str]:
 def mail_text(name: str) -> str:
     models, query = TEXT_SNAPSHOTS[name]
     sc = parse_query(query).scenario
+    if models == "series":
+        from app.present import series
+        from app.sim import SERIES
+        rows = series.rows(sc, {mid: simulate(mid, sc) for mid in SERIES})
+        return series.as_text(sc, rows, "a snapshot", "/series/?" + query)
     if ".." in models:
         from app.present.compare import as_text
         a, b = models.split("..")

@@ -7,7 +7,7 @@ from dataclasses import replace
 from urllib.parse import parse_qsl
 
 from ..permalink import canonical_query, canonical_url, fault_text
-from ..sim import MODELS
+from ..sim import KERNELS, MODELS, SERIES
 from ..sim.presets import PRESETS
 from ..sim.scenario import GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
 from ..sim.trace import Trace
@@ -35,8 +35,12 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, pr
         "current": current, "faults": _fault_rows(mid, sc, steps) if controls else [], "title": title(sc),
         "canonical": canonical_url(mid, sc, None if current >= total else current), "plain": canonical_url(mid, sc),
         "query": query, "mode": mode,
-        "models": [{"id": m, "title": cls.title, "href": f"/{m}/" + (f"?{query}" if query else "")}
-                   for m, cls in MODELS.items()],
+        "models": [{"id": m, "title": MODELS[m].title, "href": f"/{m}/" + (f"?{query}" if query else "")}
+                   for m in KERNELS],
+        # the series' revisions, a group of their own beside the kernels
+        "revisions": [{"id": m, "title": MODELS[m].title, "href": f"/{m}/" + (f"?{query}" if query else "")}
+                      for m in SERIES if m not in KERNELS],
+        "series_href": "/series/" + (f"?{query}" if query else ""),
         "presets": PRESETS.values(), "granules": GRANULES, "gs1_types": GUEST_S1_TYPES,
         "leaf_sizes": HOST_LEAF_SIZES[sc.g], "memslot": (MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE),
         "ipa_limit": 1 << sc.ipa,
