@@ -3,11 +3,12 @@ the hunk introduces (the step it changed decides it) and the revision before dec
 Grace Hopper scenarios on every revision; the memslot flag; the hazards each revision carries; and
 v10, the revision that was merged, deciding as v6.17 wherever the code is the same."""
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
 
-from app.sim import KERNELS, MODELS, SERIES, simulate
+from app.sim import KERNELS, MODELS, SERIES, series, simulate
 from app.sim.sources import _raw, patch, source_for
 from tests.conftest import run, verdict, verdicts
 from tests.sim.test_events import EVENT_CASES
@@ -342,6 +343,11 @@ def test_every_revision_names_its_mail_base_and_hunks():
         assert p["lore"].startswith("https://lore.kernel.org/r/") and p["base"] == "v6.14", m
         assert p["posted_over"].startswith(("next-", "kvmarm")), m
         assert set(p["hunks"]) == set(data["models"][m]) == set(p["mails"]), m
+        cover = series.revision(m).mail.message_id if m != "block-pfnmap" else "20250705071717.5062-1-ankita@nvidia.com"
+        prefix = cover.split("-")[0] + "-"                # the series' own mails: <stamp>.<pid>-<n>-ankita@...
+        for link in [p["lore"], *p["mails"].values()]:
+            assert re.fullmatch(r"https://lore\.kernel\.org/r/" + re.escape(prefix) + r"[1-7]-ankita@nvidia\.com",
+                                link), (m, link)
         assert "v6.14" in data["provenance"][m]["note"], m
 
 
@@ -357,7 +363,6 @@ def test_a_revision_cites_its_own_lines_inside_its_hunks_and_v6_14s_elsewhere():
 
 
 def test_the_series_lists_every_revision_model_once_in_the_order_posted():
-    from app.sim import series
     assert tuple(r.model for r in series.REVISIONS) == SERIES
     assert set(SERIES) - set(KERNELS) == set(REVISIONS) and set(REVISIONS) | set(KERNELS) == set(MODELS)
     for a, b in zip(SERIES, SERIES[1:], strict=False):
