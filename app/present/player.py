@@ -52,10 +52,19 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, pr
         "clear_href": canonical_url(mid, replace(sc, faults=())),
         "api_href": canonical_url(mid, sc, prefix="/api/v1"),
         "all_href": canonical_url("all", sc),
-        "other": "v6.14" if mid != "v6.14" else "v6.17",
-        "versus_href": canonical_url(("v6.14.." + mid) if mid != "v6.14" else "v6.14..v6.17", sc),
+        "other": _other(mid),
+        "versus_href": canonical_url(f"{_other(mid)}..{mid}" if mid != "v6.14" else "v6.14..v6.17", sc),
         **snap_ctx,
     }
+
+
+def _other(mid: str) -> str:
+    """The model a page offers to compare with: v6.14 (v6.17 for v6.14 itself); for a revision of the
+    series, the revision before it (v6.14 for v1)."""
+    if mid in SERIES and mid not in KERNELS:
+        i = SERIES.index(mid)
+        return SERIES[i - 1] if i else "v6.14"
+    return "v6.14" if mid != "v6.14" else "v6.17"
 
 
 def opening_step(tr: Trace, steps: list, prefix: str, mode: str) -> int:

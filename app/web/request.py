@@ -143,16 +143,19 @@ def _first_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
 # ---- the CLI's addresses -------------------------------------------------------------------
 
 CLI = Shape(form=False)
+CLI_SERIES = Shape(form=False, step=False, where="series")
 
 
 def url_request(url: str) -> Wanted | Refusal:
     """The scenario a permalink URL names, read as the JSON API reads it: 'https://host/v6.17/?...',
-    '/v6.17/?...', an /api/v1/ address or a comparison '/a..b/?...'."""
+    '/v6.17/?...', an /api/v1/ address, a comparison '/a..b/?...' or the series '/series/?...' (no model)."""
     parts = urlsplit(url.strip())
     segs = [p for p in parts.path.split("/") if p]
     if segs[:2] == ["api", "v1"]:
         segs = segs[2:]
     if len(segs) != 1:
         return Refusal(f"'{clip(parts.path)}' is not a permalink path: expected /<model>/?<query>.", f"/{LATEST}/")
+    if segs[0] == "series":
+        return scenario_request(CLI_SERIES, (), parts.query)
     a, dots, b = segs[0].partition("..")
     return scenario_request(CLI, (a, b) if dots else (a,), parts.query)

@@ -152,3 +152,22 @@ def test_the_review_lesson_reveals_the_series_view(client):
     url = "/lessons/series/?a=" + "A"
     html = client.get(url + "&p=1").data.decode()
     assert 'data-testid="series-link"' in html and "/series/?vma=pfnmap,io,shared,maywrite&amp;mem=dev" in html
+
+
+def test_the_cli_reads_a_revision_and_the_series():
+    import json
+    import subprocess
+    import sys
+
+    def s2viz(*args):
+        return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=120)
+    r = s2viz("trace", f"/patch-v4/?{NVG}&f=40000000r", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["memslot"]["result"] == "-EINVAL"
+    r = s2viz("trace", f"/series/?{GRACE}", "--text")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[-1] == f"/series/?{GRACE}" and all(len(line) <= 72 for line in lines[:-1])
+    r = s2viz("trace", f"/series/?{GRACE}")
+    assert [x["model"] for x in json.loads(r.stdout)["revisions"]] == list(SERIES)
+    assert s2viz("trace", "/series/?mt=cached").returncode == 2
