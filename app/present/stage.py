@@ -214,7 +214,7 @@ def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]
         if sv.phase == "memslot" and snap.n >= memslot_reveal(tr):
             outcome = f"KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}"
         elif sv.phase == "cap" and snap.n >= sv.n:
-            outcome = f"KVM_CHECK_EXTENSION(243) -> {tr.cap_cacheable_pfnmap}"
+            outcome = f"KVM_CHECK_EXTENSION({tr.cap_number}) -> {tr.cap_cacheable_pfnmap}"
         elif sv.fault is not None:
             r = reveals[sv.fault]
             if r is not None and snap.n >= r:

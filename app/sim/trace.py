@@ -236,6 +236,13 @@ class Trace:
     events: tuple[EventResult, ...] = ()     # the host events between faults, in order
     items: tuple[tuple[str, int], ...] = ()  # f in order: ("fault", index in faults) / ("event", index in events)
 
+    @property
+    def cap_number(self) -> int:
+        """The number of KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED as this model's kernel defines it: 243,
+        or 240 in v4 and v5 of the series (read from the traced capability step)."""
+        return next((dict(s.vars)["cap"] for s in self.capability.steps
+                     if s.id == "cap.check_extension" and "cap" in dict(s.vars)), 243)
+
     def all_steps(self, events: bool = True) -> list[tuple[str, Step]]:
         """Every step in order, with the phase it belongs to (memslot, cap, fault N; with events, also
         event N, in its place among the faults). A link without events numbers its steps the same
