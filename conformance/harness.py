@@ -165,6 +165,22 @@ def boot(image: Path, cpu: str, initrd: Path, timeout: int) -> tuple[str, float]
     return p.stdout.decode(errors="replace"), time.monotonic() - t0
 
 
+def merge_tree(src: Path, dst: Path) -> None:
+    """Copy an unpacked package into a tree shared with other packages. Symlinks stay symlinks: the
+    QEMU package's usr/share/doc/qemu-system-arm points into a package that is not unpacked here."""
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for name in dirnames + filenames:
+            s, d = Path(dirpath) / name, dst / rel / name
+            if s.is_symlink():
+                if d.is_symlink() or d.is_file():
+                    d.unlink()
+                d.symlink_to(os.readlink(s))
+            elif s.is_file():
+                shutil.copy2(s, d)
+
+
 def qemu_version() -> str:
     out = subprocess.run([str(WORK / "qemu" / "usr" / "bin" / "qemu-system-aarch64"), "--version"],
                          stdout=subprocess.PIPE, text=True).stdout
@@ -418,7 +434,7 @@ def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
     if not (qroot / "usr" / "bin" / "qemu-system-aarch64").exists():
         for r in rows:
             if r["role"] == "qemu":
-                shutil.copytree(WORK / "pkg" / r["package"], qroot, dirs_exist_ok=True)
+                merge_tree(WORK / "pkg" / r["package"], qroot)
     qver = qemu_version()
     qpkg = next(r for r in rows if r["package"] == "qemu-system-arm")
     probe = build_probe()

@@ -89,3 +89,16 @@ def test_fixtures_are_written_one_line_per_access():
     fx = {"schema": 1, "cases": [{"id": "a", "ops": [{"op": "r"}, {"op": "w"}]}, {"id": "b", "skipped": "x"}]}
     text = harness.dump(fx)
     assert json.loads(text) == fx and text.count("\n") == 10
+
+
+def test_unpacked_packages_are_merged_with_dangling_symlinks(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "usr" / "bin").mkdir(parents=True)
+    (pkg / "usr" / "bin" / "tool").write_text("x")
+    (pkg / "usr" / "share" / "doc").mkdir(parents=True)
+    (pkg / "usr" / "share" / "doc" / "qemu-system-arm").symlink_to("qemu-system-common")   # dangling
+    harness.merge_tree(pkg, tmp_path / "root")
+    harness.merge_tree(pkg, tmp_path / "root")          # a second package into the same tree
+    link = tmp_path / "root" / "usr" / "share" / "doc" / "qemu-system-arm"
+    assert link.is_symlink() and not link.exists()
+    assert (tmp_path / "root" / "usr" / "bin" / "tool").read_text() == "x"
