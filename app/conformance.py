@@ -42,15 +42,38 @@ def fixtures() -> tuple[dict, ...]:
     return tuple(out)
 
 
+# What is compared of ESR_EL2: EC, IL, ISV, SAS, SSE, SF, AR, CM, S1PTW, WnR and FSC. Not SRT (bits
+# [20:16], the register the probe's guest happened to use), nor FnV, EA, SET or VNCR, which no model
+# decides.
+ESR_COMPARED = (0x3F << 26) | (1 << 25) | (1 << 24) | (3 << 22) | (1 << 21) | (1 << 15) | (1 << 14) \
+    | (1 << 8) | (1 << 7) | (1 << 6) | 0x3F
+# What is compared of a stage-2 leaf: every bit but the output address, bits [49:12] for the 4K and 16K
+# granules (with LPA2, OA[51:50] sit in bits [9:8], zero for the addresses the probe maps, so comparing
+# them checks that LPA2 leaves carry no SH bits).
+DESC_OA = ((1 << 50) - 1) & ~((1 << 12) - 1)
+
+
+def esr_fields(esr: int | None) -> str | None:
+    return None if esr is None else f"{esr & ESR_COMPARED:#010x}"
+
+
+def desc_attrs(desc: int | None) -> str | None:
+    return None if desc is None else f"{desc & ~DESC_OA:#018x}"
+
+
 def real_ops(case: dict) -> list[dict]:
-    """What the real kernel did, per access, in the fields the model is compared on."""
+    """What the real kernel did, per access, in the fields the model is compared on: the outcome, the
+    ESR_EL2 the CPU reported for the access's fault (if it faulted) and, where a leaf was written or
+    relaxed, the whole descriptor but its output address, with the size KVM asked to map."""
     out = []
     for op in case.get("ops", ()):
-        r = {"outcome": op["outcome"], "errno": op.get("errno"), "inject": op.get("inject")}
+        r = {"outcome": op["outcome"], "errno": op.get("errno"), "inject": op.get("inject"),
+             "esr": esr_fields(int(op["esr_el2"][0], 16)) if op.get("esr_el2") else None}
         if op.get("s2") and op["outcome"] in ("map", "relax"):
             s2 = op["s2"]
             size = op["map_call"]["size"] if op["outcome"] == "map" and op.get("map_call") else s2["size"]
-            r["s2"] = {"memtype": s2["memtype"], "perm": s2["perm"], "level": s2["level"], "size": size}
+            r["s2"] = {"memtype": s2["memtype"], "perm": s2["perm"], "level": s2["level"], "size": size,
+                       "attrs": desc_attrs(int(s2["desc"], 16))}
         out.append(r)
     return out
 
@@ -58,20 +81,21 @@ def real_ops(case: dict) -> list[dict]:
 def model_ops(trace) -> list[dict]:
     out = []
     for f in trace.faults:
-        r = {"outcome": f.outcome, "errno": f.errno, "inject": f.inject}
+        r = {"outcome": f.outcome, "errno": f.errno, "inject": f.inject, "esr": esr_fields(f.esr)}
         if f.s2 is not None and f.outcome in ("map", "relax"):
-            r["s2"] = {"memtype": f.s2.memtype, "perm": f.s2.perm, "level": f.s2.level, "size": f.s2.size}
+            r["s2"] = {"memtype": f.s2.memtype, "perm": f.s2.perm, "level": f.s2.level, "size": f.s2.size,
+                       "attrs": desc_attrs(f.s2.pte)}
         out.append(r)
     return out
 
 
 def _diff(real: dict, model: dict) -> list[str]:
     out = []
-    for key in ("outcome", "errno", "inject"):
+    for key in ("outcome", "errno", "inject", "esr"):
         if real.get(key) != model.get(key):
             out.append(f"{key}: real {real.get(key)}, model {model.get(key)}")
     if real.get("s2") and model.get("s2"):
-        for key in ("memtype", "perm", "level", "size"):
+        for key in ("memtype", "perm", "level", "size", "attrs"):
             if real["s2"][key] != model["s2"][key]:
                 out.append(f"{key}: real {real['s2'][key]}, model {model['s2'][key]}")
     return out
@@ -136,7 +160,8 @@ def compare_case(fx: dict, case: dict) -> dict:
 def report() -> dict:
     """Every recorded case compared, grouped per model, with the counts the page shows."""
     rows = [compare_case(fx, c) for fx in fixtures() for c in fx["cases"]]
-    runs = [{"file": fx["file"], "kernel": fx["kernel"], "model": fx.get("model"), "qemu": fx["qemu"],
+    runs = [{"file": fx["file"], "kernel": fx["kernel"], "model": fx.get("model"), "model_note": fx.get("model_note"),
+             "qemu": fx["qemu"],
              "cpu": fx["cpu"], "host": fx["host"], "date": fx["date"], "seconds": fx.get("seconds"),
              "cases": len(fx["cases"]),
              "cap_dev": next((c["cap_dev"] for c in fx["cases"] if "cap_dev" in c), None)} for fx in fixtures()]
@@ -212,7 +237,8 @@ def page():
     runs = []
     for run in rep["runs"]:
         rows = [r for r in rep["cases"] if r["kernel"] == run["kernel"]["version"] and r["cpu"] == run["cpu"]]
-        variant = ", ".join(k.upper() for k in ("fwb", "dic", "mte") if run["host"][k]) or "no FWB, no DIC"
+        variant = ", ".join(k.upper() for k in ("fwb", "dic", "mte", "lpa2") if run["host"].get(k)) \
+            or "no FWB, no DIC"
         runs.append({**run, "rows": rows, "variant": variant + (", nVHE" if run["host"].get("nvhe") else "")})
     return render_template("conformance.html", rep=rep, runs=runs, verdict=verdict, anchor=anchor)
 

@@ -36,8 +36,8 @@ BACKINGS = {
              "pfnmap,io,shared,maywrite,uc", "ngnrne", "dev", "2m"),
     "remapdev": ("anonymous memory at registration, /dev/mem MAP_SHARED mapped over it afterwards",
                  "pfnmap,io,shared,maywrite", "ngnrne", "dev", "2m"),
-    "gmem": ("guest_memfd (mappable, shared with the host) through KVM_SET_USER_MEMORY_REGION2", None, None,
-             None, None),
+    "gmem": ("guest_memfd (mappable, shared with the host) through KVM_SET_USER_MEMORY_REGION2, its mmap as the "
+             "slot's userspace range", "shared,maywrite", "normal", "ram", None),
     "none": ("no test slot", None, None, None, None),
 }
 MTE_OK = ("anon", "thp", "anonshared", "memfd")    # VMAs the kernel marks VM_MTE_ALLOWED on MTE hosts
@@ -76,8 +76,6 @@ class Case:
     def permalink(self, model: str, host: set[str]) -> tuple[str | None, str | None]:
         """(permalink, None) or (None, why no permalink expresses the case)."""
         _, vma, mt, mem, pg = BACKINGS[self.backing]
-        if self.backing == "gmem":
-            return None, "guest_memfd is not modelled (a memslot's memory is always a VMA in schema 1)"
         if self.vm == "mte" and "mte" not in host:
             return None, "the host has no MTE"
         q = []
@@ -89,13 +87,14 @@ class Case:
                 q.append("mt=" + mt)
             if mem != "ram":
                 q.append("mem=" + mem)
-        hs = ",".join(h for h in ("fwb", "dic", "mte") if h in host)
+        hs = ",".join(h for h in ("fwb", "dic", "mte", "lpa2") if h in host)
         if hs != "fwb,dic":
             q.append("host=" + hs)
         if self.vm:
             q.append("vm=" + self.vm)
-        if self.slot:
-            q.append("slot=" + self.slot)
+        slot = ",".join(x for x in (self.slot, "gmem" if self.backing == "gmem" else "") if x)
+        if slot:
+            q.append("slot=" + slot)
         if pg:
             q.append("pg=" + pg)
         if self.gs1 != "wb":

@@ -2,9 +2,11 @@
 
 The fixtures are written by `make conformance`. Each recorded case names a permalink; the model
 of the case's kernel must give, through that permalink, what the real kernel did: memslot result,
-capability 243, and per access the outcome, errno, injected abort and the leaf's memory type,
-permissions, level and mapped size. A difference fails unless app.conformance.KNOWN lists it.
+capability 243, and per access the outcome, errno, injected abort, the ESR_EL2 the CPU reported
+(every field but the register number) and the leaf KVM wrote (every bit but the output address),
+with its mapped size. A difference fails unless app.conformance.KNOWN lists it.
 """
+import copy
 import json
 from pathlib import Path
 
@@ -20,9 +22,7 @@ FIXTURES = conformance.fixtures()
 # Kernels recorded whose model does not exist yet: listed, with why. When the model arrives,
 # test_no_model_list_is_exact fails until the kernel is taken off this list, so its fixtures
 # are compared from then on.
-NO_MODEL_YET = {
-    "7.2.13": "no model claims a 7.2 kernel (recorded to show the udmabuf fix of 7.2.10)",
-}
+NO_MODEL_YET: dict[str, str] = {}
 
 ROWS = [conformance.compare_case(fx, c) for fx in FIXTURES for c in fx["cases"]]
 COMPARED = [r for r in ROWS if r["model"] in MODELS and r["status"] != "not_compared"]
@@ -146,3 +146,61 @@ def test_each_permalink_fault_is_the_fault_the_cpu_reported():
                     assert bool(esr >> 8 & 1) == (mods == "cm"), (fx["file"], c["id"], op)
                 checked += 1
     assert checked > 100
+
+
+def _max_case(kver: str, cid: str) -> tuple[dict, dict]:
+    fx = next(f for f in FIXTURES if f["kernel"]["version"] == kver and f["cpu"] == "max")
+    return fx, next(c for c in fx["cases"] if c["id"] == cid)
+
+
+def test_lpa2_hosts_write_no_shareability_and_the_comparison_sees_it():
+    """On `max` the kernels run stage 2 with LPA2 descriptors (no SH bits): the recorded host says so,
+    the case's permalink carries it, and without it the model's leaves differ in bits [9:8]."""
+    fx, case = _max_case("7.3.4", "anon-ops")
+    assert fx["host"]["lpa2"] and "lpa2" in case["query"]
+    leaves = [int(op["s2"]["desc"], 16) for op in case["ops"] if op.get("s2")]
+    assert leaves and all((d >> 8) & 3 == 0 for d in leaves)
+    assert conformance.compare_case(fx, case)["status"] == "same"
+    without = dict(case, query=case["query"].replace(",lpa2", ""))
+    diffs = conformance.compare_case(fx, without)["diffs"]
+    assert diffs and all(d["what"].startswith("attrs:") for d in diffs), diffs
+    on_a710 = next(f for f in FIXTURES if f["kernel"]["version"] == "7.3.4" and f["cpu"] == "cortex-a710")
+    a710 = next(c for c in on_a710["cases"] if c["id"] == "anon-ops")
+    assert not on_a710["host"]["lpa2"] and all((int(op["s2"]["desc"], 16) >> 8) & 3 == 3
+                                                  for op in a710["ops"] if op.get("s2"))
+
+
+def test_every_esr_field_but_the_register_is_compared():
+    fx, case = _max_case("7.3.4", "anon-ops")
+    assert conformance.compare_case(fx, case)["status"] == "same"
+    for bit, compared in ((16, False), (17, False), (6, True), (24, True), (22, True), (15, True), (14, True),
+                          (21, True), (8, True), (7, True), (0, True), (26, True), (25, True)):
+        mutated = copy.deepcopy(case)
+        op = mutated["ops"][0]
+        op["esr_el2"] = [f"{int(op['esr_el2'][0], 16) ^ (1 << bit):#010x}"]
+        row = conformance.compare_case(fx, mutated)
+        assert (row["status"] == "differs") == compared, (bit, row.get("diffs"))
+
+
+def test_every_descriptor_bit_but_the_output_address_is_compared():
+    fx, case = _max_case("7.3.4", "anon-ops")
+    for bit, compared in ((12, False), (30, False), (47, False), (0, True), (1, True), (4, True), (6, True),
+                          (10, True), (11, True), (51, True), (53, True), (55, True), (63, True)):
+        mutated = copy.deepcopy(case)
+        s2 = mutated["ops"][0]["s2"]
+        s2["desc"] = f"{int(s2['desc'], 16) ^ (1 << bit):#018x}"
+        row = conformance.compare_case(fx, mutated)
+        assert (row["status"] == "differs") == compared, (bit, row.get("diffs"))
+
+
+@pytest.mark.parametrize("kver", ["7.1.3", "7.2.13", "7.3.4"])
+def test_guest_memfd_is_compared_where_the_kernel_offers_it(kver):
+    rows = [r for r in ROWS if r["kernel"] == kver and r["id"] == "gmem-ops"]
+    assert len(rows) == 4 and all(r["status"] == "same" for r in rows), [(r["cpu"], r["status"]) for r in rows]
+    assert all("slot=gmem" in r["permalink"] for r in rows)
+
+
+def test_7_2_is_compared_with_the_7_3_model_and_says_why():
+    runs = [fx for fx in FIXTURES if fx["kernel"]["version"] == "7.2.13"]
+    assert runs and all(fx["model"] == "v7.3" and "mmu.c" in fx["model_note"] for fx in runs)
+    assert sum(r["status"] == "same" for r in ROWS if r["kernel"] == "7.2.13") >= 160
