@@ -1,7 +1,8 @@
 """Ground truth: what Debian's real arm64 kernels did with each scenario under QEMU, next to what the
 model of that kernel says.
 
-The fixtures (tests/conformance/linux-<version>-<cpu>.json) are written by `make conformance`
+The fixtures (app/data/conformance/linux-<version>-<cpu>.json, package data, so that an installed
+wheel shows them too) are written by `make conformance`
 (conformance/harness.py). Each recorded case names the permalink that expresses it; running that
 permalink through the simulator must give what the real kernel did: the memslot's answer, each
 access's outcome (errno, exit, injected abort) and, where a leaf was written, its memory type,
@@ -13,12 +14,17 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
 from .permalink import canonical_url, parse_query
 from .sim import MODELS, simulate
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "conformance"
+
+def fixture_dir():
+    """The recorded runs, as package data (a Traversable: a directory in a checkout, inside the
+    installed package otherwise)."""
+    return resources.files("app").joinpath("data", "conformance")
+
 
 # Models no Debian kernel can be booted for: they rest on reading the source alone.
 SOURCE_READ_ONLY = {
@@ -32,11 +38,13 @@ KNOWN: dict[tuple[str, str, int | None], tuple[str, str]] = {}
 
 @cache
 def fixtures() -> tuple[dict, ...]:
-    if not FIXTURES.is_dir():
+    d = fixture_dir()
+    if not d.is_dir():
         return ()
     out = []
-    for path in sorted(FIXTURES.glob("linux-*.json")):
-        data = json.loads(path.read_text())
+    for path in sorted((p for p in d.iterdir() if p.name.startswith("linux-") and p.name.endswith(".json")),
+                       key=lambda p: p.name):
+        data = json.loads(path.read_text(encoding="utf-8"))
         data["file"] = path.name
         out.append(data)
     return tuple(out)

@@ -28,7 +28,7 @@ from .cases import BY_ID, CASES, OPS
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = Path(os.environ.get("W", HERE / "work"))
-FIXTURES = ROOT / "tests" / "conformance"
+FIXTURES = ROOT / "app" / "data" / "conformance"      # package data: the wheel's /conformance/ reads them
 
 # The model each kernel is compared with (None: no model claims this kernel yet).
 MODEL_OF = {"6.12.117": "v6.12", "6.17.13": "v6.17", "7.1.3": "v7.1", "7.2.13": "v7.3", "7.3.4": "v7.3"}

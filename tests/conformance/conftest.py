@@ -5,7 +5,7 @@ from app import conformance
 def pytest_terminal_summary(terminalreporter):
     rep = conformance.report()
     tr = terminalreporter
-    tr.section("conformance with real kernels (tests/conformance/)")
+    tr.section("conformance with real kernels (app/data/conformance/)")
     for m in rep["models"]:
         if m["source_read_only"]:
             tr.write_line(f"{m['model']}: source-read only ({m['source_read_only']})")
