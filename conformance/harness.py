@@ -75,17 +75,23 @@ def lock() -> list[dict]:
     return rows
 
 
-def fetch() -> set[str]:
-    """Run fetch.sh; return the packages that are present and verified."""
-    out = subprocess.run([str(HERE / "fetch.sh")], stdout=subprocess.PIPE, text=True,
-                         env={**os.environ, "W": str(WORK)}).stdout
-    ok = set()
+def fetch(only: list[str] | None = None) -> tuple[set[str], set[str]]:
+    """Run fetch.sh (for the packages `only` names, or all); return the packages present and verified,
+    and those the archive would not give (gone from it, or with another SHA-256 than the lock's)."""
+    env = {**os.environ, "W": str(WORK)}
+    if only:
+        env["ONLY"] = " ".join(only)
+    out = subprocess.run([str(HERE / "fetch.sh")], stdout=subprocess.PIPE, text=True, env=env).stdout
+    ok, gone = set(), set()
     for line in out.splitlines():
         if line.startswith("ok "):
             ok.add(line[3:].strip())
         elif line.startswith("FAILED"):
             log(line)
-    return ok
+            m = re.match(r"FAILED (\S+?)=\S+: (apt-get download failed|SHA-256)", line)
+            if m:
+                gone.add(m.group(1))
+    return ok, gone
 
 
 def kernel_image(pkg: str) -> Path | None:
@@ -461,14 +467,20 @@ def reparse() -> int:
     return 0
 
 
-def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
+# record()'s exit status when a pinned package is no longer in Debian's archive (nothing was run).
+GONE = 3
+
+
+def record(kernels: list[str], cpus: list[str], timeout: int, out: Path = FIXTURES) -> int:
     t_all = time.monotonic()
     rows = lock()
-    present = fetch()
+    wanted = [r["package"] for r in rows if r["role"] in ("busybox", "qemu")
+              or not kernels or r["kernel"] in kernels]
+    present, gone = fetch(wanted)
     missing_tools = [r["package"] for r in rows if r["role"] in ("busybox", "qemu") and r["package"] not in present]
     if missing_tools:
         log("cannot run: missing " + ", ".join(missing_tools) + "; every old fixture is kept")
-        return 1
+        return GONE if set(missing_tools) <= gone else 1
     qroot = WORK / "qemu"
     if not (qroot / "usr" / "bin" / "qemu-system-aarch64").exists():
         for r in rows:
@@ -477,15 +489,19 @@ def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
     qver = qemu_version()
     qpkg = next(r for r in rows if r["package"] == "qemu-system-arm")
     probe = build_probe()
-    FIXTURES.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     (WORK / "logs").mkdir(exist_ok=True)
     failed = 0
+    unavailable = 0
     for r in rows:
         if r["role"] != "kernel" or (kernels and r["kernel"] not in kernels):
             continue
         if r["package"] not in present:
             log(f"{r['package']} {r['version']} could not be fetched: its fixtures are kept")
-            failed += 1
+            if r["package"] in gone:
+                unavailable += 1
+            else:
+                failed += 1
             continue
         image = kernel_image(r["package"])
         initrd = build_initramfs(probe, r["kernel"])
@@ -498,14 +514,15 @@ def record(kernels: list[str], cpus: list[str], timeout: int) -> int:
                 failed += 1
                 continue
             fixture = make_fixture(r, cpu, raw, secs, qver, qpkg["version"], datetime.date.today().isoformat())
-            path = FIXTURES / f"linux-{r['kernel']}-{cpu}.json"
+            path = out / f"linux-{r['kernel']}-{cpu}.json"
             path.write_text(dump(fixture))
             host, cases = fixture["host"], fixture["cases"]
             n_ops = sum(len(c.get("ops", ())) for c in cases)
             log(f"Linux {r['kernel']} on {cpu} ({_variant(host)}): {len(cases)} cases, {n_ops} accesses, "
-                f"{secs:.0f} s -> {path.relative_to(ROOT)}")
-    log(f"done in {time.monotonic() - t_all:.0f} s" + (f"; {failed} run(s) failed, see above" if failed else ""))
-    return 1 if failed else 0
+                f"{secs:.0f} s -> {path}")
+    log(f"done in {time.monotonic() - t_all:.0f} s" + (f"; {failed} run(s) failed, see above" if failed else "")
+        + (f"; {unavailable} kernel(s) no longer in the archive" if unavailable else ""))
+    return 1 if failed else GONE if unavailable else 0
 
 
 def dump(fixture: dict) -> str:
@@ -534,12 +551,13 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=int, default=240, help="seconds one boot may take (default 240)")
     ap.add_argument("--reparse", action="store_true", help="rewrite the fixtures from the last run's logs")
     ap.add_argument("--requery", action="store_true", help="rewrite the fixtures' permalinks from cases.py")
+    ap.add_argument("--out", type=Path, default=FIXTURES, help="where the fixtures go (default app/data/conformance)")
     a = ap.parse_args(argv)
     if a.reparse:
         return reparse()
     if a.requery:
         return requery()
-    return record(a.kernel, a.cpu or list(CPUS), a.timeout)
+    return record(a.kernel, a.cpu or list(CPUS), a.timeout, a.out)
 
 
 if __name__ == "__main__":
