@@ -11,6 +11,7 @@ each with a one-line reason and the kernel source line that explains it.
 """
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import replace
 from functools import cache
@@ -28,9 +29,11 @@ def fixture_dir():
 
 # Models no Debian kernel can be booted for: they rest on reading the source alone.
 SOURCE_READ_ONLY = {
-    "v6.14": "mainline v6.14 is not in Debian's archive for arm64 (trixie ships 6.12, backports 6.16 and later)",
     "patch-v3": "a patch that was never merged: no kernel package carries it",
 }
+
+# A case with host events between its accesses (unmap, replace, age, logon, logoff, delslot).
+EVENTS_NOT_MODELLED = "the models do not take host events yet"
 
 # (kernel version, case id, access number or None for the memslot/capability): (reason, source line).
 KNOWN: dict[tuple[str, str, int | None], tuple[str, str]] = {}
@@ -48,6 +51,27 @@ def fixtures() -> tuple[dict, ...]:
         data["file"] = path.name
         out.append(data)
     return tuple(out)
+
+
+@cache
+def campaigns() -> tuple[dict, ...]:
+    """The random campaigns, one gzipped JSON per run (random-<kernel id>-<cpu>.json.gz), in the same
+    shape as a fixture, their cases drawn by conformance/campaign.py."""
+    d = fixture_dir()
+    if not d.is_dir():
+        return ()
+    out = []
+    for path in sorted((p for p in d.iterdir() if p.name.startswith("random-") and p.name.endswith(".json.gz")),
+                       key=lambda p: p.name):
+        data = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+        data["file"] = path.name
+        out.append(data)
+    return tuple(out)
+
+
+def run_id(fx: dict) -> str:
+    """A run's name: its kernel id (version, and -16k for the 16K-page flavour) and CPU model."""
+    return f"{fx['kernel'].get('id', fx['kernel']['version'])}-{fx['cpu']}"
 
 
 # What is compared of ESR_EL2: EC, IL, ISV, SAS, SSE, SF, AR, CM, S1PTW, WnR and FSC. Not SRT (bits
@@ -75,6 +99,9 @@ def real_ops(case: dict) -> list[dict]:
     relaxed, the whole descriptor but its output address, with the size KVM asked to map."""
     out = []
     for op in case.get("ops", ()):
+        if op["outcome"] == "event":
+            out.append({"outcome": "event", "event": op["event"], "result": op.get("result")})
+            continue
         r = {"outcome": op["outcome"], "errno": op.get("errno"), "inject": op.get("inject"),
              "esr": esr_fields(int(op["esr_el2"][0], 16)) if op.get("esr_el2") else None}
         if op.get("s2") and op["outcome"] in ("map", "relax"):
@@ -128,11 +155,16 @@ def compare_case(fx: dict, case: dict) -> dict:
     mid = fx.get("model")
     kver = fx["kernel"]["version"]
     row = {"id": case["id"], "title": case["title"], "kernel": kver, "cpu": fx["cpu"], "model": mid,
+           "run": run_id(fx), "granule": fx["kernel"].get("granule", "4k"),
            "real": {"memslot": case.get("memslot"), "cap_vm": case.get("cap_vm"), "ops": real_ops(case)}}
     for key in ("skipped", "error", "no_permalink"):
         if case.get(key):
             row["status"], row["why"] = "not_compared", case[key]
             return row
+    if any(op["outcome"] == "event" for op in case.get("ops", ())):
+        row["status"], row["why"] = "not_compared", EVENTS_NOT_MODELLED
+        row["events"] = [op["event"] for op in case["ops"] if op["outcome"] == "event"]
+        return row
     parsed = parse_query(case["query"])
     if not parsed.ok:
         row["status"], row["why"] = "bad_permalink", "; ".join(parsed.errors)
@@ -164,26 +196,54 @@ def compare_case(fx: dict, case: dict) -> dict:
     return row
 
 
+STATUSES = ("same", "known", "differs", "not_compared")
+
+
+@cache
+def campaign_report() -> dict[str, dict]:
+    """Each run's random campaign compared: counts, and the rows that are not the same."""
+    out = {}
+    for fx in campaigns():
+        rows = [compare_case(fx, c) for c in fx["cases"]]
+        counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES + ("bad_permalink", "no_model")}
+        why: dict[str, int] = {}
+        for r in rows:
+            if r["status"] == "not_compared":
+                why[r["why"]] = why.get(r["why"], 0) + 1
+        out[run_id(fx)] = {"file": fx["file"], "seed": fx["campaign"]["seed"], "cases": len(rows), **counts,
+                           "not_compared_why": why, "model": fx.get("model"), "kernel": fx["kernel"]["version"],
+                           "rows": [r for r in rows if r["status"] not in ("same", "not_compared")]}
+    return out
+
+
 @cache
 def report() -> dict:
-    """Every recorded case compared, grouped per model, with the counts the page shows."""
+    """Every recorded case compared, grouped per model, with the counts the page shows: the hand-written
+    cases one by one, the random campaigns as counts (and any case of theirs that differs)."""
     rows = [compare_case(fx, c) for fx in fixtures() for c in fx["cases"]]
-    runs = [{"file": fx["file"], "kernel": fx["kernel"], "model": fx.get("model"), "model_note": fx.get("model_note"),
-             "qemu": fx["qemu"],
+    camp = campaign_report()
+    runs = [{"file": fx["file"], "run": run_id(fx), "kernel": fx["kernel"], "model": fx.get("model"),
+             "model_note": fx.get("model_note"), "qemu": fx["qemu"],
              "cpu": fx["cpu"], "host": fx["host"], "date": fx["date"], "seconds": fx.get("seconds"),
-             "cases": len(fx["cases"]),
+             "cases": len(fx["cases"]), "campaign": {k: v for k, v in camp.get(run_id(fx), {}).items() if k != "rows"},
              "cap_dev": next((c["cap_dev"] for c in fx["cases"] if "cap_dev" in c), None)} for fx in fixtures()]
     models = []
     for mid in MODELS:
         mine = [r for r in rows if r["model"] == mid]
-        counts = {s: sum(r["status"] == s for r in mine) for s in ("same", "known", "differs", "not_compared")}
+        counts = {s: sum(r["status"] == s for r in mine) for s in STATUSES}
+        drawn = [c for c in camp.values() if c["model"] == mid]
+        random_counts = {s: sum(c[s] for c in drawn) for s in STATUSES}
         models.append({"model": mid, "kernels": sorted({r["kernel"] for r in mine}),
+                       "granules": sorted({r["granule"] for r in mine}),
                        "source_read_only": SOURCE_READ_ONLY.get(mid) if not mine else None,
-                       "compared": counts["same"] + counts["known"] + counts["differs"], **counts})
+                       "compared": counts["same"] + counts["known"] + counts["differs"], **counts,
+                       "random": {"compared": random_counts["same"] + random_counts["known"] + random_counts["differs"],
+                                  **random_counts}})
     waiting = sorted({(fx["kernel"]["version"], fx.get("model") or "") for fx in fixtures()
                       if fx.get("model") not in MODELS})
     return {"schema": 1, "runs": runs, "models": models,
-            "no_model_yet": [{"kernel": k, "model": m or None} for k, m in waiting], "cases": rows}
+            "no_model_yet": [{"kernel": k, "model": m or None} for k, m in waiting], "cases": rows,
+            "random_rows": [r for c in camp.values() for r in c["rows"]]}
 
 
 @cache
@@ -204,7 +264,7 @@ def checked(model: str, canonical: str) -> dict | None:
         return None
     # Several runs can record the same scenario (VHE and nVHE); a difference in any of them shows.
     r = next((r for r in rows if r["status"] == "differs"), next((r for r in rows if r["status"] == "known"), rows[0]))
-    fx = next(f for f in fixtures() if f["kernel"]["version"] == r["kernel"] and f["cpu"] == r["cpu"])
+    fx = next(f for f in fixtures() if run_id(f) == r["run"])
     return {"kernel": r["kernel"], "package": fx["kernel"]["package"], "qemu": fx["qemu"]["version"],
             "cpu": r["cpu"], "date": fx["date"], "same": r["status"] == "same", "status": r["status"],
             "href": f"/conformance/#{anchor(r)}",
@@ -214,7 +274,7 @@ def checked(model: str, canonical: str) -> dict | None:
 
 
 def anchor(row: dict) -> str:
-    return f"{row['kernel']}-{row['cpu']}-{row['id']}"
+    return f"{row['run']}-{row['id']}"
 
 
 def verdict(side: dict | None) -> str:
@@ -225,8 +285,11 @@ def verdict(side: dict | None) -> str:
     for op in side["ops"]:
         if op.get("s2"):
             s2 = op["s2"]
-            size = {4096: "4K", 2 << 20: "2M", 1 << 30: "1G"}.get(s2["size"], str(s2["size"]))
+            size = {4096: "4K", 16384: "16K", 2 << 20: "2M", 32 << 20: "32M", 1 << 30: "1G"}.get(s2["size"],
+                                                                                             str(s2["size"]))
             parts.append(f"{op['outcome']} {s2['memtype']} {s2['perm']} {size} L{s2['level']}")
+        elif op["outcome"] == "event":
+            parts.append(f"[{op['event']}: {op.get('result')}]")
         else:
             parts.append(" ".join(x for x in (op["outcome"], op.get("errno"), op.get("inject")) if x))
     return " | ".join(parts)
@@ -244,7 +307,7 @@ def page():
     rep = report()
     runs = []
     for run in rep["runs"]:
-        rows = [r for r in rep["cases"] if r["kernel"] == run["kernel"]["version"] and r["cpu"] == run["cpu"]]
+        rows = [r for r in rep["cases"] if r["run"] == run["run"]]
         variant = ", ".join(k.upper() for k in ("fwb", "dic", "mte", "lpa2") if run["host"].get(k)) \
             or "no FWB, no DIC"
         runs.append({**run, "rows": rows, "variant": variant + (", nVHE" if run["host"].get("nvhe") else "")})
