@@ -69,6 +69,12 @@ def campaigns() -> tuple[dict, ...]:
     return tuple(out)
 
 
+def kernel_label(fx: dict) -> str:
+    """How a run's kernel is named on the page: its version, and for the built patch-v3 kernel its base."""
+    k = fx["kernel"]
+    return f"{k['version']} with the v3 patch" if k.get("built") else k["version"]
+
+
 def run_id(fx: dict) -> str:
     """A run's name: its kernel id (version, and -16k for the 16K-page flavour) and CPU model."""
     return f"{fx['kernel'].get('id', fx['kernel']['version'])}-{fx['cpu']}"
@@ -141,11 +147,22 @@ def _diff(real: dict, model: dict) -> list[str]:
 PAGE_LEAF_BACKINGS = frozenset({"devmem", "devmemp", "remapdev", "bar", "barwc"})
 
 
-def scenario_for(mid: str, case: dict, sc):
+# Kernels a model is compared with although their base is another kernel: patch-v3 is v6.14 + the v3
+# patch, recorded on 6.12.117 + the v3 patch, whose VM_PFNMAP mappings are sized by the host's stage-1
+# leaf (the backported "Use stage-1 leaf size for VM_PFNMAP"), where v6.14 sizes them from the VMA.
+LEAF_SIZED_BASES = {"6.12.117-v3": "6.12.117 sizes VM_PFNMAP by the host's stage-1 leaf (a page for /dev/mem, "
+                                   "sysfs BARs and udmabufs), v6.14 from the VMA's alignment and extent"}
+
+
+def scenario_for(mid: str, case: dict, sc, kernel_id: str | None = None):
     """A case's scenario as `mid` reads it. The recorded query's `pg` is the VMA's alignment, which is
     what the models that size VM_PFNMAP from the VMA read; a model with the stage-1 leaf fix reads
-    `pg` as the host's stage-1 leaf, which for these backings is a page."""
-    if not MODELS[mid].sizes_pfnmap_from_vma and case.get("backing") in PAGE_LEAF_BACKINGS:
+    `pg` as the host's stage-1 leaf, which for these backings is a page. A recording on a base that sizes
+    by the stage-1 leaf (LEAF_SIZED_BASES) is read the same way: the sizing is the base's, not the model's
+    to check, and the model's other decisions are checked with a page-sized host leaf."""
+    leaf_sized = not MODELS[mid].sizes_pfnmap_from_vma or kernel_id in LEAF_SIZED_BASES
+    backings = PAGE_LEAF_BACKINGS | ({"udmabuf", "udmabuf4k"} if kernel_id in LEAF_SIZED_BASES else set())
+    if leaf_sized and case.get("backing") in backings:
         return replace(sc, pg=None)
     return sc
 
@@ -154,7 +171,8 @@ def compare_case(fx: dict, case: dict) -> dict:
     """One recorded case against its model: everything the page and the test need."""
     mid = fx.get("model")
     kver = fx["kernel"]["version"]
-    row = {"id": case["id"], "title": case["title"], "kernel": kver, "cpu": fx["cpu"], "model": mid,
+    row = {"id": case["id"], "title": case["title"], "kernel": kver, "label": kernel_label(fx), "cpu": fx["cpu"],
+           "model": mid,
            "run": run_id(fx), "granule": fx["kernel"].get("granule", "4k"),
            "real": {"memslot": case.get("memslot"), "cap_vm": case.get("cap_vm"), "ops": real_ops(case)}}
     for key in ("skipped", "error", "no_permalink"):
@@ -174,7 +192,7 @@ def compare_case(fx: dict, case: dict) -> dict:
         row["permalink"] = canonical_url(mid or "?", parsed.scenario)
         row["status"], row["why"] = "no_model", f"no model {mid} yet" if mid else "no model claims this kernel"
         return row
-    sc = scenario_for(mid, case, parsed.scenario)
+    sc = scenario_for(mid, case, parsed.scenario, fx["kernel"].get("id"))
     row["permalink"] = canonical_url(mid, sc)
     tr = simulate(mid, sc, trace=False)
     row["modelled"] = {"memslot": tr.memslot.result, "cap_vm": tr.cap_cacheable_pfnmap, "ops": model_ops(tr)}
@@ -233,7 +251,7 @@ def report() -> dict:
         counts = {s: sum(r["status"] == s for r in mine) for s in STATUSES}
         drawn = [c for c in camp.values() if c["model"] == mid]
         random_counts = {s: sum(c[s] for c in drawn) for s in STATUSES}
-        models.append({"model": mid, "kernels": sorted({r["kernel"] for r in mine}),
+        models.append({"model": mid, "kernels": sorted({r["label"] for r in mine}),
                        "granules": sorted({r["granule"] for r in mine}),
                        "source_read_only": SOURCE_READ_ONLY.get(mid) if not mine else None,
                        "compared": counts["same"] + counts["known"] + counts["differs"], **counts,

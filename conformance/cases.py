@@ -61,6 +61,10 @@ BACKINGS = {
                  "pfnmap,io,shared,maywrite", "ngnrne", "dev", "2m"),
     "gmem": ("guest_memfd (mappable, shared with the host) through KVM_SET_USER_MEMORY_REGION2, its mmap as the "
              "slot's userspace range", "shared,maywrite", "normal", "ram", None),
+    "fsdax": ("a file on ext4 mounted -o dax over an nvdimm in fsdax mode (ZONE_DEVICE pages), 2 MiB-aligned "
+              "(conformance/bugs.py only)", None, None, None, None),
+    "split": ("one memslot over two VMAs: its first page /dev/mem MAP_SHARED (a VM_PFNMAP of hidden RAM at a "
+              "2 MiB-aligned PA and HVA), the rest anonymous memory", None, None, None, None),
     "none": ("no test slot", None, None, None, None),
 }
 MTE_OK = ("anon", "thp", "anonshared", "memfd")    # VMAs the kernel marks VM_MTE_ALLOWED on MTE hosts
@@ -130,6 +134,9 @@ class Case:
         if self.vm == "mte" and "mte" not in host:
             return None, "the host has no MTE"
         q = []
+        if self.backing == "split":
+            return None, ("a memslot over two VMAs (a one-page /dev/mem VM_PFNMAP, then anonymous memory) is not "
+                          "expressible in schema 1, which has one VMA per slot")
         if vma is None and self.vm == "mte":
             # No test slot: the schema-1 memslot stands for the VMM's ordinary RAM, which an MTE VM
             # needs to be VM_MTE_ALLOWED (anonymous memory on an MTE host is).
@@ -291,6 +298,12 @@ def _cases() -> list[Case]:
         Case("hugetlb-unmap", "hugetlb: load, munmap the whole huge page, load", "hugetlb",
              (T("r"), E("unmap", 0, 0), T("r"))),
     ]
+    # Suspected bug (kernel-behaviour.md 3.6 b): 6.17's and 7.1's get_vma_page_shift() bound check
+    # `ALIGN(hva, PMD_SIZE) <= vma->vm_end` cannot fail for a block-aligned HVA, so a one-page VM_PFNMAP
+    # VMA at the start of a larger memslot gets a block, which maps hidden RAM over the IPA range the
+    # anonymous VMA after it backs. Page 1's load shows whose memory the guest reads.
+    out.append(Case("split-pfnmap-block", "a slot over a one-page /dev/mem VMA and anonymous memory: load page 0, "
+                    "then page 1 (the anonymous VMA's)", "split", (T("r"), T("r", 1), T("r", 2))))
     # mem=sg (a udmabuf) is defined for the 4K granule only in schema 1: not run on 16K hosts.
     return [replace(c, granules=("4k",)) if c.backing.startswith("udmabuf") else c for c in out]
 

@@ -45,6 +45,23 @@ MODEL_NOTE = {
               "logging slot or under pKVM (mmu.c:2100). That decides where page-table pages are allocated, not "
               "any field compared here; virt/kvm/kvm_main.c and guest_memfd.c differ in memslot bookkeeping "
               "(guest_memfd binding on commit, vCPU creation), not in a decision of these cases.",
+    "6.16.12": "compared with v6.14: Debian ships 6.16.3 and 6.16.12 as arm64 binaries only (the orig tarballs "
+               "404), the last kernels before the cacheable-PFNMAP series (merged for 6.17). What 6.16 changed on "
+               "this path against v6.14 is read from the v6.14 and 6.17.8 sources: pKVM no longer forces pages, "
+               "the memcache selection, SEA handled before the IPA range checks, the injection helpers renamed; "
+               "none decides a field compared here, and none of the recorded cases differs.",
+    "6.12.117-v3": "compared with patch-v3 on the nearest base Debian's archive has source for: linux-source-6.12 "
+                   "6.12.117-1 with the v3 patch as mailed (four hunks apply with offsets; mmu.c hunk 4's context, "
+                   "a comment 6.12 lacks, moved, so conformance/v3/port-6.12.117.patch ports it), built here with a "
+                   "small configuration (conformance/v3). This base checks the patch's own decisions: the COW "
+                   "VM_PFNMAP refusal at fault time (-EINVAL from KVM_RUN), cacheable_devmem (a VM_PFNMAP whose "
+                   "pgprot is MT_NORMAL is not made Device), the fault-time refusal without FWB (-EINVAL), and no "
+                   "memslot check or capability 243. It cannot check where 6.12 is not v6.14: 6.12.117 sizes "
+                   "VM_PFNMAP by the host's stage-1 leaf (the backported 'Use stage-1 leaf size for VM_PFNMAP'), so "
+                   "these cases are read with a page-sized leaf and v6.14's VMA-based block sizing goes unchecked; "
+                   "its THP-adjust gate lacks `device` (no recorded case has a device PFN under a huge stage-1 "
+                   "leaf); hugetlb VMAs are not VM_MTE_ALLOWED on 6.12; its PFN lookup is __gfn_to_pfn_memslot(), "
+                   "not __kvm_faultin_pfn() (the same outcomes for these cases).",
 }
 
 # CPU models and the host variant each gives under QEMU 10 (checked against the boot log).
@@ -56,6 +73,12 @@ CPUS = {
     "neoverse-n1-nvhe": ("virt,virtualization=on,gic-version=3,iommu=smmuv3", "neither, KVM in nVHE mode"),
 }
 APPEND = "console=ttyAMA0 rdinit=/init panic=-1 iomem=relaxed mem=1536M quiet"
+
+
+def model_of(kid: str) -> str | None:
+    """The model a kernel id is compared with: the built patch-v3 kernel's (id ending in -v3), or its
+    version's."""
+    return "patch-v3" if kid.endswith("-v3") else MODEL_OF.get(version_of(kid))
 
 
 def version_of(kid: str) -> str:
@@ -260,7 +283,8 @@ def host_features(raw: str) -> dict:
         "lpa2": "LPA2" in text,
         "vhe": "VHE mode initialized" in text and "nVHE mode initialized" not in text,
         "nvhe": "nVHE mode initialized" in text,
-        "vfio": "@@B loaded 3-vfio-pci.ko" in text and "insmod:" not in text,
+        "vfio": ("@@B vfio-pci driver present" in text or "@@B loaded 3-vfio-pci.ko" in text)
+                and "insmod:" not in text,
     }
 
 
@@ -402,7 +426,8 @@ def _fault_result(case, i: int, op: str, ipa: int, events: list, n: int, last: b
                 v = int(words[1], 16)
                 p4k = (ipa - 0x4000_0000) >> 12
                 res["marker"] = ("own" if v == 0x5332564D00000000 | p4k else
-                                 "replaced" if v == 0x5332564E00000000 | p4k else "foreign")
+                                 "replaced" if v == 0x5332564E00000000 | p4k else
+                                 "hidden RAM" if v == 0x5332564800000000 | p4k else "foreign")
                 res["value"] = words[1]
     if esrs:
         res["esr_el2"] = esrs
@@ -500,6 +525,8 @@ def _case_result(case, rec, kver: str, host: dict) -> dict:
     if "cap_vm" in cfg:
         ret, err = cfg["cap_vm"]
         out["cap_vm"] = int(ret) if err == "0" else err
+    if "hung" in cfg:
+        out["vmm_hang"] = "hung " + " ".join(cfg["hung"])
     out["memslot"] = "ok" if case.backing == "none" else ("ok" if cfg.get("reg") == ["0"] else
                                                           (cfg.get("reg") or ["?"])[0])
     leaves: dict[int, tuple[int, int]] = {}        # block IPA -> (desc, level), as the ops go
@@ -541,7 +568,7 @@ def make_fixture(r: dict, cpu: str, raw: str, secs: float, qver: str, qpkg_versi
     by_id = {c.id: c for c in cases}
     results, kprobes = parse(raw, r["kernel"], host, cases)
     uname = re.search(r"@@H uname (\S+)", raw)
-    model = MODEL_OF.get(version_of(r["kernel"]))
+    model = model_of(r["kernel"])
     for c in results:
         name_permalink(c, model, host, by_id[c["id"]], version_of(r["kernel"]))
     drawn = [c for c in results if campaign.is_drawn(c["id"])]
@@ -549,7 +576,7 @@ def make_fixture(r: dict, cpu: str, raw: str, secs: float, qver: str, qpkg_versi
         "schema": 1,
         "kernel": {"version": version_of(r["kernel"]), "id": r["kernel"], "granule": granule_of(r["kernel"]),
                    "package": r["package"], "package_version": r["version"],
-                   "sha256": r["sha256"], "uname": uname.group(1) if uname else None},
+                   "sha256": r["sha256"], "uname": uname.group(1) if uname else None, **r.get("extra", {})},
         "model": model,
         "qemu": {"version": qver, "package_version": qpkg_version},
         "cpu": cpu, "machine": CPUS[cpu][0], "append": append(cpu),
@@ -594,8 +621,10 @@ def name_permalink(c: dict, model: str | None, host: dict, case=None, kernel: st
 
 def _note(fx: dict) -> None:
     fx.pop("model_note", None)
-    if fx["kernel"]["version"] in MODEL_NOTE:
-        fx["model_note"] = MODEL_NOTE[fx["kernel"]["version"]]
+    for key in (fx["kernel"].get("id"), fx["kernel"]["version"]):
+        if key in MODEL_NOTE:
+            fx["model_note"] = MODEL_NOTE[key]
+            return
 
 
 def requery() -> int:
@@ -603,7 +632,7 @@ def requery() -> int:
     change to how a case is expressed; what the kernel did is not touched)."""
     for path in sorted(FIXTURES.glob("linux-*.json")):
         fx = json.loads(path.read_text())
-        fx["model"] = MODEL_OF.get(fx["kernel"]["version"])
+        fx["model"] = model_of(fx["kernel"].get("id", fx["kernel"]["version"]))
         fx["kernel"].setdefault("id", fx["kernel"]["version"])
         fx["kernel"].setdefault("granule", "4k")
         _note(fx)
@@ -619,6 +648,10 @@ def reparse() -> int:
     for path in sorted(FIXTURES.glob("linux-*.json")):
         old = json.loads(path.read_text())
         kid = old["kernel"].get("id", old["kernel"]["version"])
+        if old["kernel"].get("built"):
+            k = old["kernel"]
+            rows[kid] = {"role": "kernel", "kernel": kid, "package": k["package"], "version": k["package_version"],
+                         "sha256": k["sha256"], "extra": {"built": k["built"]}}
         raw_path = WORK / "logs" / f"{kid}-{old['cpu']}.log"
         if not raw_path.exists():
             log(f"{path.name}: no log at {raw_path}, kept as it is")
@@ -644,12 +677,26 @@ def write_campaign(drawn: dict, path: Path) -> None:
 GONE = 3
 
 
-def record(kernels: list[str], cpus: list[str], timeout: int, out: Path = FIXTURES, random_cases: bool = True) -> int:
+def built_row(image: Path, kid: str) -> dict:
+    """A kernel built here (conformance/v3/build.sh), in the shape of a lock row: its build.json beside it
+    names the source, patches and configuration it was built from, with their SHA-256."""
+    build = json.loads((image.parent / "build.json").read_text())
+    return {"role": "kernel", "kernel": kid, "root": "-", "package": f"built here: {build['base']}",
+            "version": "patch-v3", "sha256": build["image_sha256"], "image": image, "extra": {"built": build}}
+
+
+def record(kernels: list[str], cpus: list[str], timeout: int, out: Path = FIXTURES, random_cases: bool = True,
+           image: Path | None = None) -> int:
     t_all = time.monotonic()
     rows = lock()
+    if image:
+        kid = kernels[0] if kernels else "6.12.117-v3"
+        rows = [r for r in rows if r["role"] != "kernel"] + [built_row(image, kid)]
+        kernels = [kid]
     wanted = [r["package"] for r in rows if r["role"] in ("busybox", "qemu")
               or not kernels or r["kernel"] in kernels]
-    present, gone = fetch(wanted)
+    present, gone = fetch([w for w in wanted if not w.startswith("built here")])
+    present |= {r["package"] for r in rows if "image" in r}
     missing_tools = [r["package"] for r in rows if r["role"] in ("busybox", "qemu") and r["package"] not in present]
     if missing_tools:
         log("cannot run: missing " + ", ".join(missing_tools) + "; every old fixture is kept")
@@ -676,7 +723,7 @@ def record(kernels: list[str], cpus: list[str], timeout: int, out: Path = FIXTUR
             else:
                 failed += 1
             continue
-        image = kernel_image(r["package"])
+        image = r.get("image") or kernel_image(r["package"])
         for cpu in cpus:
             cases = run_cases(r["kernel"], cpu, random_cases)
             initrd = build_initramfs(probe, r["kernel"], cases)
@@ -730,12 +777,14 @@ def main(argv=None) -> int:
     ap.add_argument("--requery", action="store_true", help="rewrite the fixtures' permalinks from cases.py")
     ap.add_argument("--out", type=Path, default=FIXTURES, help="where the fixtures go (default app/data/conformance)")
     ap.add_argument("--no-random", action="store_true", help="leave the random campaign out")
+    ap.add_argument("--image", type=Path, help="boot this Image (built by conformance/v3/build.sh, with its "
+                    "build.json) instead of a pinned package; --kernel names it (default 6.12.117-v3)")
     a = ap.parse_args(argv)
     if a.reparse:
         return reparse()
     if a.requery:
         return requery()
-    return record(a.kernel, a.cpu or list(CPUS), a.timeout, a.out, not a.no_random)
+    return record(a.kernel, a.cpu or list(CPUS), a.timeout, a.out, not a.no_random, a.image)
 
 
 if __name__ == "__main__":

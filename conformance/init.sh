@@ -10,6 +10,7 @@ dmesg | grep -E 'Stage-2 Force Write-Back|Instruction cache invalidation not req
 for m in /mods/*.ko; do
     [ -e "$m" ] && { insmod "$m" 2>&1 | sed 's/^/@@B insmod: /'; echo "@@B loaded ${m#/mods/}"; }
 done
+[ -d /sys/bus/pci/drivers/vfio-pci ] && echo "@@B vfio-pci driver present"
 # The probe's records go to a file first and reach the console compressed at the end: the emulated
 # serial port moves about 20 KB/s, so a random campaign's megabytes would take minutes as text.
 echo "@@H probe_start $(cut -d' ' -f1 /proc/uptime)"

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,7 @@ static unsigned long PAGE, TEST_SIZE;
 #define HIDDEN_RAM_PA 0xA0000000UL     /* RAM above mem=1536M with -m 2G: not the kernel's */
 #define MARK(i)    (0x5332564d00000000UL | (uint64_t)(i))   /* "S2VM" + buffer page index */
 #define MARK_NEW(i) (0x5332564e00000000UL | (uint64_t)(i))  /* "S2VN": a page mapped by a replace event */
+#define MARK_HOST(i) (0x5332564800000000UL | (uint64_t)(i)) /* "S2VH": hidden RAM no VMA of the slot maps */
 #define RET_INSN   0xd65f03c0U
 
 extern char guest_start[], guest_end[];
@@ -406,6 +408,29 @@ static void *map_vfio(void *at)
 	return p;
 }
 
+/* fsdax (conformance/bugs.py only): a file on an ext4 filesystem mounted -o dax over an nvdimm in fsdax
+ * mode, so its pages are ZONE_DEVICE pages GUP takes references on. */
+#define DAX_FILE "/mnt/dax/f"
+static int dax_fd = -1;
+
+/* The PFN backing `va` (from /proc/self/pagemap) and its reference count (/proc/kpagecount). */
+static void page_count(const char *when, const char *name, void *va)
+{
+	uint64_t ent = 0, cnt = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd >= 0) {
+		pread(fd, &ent, 8, ((uintptr_t)va / PAGE) * 8);
+		close(fd);
+	}
+	uint64_t pfn = ent & ((1UL << 55) - 1);
+	fd = open("/proc/kpagecount", O_RDONLY);
+	if (fd >= 0 && (ent >> 63)) {
+		pread(fd, &cnt, 8, pfn * 8);
+		close(fd);
+	}
+	rec("@@E %s 0 kpagecount %s %s pfn=%#lx count=%lu present=%d", cur, when, name, pfn, cnt, (int)(ent >> 63));
+}
+
 /* Returns the host address of the test slot's backing, or NULL. */
 static void *make_backing(const char *kind, void **remap_later, int *markers_done)
 {
@@ -443,6 +468,29 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 		munmap(tmp, TEST_SIZE);
 		*markers_done = 1;
 		return map_devmem(at, 0);
+	} else if (!strcmp(kind, "fsdax")) {
+		dax_fd = open(DAX_FILE, O_RDWR | O_CREAT, 0600);
+		if (dax_fd < 0 || fallocate(dax_fd, 0, 0, 2 * TEST_SIZE)) {
+			rec("@@C %s backing_error %s %s", cur, DAX_FILE, err_name(errno));
+			return NULL;
+		}
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, dax_fd, 0);
+	} else if (!strcmp(kind, "split")) {
+		/* One memslot over two VMAs: the first page /dev/mem (a VM_PFNMAP of hidden RAM at a
+		 * block-aligned PA), the rest anonymous memory. Hidden RAM's other pages get "S2VH" markers, so
+		 * a block that reaches past the /dev/mem VMA shows in what the guest reads. */
+		uint8_t *tmp = aligned_hole();
+		if (!tmp || !map_devmem(tmp, 1))
+			return NULL;
+		for (size_t i = 0; i < TEST_SIZE / SZ_4K; i++)
+			*(volatile uint64_t *)(tmp + i * SZ_4K + 8) = MARK_HOST(i);
+		munmap(tmp, TEST_SIZE);
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p == MAP_FAILED)
+			goto fail;
+		madvise(p, TEST_SIZE, MADV_NOHUGEPAGE);
+		if (!map_devmem_at(at, PAGE, 0, 1))
+			return NULL;
 	} else if (!strcmp(kind, "vfio")) {
 		return map_vfio(at);
 	} else if (!strcmp(kind, "bar") || !strcmp(kind, "barwc")) {
@@ -457,6 +505,7 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 		return NULL;
 	}
 	if (p == MAP_FAILED) {
+fail:
 		rec("@@C %s backing_error mmap %s", cur, err_name(errno));
 		return NULL;
 	}
@@ -795,6 +844,10 @@ static void run_case(char *line)
 		rec("@@C %s vcpu_error %s", id, err_name(errno));
 		goto out;
 	}
+	if (dax_fd >= 0 && back) {
+		page_count("before-run", "page0", back);
+		page_count("before-run", "page1", (uint8_t *)back + PAGE);
+	}
 	msz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	run = mmap(NULL, msz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	set_reg(vcpu, REG_PC, code_ipa);
@@ -867,6 +920,11 @@ static void run_case(char *line)
 	}
 	rec("@@C %s end %d", id, op);
 out:
+	if (dax_fd >= 0 && back) {
+		/* Who holds the fsdax pages now: the block's head page and the page the guest faulted. */
+		page_count("after-run", "page0", back);
+		page_count("after-run", "page1", (uint8_t *)back + PAGE);
+	}
 	/* The vCPU holds the VM: both go now, not at the probe's exit. */
 	if (run && run != MAP_FAILED)
 		munmap(run, msz);
@@ -876,8 +934,56 @@ out:
 		close(gmem);
 	close(vm);
 	munmap(code, CODE_SIZE);
+	if (dax_fd >= 0 && back) {
+		page_count("after-vm", "page0", back);
+		page_count("after-vm", "page1", (uint8_t *)back + PAGE);
+	}
 	if (back)
 		munmap(back, TEST_SIZE);
+	if (dax_fd >= 0) {
+		/* Truncating waits in dax_layout_busy_page() until no page of the file has a reference
+		 * beyond its mapping; a leaked one makes it wait for ever (bounded here by the alarm). */
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		alarmed = 0;
+		struct itimerval it = { .it_value = { .tv_sec = 10 } };
+		setitimer(ITIMER_REAL, &it, NULL);
+		int r = ftruncate(dax_fd, 0);
+		int e = errno;
+		struct itimerval off = { 0 };
+		setitimer(ITIMER_REAL, &off, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rec("@@E %s 0 truncate %s alarmed=%d ms=%ld", id, err_name(r ? e : 0), (int)alarmed,
+		    (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		close(dax_fd);
+		dax_fd = -1;
+	}
+}
+
+/* A private /dev/mem mapping (a COW VM_PFNMAP) is run in a child process: the v3 patch refuses it with
+ * the mmap lock still held, so the child's next munmap() waits for ever. The parent gives it 20 s,
+ * says so, and goes on with the next case (the child stays blocked; the kernel cannot free its mm). */
+static void run_case_guarded(char *line)
+{
+	char id[64], kind[32];
+	if (sscanf(line, "%63s %31s", id, kind) != 2 || strcmp(kind, "devmemp")) {
+		run_case(line);
+		return;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		run_case(line);
+		fflush(stdout);
+		_exit(0);
+	}
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(100000);
+	}
+	rec("@@C %s hung the VMM for 20 s after its last access (its munmap() never returned)", id);
+	kill(pid, SIGKILL);
 }
 
 int main(void)
@@ -901,7 +1007,7 @@ int main(void)
 	char line[2048];
 	while (fgets(line, sizeof line, stdin))
 		if (line[0] != '#' && line[0] != '\n')
-			run_case(line);
+			run_case_guarded(line);
 	rec("@@K done");
 	return 0;
 }

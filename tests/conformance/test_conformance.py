@@ -319,3 +319,50 @@ def test_a_random_difference_would_be_seen():
     op = next(o for o in bad["ops"] if o.get("s2"))
     op["s2"]["desc"] = f"{int(op['s2']['desc'], 16) ^ (1 << 7):#018x}"
     assert conformance.compare_case(camp, bad)["status"] == "differs"
+
+
+def test_the_v3_kernel_is_the_pinned_build():
+    """patch-v3 is recorded on a kernel built by conformance/v3/build.sh: its fixtures name the source
+    package, the mailed patch, the ported hunk and the configuration by the SHA-256 pinned beside them."""
+    v3 = ROOT / "conformance" / "v3"
+    pins = dict(line.split("  ") for line in (v3 / "pins.sha256").read_text().splitlines())
+    runs = [fx for fx in FIXTURES if fx["kernel"].get("built")]
+    assert {fx["cpu"] for fx in runs} == {"max", "cortex-a710", "neoverse-n1", "neoverse-n1-nvhe"}
+    for fx in runs:
+        b = fx["kernel"]["built"]
+        assert fx["model"] == "patch-v3" and fx["kernel"]["id"] == "6.12.117-v3", fx["file"]
+        assert b["mail_patch_sha256"] == pins["mail-patch"] == _sha(v3 / "v3-1-1-allow-cacheable-stage2-mapping.patch")
+        assert b["port_patch_sha256"] == pins["port-patch"] == _sha(v3 / "port-6.12.117.patch")
+        assert b["config_fragment_sha256"] == pins["config"] == _sha(v3 / "config.fragment")
+        assert b["source_tarball_sha256"] == (v3 / "source.sha256").read_text().strip()
+        assert fx["kernel"]["sha256"] == b["image_sha256"] and fx["kernel"]["uname"].startswith("6.12.117")
+        assert "cannot check" in fx["model_note"]
+
+
+def _sha(path) -> str:
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_patch_v3_s_own_decisions_are_seen_on_its_kernel():
+    """The v3 patch's decisions as the built kernel took them: a private /dev/mem mapping (a COW
+    VM_PFNMAP) is refused at fault time with -EINVAL; without FWB, a udmabuf (a VM_PFNMAP of RAM with
+    MT_NORMAL pgprot: cacheable_devmem) is refused at fault time with -EINVAL, with FWB mapped Normal."""
+    cow = _case("6.12.117-v3", "max", "devmemp-rw")["ops"][0]
+    assert (cow["outcome"], cow["errno"]) == ("run_error", "-EINVAL")
+    nofwb = _case("6.12.117-v3", "neoverse-n1", "udmabuf-block")["ops"][0]
+    assert (nofwb["outcome"], nofwb["errno"]) == ("run_error", "-EINVAL")
+    fwb = _case("6.12.117-v3", "cortex-a710", "udmabuf-block")["ops"][0]
+    assert fwb["outcome"] == "map" and fwb["s2"]["memtype"] == "normal"
+    on_612 = _case("6.12.117", "neoverse-n1", "udmabuf-block")["ops"][0]
+    assert on_612["outcome"] == "map"          # 6.12.117 without the patch maps it
+
+
+def test_the_split_slot_shows_the_pfnmap_block_bound_bug_where_the_source_has_it():
+    """A memslot whose first page is a one-page /dev/mem VMA and the rest anonymous memory: 6.17 and 7.1
+    map a 2 MiB block from the /dev/mem page, so the guest reads hidden host RAM at the anonymous VMA's
+    IPAs; 6.12.117 and 7.3.4 map a page."""
+    for kid, block in (("6.17.13", True), ("7.1.3", True), ("6.12.117", False), ("7.3.4", False)):
+        first, second, _ = _case(kid, "max", "split-pfnmap-block")["ops"]
+        assert (first["s2"]["size"] == 2 << 20) == block, kid
+        assert second["marker"] == ("hidden RAM" if block else "own"), (kid, second)
