@@ -69,6 +69,30 @@ def campaigns() -> tuple[dict, ...]:
     return tuple(out)
 
 
+@cache
+def bug_runs() -> tuple[dict, ...]:
+    """The fsdax experiment's runs (conformance/bugs.py): bugs-<kernel>-<cpu>.json."""
+    d = fixture_dir()
+    if not d.is_dir():
+        return ()
+    return tuple(json.loads(p.read_text(encoding="utf-8")) for p in sorted(d.iterdir(), key=lambda p: p.name)
+                 if p.name.startswith("bugs-") and p.name.endswith(".json"))
+
+
+def split_slot_rows() -> list[dict]:
+    """The split-slot case (suspected bug b) in every run: what the first load mapped, whose memory the
+    next loads read."""
+    out = []
+    for fx in fixtures():
+        case = next((c for c in fx["cases"] if c["id"] == "split-pfnmap-block" and c.get("ops")), None)
+        if case:
+            first = case["ops"][0]
+            out.append({"run": run_id(fx), "kernel": kernel_label(fx), "cpu": fx["cpu"],
+                        "map": (first.get("map_call") or {}).get("size"), "leaf": (first.get("s2") or {}).get("size"),
+                        "markers": [op.get("marker") for op in case["ops"][1:]]})
+    return out
+
+
 def kernel_label(fx: dict) -> str:
     """How a run's kernel is named on the page: its version, and for the built patch-v3 kernel its base."""
     k = fx["kernel"]
@@ -259,7 +283,8 @@ def report() -> dict:
                                   **random_counts}})
     waiting = sorted({(fx["kernel"]["version"], fx.get("model") or "") for fx in fixtures()
                       if fx.get("model") not in MODELS})
-    return {"schema": 1, "runs": runs, "models": models,
+    return {"schema": 1, "runs": runs, "models": models, "bugs": {"split_slot": split_slot_rows(),
+                                                                  "fsdax": list(bug_runs())},
             "no_model_yet": [{"kernel": k, "model": m or None} for k, m in waiting], "cases": rows,
             "random_rows": [r for c in camp.values() for r in c["rows"]]}
 

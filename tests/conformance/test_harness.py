@@ -164,3 +164,14 @@ def test_the_console_carries_the_records_compressed():
 
 def test_event_calls_are_summarised_with_counts():
     assert harness._summarise(["a", "b", "a", "a"]) == ["a (x3)", "b"]
+
+
+def test_a_livelock_is_kept_as_its_first_faults():
+    f = [{"fault": "40003000w", "outcome": "map"}] + [{"fault": "40004000x", "esr_el2": ["0x8200000f"],
+                                                       "outcome": "resume", "retry": n} for n in range(1, 2000)]
+    f[-1] = {**f[-1], "outcome": "timeout"}
+    kept = harness.collapse_repeats(f)
+    assert len(kept) == harness.KEEP_REPEATS and kept[-1]["repeated"] == 1999 and kept[-1]["ended"] == "timeout"
+    assert harness.collapse_repeats(f[:3]) == f[:3]
+    varied = f[:2] + [{"fault": "40004000w", "outcome": "map"}] + f[3:]
+    assert harness.collapse_repeats(varied) == varied
