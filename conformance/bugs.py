@@ -1,5 +1,5 @@
 """Suspected kernel bugs that need a machine of their own (kernel-behaviour.md 3.6 a): an nvdimm in
-fsdax mode under the guest's memslot. `make conformance ARGS=...` does not run it; as root:
+fsdax mode, then in device-dax mode, under the guest's memslot. `make conformance ARGS=...` does not run it; as root:
 
     python -m conformance.bugs [--kernel 6.12.117 --kernel 7.3.4] [--cpu max]
 
@@ -9,7 +9,9 @@ with mem=1536M; init-fsdax.sh puts it in fsdax mode and mounts ext4 -o dax on it
 it as the test slot (2 MiB-aligned, so the host maps it with a PMD), lets the guest load page 1, and
 reads the reference counts of pages 0 and 1 (/proc/kpagecount) before the run, after it and after the VM
 is gone, then truncates the file under a 10 s alarm (dax_layout_busy_page() waits for every reference to
-go). Writes app/data/conformance/bugs-<kernel>-<cpu>.json.
+go); then the namespace becomes device-dax (/dev/dax0.0, always mapped with 2 MiB PMDs) and the same
+load runs on it. /proc/kpagecount reads 0 for ZONE_DEVICE pages (it only reads online pages), so the
+counts cannot show a moved reference. Writes app/data/conformance/bugs-<kernel>-<cpu>.json.
 """
 from __future__ import annotations
 
@@ -26,10 +28,15 @@ import time
 from . import harness
 from .cases import Case, T
 
-DAX_MODULES = ("libnvdimm", "nd_btt", "nd_pmem", "of_pmem", "crc16", "mbcache", "jbd2", "ext4")
+# In load order; crc32c is crc32c_generic up to 6.x, crc32c-cryptoapi in 7.x.
+DAX_MODULES = ("libnvdimm", "nd_btt", "nd_pmem", "of_pmem", "device_dax", "dax_pmem", "crc16",
+               "crc32c_generic|crc32c-cryptoapi", "mbcache", "jbd2", "ext4")
 PMEM_BASE, PMEM_SIZE = 0xB000_0000, 0x1000_0000     # inside the RAM mem=1536M hides (0xA000_0000 up)
 CASE = Case("fsdax-release", "fsdax file (an nvdimm in fsdax mode, ext4 -o dax), 2 MiB-aligned: load page 1",
             "fsdax", (T("r", 1),))
+# The same nvdimm as a device-dax character device: always mapped with 2 MiB PMDs, ZONE_DEVICE pages GUP
+# takes references on (what the fsdax file cannot promise: ext2's blocks are not 2 MiB-aligned).
+DEVDAX = Case("devdax-release", "device-dax (/dev/dax0.0), 2 MiB-aligned: load page 1", "devdax", (T("r", 1),))
 
 
 def modules(kid: str) -> dict[str, bytes]:
@@ -37,14 +44,15 @@ def modules(kid: str) -> dict[str, bytes]:
     for r in harness.lock():
         if r["kernel"] != kid:
             continue
-        for name in DAX_MODULES:
-            for path in (harness.WORK / "pkg" / r["package"]).glob(f"usr/lib/modules/*/kernel/**/{name}.ko*"):
-                data = path.read_bytes()
-                out[name] = lzma.decompress(data) if path.suffix == ".xz" else data
+        for entry in DAX_MODULES:
+            for name in entry.split("|"):
+                for path in (harness.WORK / "pkg" / r["package"]).glob(f"usr/lib/modules/*/kernel/**/{name}.ko*"):
+                    data = path.read_bytes()
+                    out[entry] = lzma.decompress(data) if path.suffix == ".xz" else data
     missing = [m for m in DAX_MODULES if m not in out]
     if missing:
         raise SystemExit(f"conformance: Linux {kid}: no {', '.join(missing)} among the fetched packages")
-    return {f"mods/{i}-{n}.ko": out[n] for i, n in enumerate(DAX_MODULES)}
+    return {f"mods/{i:02d}-{n.split('|')[0]}.ko": out[n] for i, n in enumerate(DAX_MODULES)}
 
 
 def dtb(cpu: str) -> bytes:
@@ -66,8 +74,9 @@ def dtb(cpu: str) -> bytes:
 def run(kid: str, cpu: str, timeout: int) -> dict:
     probe = harness.build_probe()
     busybox = harness.WORK / "pkg" / "busybox-static" / "usr" / "bin" / "busybox"
+    lines = f"{CASE.probe_line()}\n{DEVDAX.probe_line()}\n".encode()
     files = {"init": ((harness.HERE / "init-fsdax.sh").read_bytes(), 0o755), "probe": (probe.read_bytes(), 0o755),
-             "bin/busybox": (busybox.read_bytes(), 0o755), "cases.txt": ((CASE.probe_line() + "\n").encode(), 0o644)}
+             "bin/busybox": (busybox.read_bytes(), 0o755), "cases.txt": (lines, 0o644)}
     files.update({k: (v, 0o644) for k, v in modules(kid).items()})
     initrd = harness.WORK / f"init-fsdax-{kid}.cpio.gz"
     with gzip.open(initrd, "wb", compresslevel=1) as gz:
@@ -86,7 +95,7 @@ def run(kid: str, cpu: str, timeout: int) -> dict:
     (harness.WORK / "logs").mkdir(exist_ok=True)
     (harness.WORK / "logs" / f"fsdax-{kid}-{cpu}.log").write_text(raw)
     host = harness.host_features(raw)
-    result = harness.parse(raw, kid, host, [CASE])[0][0]
+    results = harness.parse(raw, kid, host, [CASE, DEVDAX])[0]
     counts = [dict(zip(("when", "page"), m.groups()[:2], strict=False), pfn=m.group(3), count=int(m.group(4)))
               for m in re.finditer(r"kpagecount (\S+) (\S+) pfn=(\S+) count=(\d+) present=1", raw)]
     trunc = re.search(r"@@E \S+ 0 truncate (\S+) alarmed=(\d) ms=(\d+)", raw)
@@ -95,7 +104,7 @@ def run(kid: str, cpu: str, timeout: int) -> dict:
             "kernel": {"id": kid, "version": harness.version_of(kid), "package": row["package"],
                        "package_version": row["version"], "sha256": row["sha256"]},
             "cpu": cpu, "date": datetime.date.today().isoformat(), "seconds": round(time.monotonic() - t0, 1),
-            "host": host, "setup": setup, "case": result, "kpagecount": counts,
+            "host": host, "setup": setup, "case": results[0], "devdax": results[1], "kpagecount": counts,
             "truncate": {"result": trunc.group(1), "alarmed": trunc.group(2) == "1", "ms": int(trunc.group(3))}
             if trunc else None, "completed": "@@K done" in raw}
 

@@ -63,6 +63,8 @@ BACKINGS = {
              "slot's userspace range", "shared,maywrite", "normal", "ram", None),
     "fsdax": ("a file on ext4 mounted -o dax over an nvdimm in fsdax mode (ZONE_DEVICE pages), 2 MiB-aligned "
               "(conformance/bugs.py only)", None, None, None, None),
+    "devdax": ("device-dax /dev/dax0.0 of an nvdimm (ZONE_DEVICE pages, 2 MiB PMDs) (conformance/bugs.py only)", None,
+               None, None, None),
     "split": ("one memslot over two VMAs: its first page /dev/mem MAP_SHARED (a VM_PFNMAP of hidden RAM at a "
               "2 MiB-aligned PA and HVA), the rest anonymous memory", None, None, None, None),
     "none": ("no test slot", None, None, None, None),

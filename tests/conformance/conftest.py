@@ -11,7 +11,8 @@ def pytest_terminal_summary(terminalreporter):
             tr.write_line(f"{m['model']}: source-read only ({m['source_read_only']})")
         elif m["compared"]:
             tr.write_line(f"{m['model']}: Linux {', '.join(m['kernels'])}: {m['same']} of {m['compared']} cases "
-                          f"the same, {m['known']} known differences, {m['differs']} different")
+                          f"the same, {m['known']} known differences, {m['differs']} different; random: "
+                          f"{m['random']['same']} of {m['random']['compared']} the same")
     for k in rep["no_model_yet"]:
         why = NO_MODEL_YET.get(k["kernel"], "")
         tr.write_line(f"Linux {k['kernel']}: recorded, not compared: {why}")

@@ -359,10 +359,35 @@ def test_patch_v3_s_own_decisions_are_seen_on_its_kernel():
 
 
 def test_the_split_slot_shows_the_pfnmap_block_bound_bug_where_the_source_has_it():
-    """A memslot whose first page is a one-page /dev/mem VMA and the rest anonymous memory: 6.17 and 7.1
-    map a 2 MiB block from the /dev/mem page, so the guest reads hidden host RAM at the anonymous VMA's
-    IPAs; 6.12.117 and 7.3.4 map a page."""
-    for kid, block in (("6.17.13", True), ("7.1.3", True), ("6.12.117", False), ("7.3.4", False)):
-        first, second, _ = _case(kid, "max", "split-pfnmap-block")["ops"]
-        assert (first["s2"]["size"] == 2 << 20) == block, kid
-        assert second["marker"] == ("hidden RAM" if block else "own"), (kid, second)
+    """A memslot whose first page is a one-page /dev/mem VMA and the rest anonymous memory: 6.16 (v6.14's
+    code), 6.17 and 7.1 map a block from the /dev/mem page, so the guest reads hidden host RAM at the
+    anonymous VMA's IPAs; 6.12.117 (and the v3 kernel on it), 7.2.13 and 7.3.4 map a page."""
+    blocks = {"6.16.12": True, "6.17.13": True, "7.1.3": True, "6.12.117": False, "6.12.117-v3": False,
+              "7.2.13": False, "7.3.4": False}
+    for kid, block in blocks.items():
+        for granule, size in (("", 2 << 20), ("-16k", 32 << 20)):
+            if kid.endswith("-v3") and granule:
+                continue
+            for cpu in ("max", "cortex-a710", "neoverse-n1", "neoverse-n1-nvhe"):
+                first, second, _ = _case(kid + granule, cpu, "split-pfnmap-block")["ops"]
+                assert (first["s2"]["size"] == size) == block, (kid, granule, cpu)
+                assert second["marker"] == ("hidden RAM" if block else "own"), (kid, granule, cpu, second)
+
+
+def test_the_dax_experiment_maps_device_dax_memory_as_the_models_say():
+    """conformance/bugs.py, suspected bug (a): 6.12.117's THP-adjust gate lacks `device`, so a device-dax
+    page (ZONE_DEVICE, outside memblock) under a 2 MiB host PMD is mapped with a 2 MiB Device block from the
+    block's head PFN, where v6.14 maps the page; 7.3.4 maps it Normal. The v6.12 and v7.3 models, given the
+    same VMA (not PFNMAP), backing (zdev) and host leaf (2 MiB), write the same leaf."""
+    runs = {b["kernel"]["id"]: b for b in conformance.bug_runs()}
+    assert set(runs) == {"6.12.117", "7.3.4"} and all(b["completed"] for b in runs.values())
+    q = "vma=shared,maywrite&mem=zdev&host=fwb,dic,mte,lpa2&pg=2m&gs1=off&f=40001000r"
+    for kid, model, memtype in (("6.12.117", "v6.12", "device_nGnRE"), ("7.3.4", "v7.3", "normal")):
+        real = runs[kid]["devdax"]["ops"][0]
+        assert (real["outcome"], real["s2"]["memtype"], real["s2"]["size"]) == ("map", memtype, 2 << 20), kid
+        f = simulate(model, parse_query(q).scenario, trace=False).faults[0]
+        assert conformance.desc_attrs(f.s2.pte) == conformance.desc_attrs(int(real["s2"]["desc"], 16)), kid
+        assert f.s2.size == 2 << 20, kid
+        # The fsdax file on busybox's ext2 is mapped with pages by the host: a 4 KiB leaf on both.
+        assert runs[kid]["case"]["ops"][0]["s2"]["size"] == 4096, kid
+    assert simulate("v6.14", parse_query(q).scenario, trace=False).faults[0].s2.size == 4096
