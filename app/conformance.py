@@ -51,20 +51,18 @@ def fixtures() -> tuple[dict, ...]:
     return tuple(out)
 
 
-@cache
-def campaigns() -> tuple[dict, ...]:
+def campaigns():
     """The random campaigns, one gzipped JSON per run (random-<kernel id>-<cpu>.json.gz), in the same
-    shape as a fixture, their cases drawn by conformance/campaign.py."""
+    shape as a fixture, their cases drawn by conformance/campaign.py. Read one at a time and not kept:
+    what the page needs of them is campaign_report()'s counts."""
     d = fixture_dir()
     if not d.is_dir():
-        return ()
-    out = []
+        return
     for path in sorted((p for p in d.iterdir() if p.name.startswith("random-") and p.name.endswith(".json.gz")),
                        key=lambda p: p.name):
         data = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
         data["file"] = path.name
-        out.append(data)
-    return tuple(out)
+        yield data
 
 
 @cache
@@ -288,12 +286,18 @@ def report() -> dict:
 
 
 @cache
-def _by_permalink() -> dict[str, list[dict]]:
+def _by_permalink() -> dict[str, tuple[dict, ...]]:
+    """Every compared hand-written case by permalink, in the little a trace page's line needs: a trace
+    page asks for it, so it stays small (not the whole report)."""
     out: dict[str, list[dict]] = {}
-    for r in report()["cases"]:
-        if r.get("permalink") and r["status"] in ("same", "known", "differs"):
-            out.setdefault(r["permalink"], []).append(r)
-    return out
+    for fx in fixtures():
+        for case in fx["cases"]:
+            r = compare_case(fx, case)
+            if r.get("permalink") and r["status"] in ("same", "known", "differs"):
+                out.setdefault(r["permalink"], []).append(
+                    {k: r[k] for k in ("id", "kernel", "cpu", "run", "model", "status")}
+                    | {"package": fx["kernel"]["package"], "qemu": fx["qemu"]["version"], "date": fx["date"]})
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def checked(model: str, canonical: str) -> dict | None:
@@ -305,11 +309,10 @@ def checked(model: str, canonical: str) -> dict | None:
         return None
     # Several runs can record the same scenario (VHE and nVHE); a difference in any of them shows.
     r = next((r for r in rows if r["status"] == "differs"), next((r for r in rows if r["status"] == "known"), rows[0]))
-    fx = next(f for f in fixtures() if run_id(f) == r["run"])
-    return {"kernel": r["kernel"], "package": fx["kernel"]["package"], "qemu": fx["qemu"]["version"],
-            "cpu": r["cpu"], "date": fx["date"], "same": r["status"] == "same", "status": r["status"],
+    return {"kernel": r["kernel"], "package": r["package"], "qemu": r["qemu"],
+            "cpu": r["cpu"], "date": r["date"], "same": r["status"] == "same", "status": r["status"],
             "href": f"/conformance/#{anchor(r)}",
-            "text": f"checked against Linux {r['kernel']} under QEMU {fx['qemu']['version']} ({r['cpu']}): "
+            "text": f"checked against Linux {r['kernel']} under QEMU {r['qemu']} ({r['cpu']}): "
                     + {"same": "same result", "known": "a known difference",
                        "differs": "DIFFERENT result"}[r["status"]]}
 

@@ -53,7 +53,7 @@ def _lock() -> dict:
 
 def test_fixtures_name_the_locked_package_and_the_run():
     lock = _lock()
-    for fx in FIXTURES + conformance.campaigns():
+    for fx in FIXTURES + tuple(conformance.campaigns()):
         k = fx["kernel"]
         if k.get("built"):
             continue            # the patch-v3 kernel: test_the_v3_kernel_is_the_pinned_build
@@ -155,7 +155,7 @@ def test_each_instruction_raises_the_syndrome_the_architecture_gives_it():
     mapping); a fetch is an instruction abort; IL is 1 for all. Each recorded fault is in its case's
     permalink as the fault the CPU reported."""
     checked = 0
-    for fx in FIXTURES + conformance.campaigns():
+    for fx in FIXTURES + tuple(conformance.campaigns()):
         for c in fx["cases"]:
             for op in c.get("ops", ()):
                 for esr in (int(e, 16) for e in op.get("esr_el2", ())):
