@@ -46,10 +46,12 @@ MODEL_NOTE = {
               "any field compared here; virt/kvm/kvm_main.c and guest_memfd.c differ in memslot bookkeeping "
               "(guest_memfd binding on commit, vCPU creation), not in a decision of these cases.",
     "6.16.12": "compared with v6.14: Debian ships 6.16.3 and 6.16.12 as arm64 binaries only (the orig tarballs "
-               "404), the last kernels before the cacheable-PFNMAP series (merged for 6.17). What 6.16 changed on "
-               "this path against v6.14 is read from the v6.14 and 6.17.8 sources: pKVM no longer forces pages, "
-               "the memcache selection, SEA handled before the IPA range checks, the injection helpers renamed; "
-               "none decides a field compared here, and none of the recorded cases differs.",
+               "404), the last kernels before the cacheable-PFNMAP series (merged for 6.17). None of the recorded "
+               "cases differs from v6.14, so there is no difference to explain. What else changed on this path "
+               "between v6.14 and 6.17 (from the reading of both sources in kernel-behaviour.md 3.1: pKVM no "
+               "longer forcing pages, the memcache selection, SEA handled before the IPA range checks, the "
+               "injection helpers renamed) decides no field compared here; mainline's history between them could "
+               "not be read here (the torvalds/linux snapshot is 8.6 GB, over the 500 MB a fetch may bring).",
     "6.12.117-v3": "compared with patch-v3 on the nearest base Debian's archive has source for: linux-source-6.12 "
                    "6.12.117-1 with the v3 patch as mailed (four hunks apply with offsets; mmu.c hunk 4's context, "
                    "a comment 6.12 lacks, moved, so conformance/v3/port-6.12.117.patch ports it), built here with a "
