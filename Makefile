@@ -49,7 +49,7 @@ test: $(VENV)/.test static/dist/manifest.json
 verify-sources:
 	$(PYTHON) scripts/verify_sources.py
 
-# Boot Debian's arm64 kernels under QEMU with KVM inside and re-record tests/conformance/ (minutes;
+# Boot Debian's arm64 kernels under QEMU with KVM inside and re-record app/data/conformance/ (minutes;
 # run as root: it installs the cross compiler and QEMU with apt). Never part of `make test`.
 conformance: $(VENV)/.app
 	$(BIN)/python -m conformance.harness $(ARGS)

@@ -1,7 +1,8 @@
 """Ground truth: what Debian's real arm64 kernels did with each scenario under QEMU, next to what the
 model of that kernel says.
 
-The fixtures (tests/conformance/linux-<version>-<cpu>.json) are written by `make conformance`
+The fixtures (app/data/conformance/linux-<version>-<cpu>.json, package data, so that an installed
+wheel shows them too) are written by `make conformance`
 (conformance/harness.py). Each recorded case names the permalink that expresses it; running that
 permalink through the simulator must give what the real kernel did: the memslot's answer, each
 access's outcome (errno, exit, injected abort) and, where a leaf was written, its memory type,
@@ -10,25 +11,33 @@ each with a one-line reason and the kernel source line that explains it.
 """
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import replace
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
 from .permalink import canonical_url, parse_query
 from .sim import KERNELS, MODELS, simulate
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "conformance"
+
+def fixture_dir():
+    """The recorded runs, as package data (a Traversable: a directory in a checkout, inside the
+    installed package otherwise)."""
+    return resources.files("app").joinpath("data", "conformance")
+
 
 # Models no Debian kernel can be booted for: they rest on reading the source alone.
-SOURCE_READ_ONLY = {
-    "v6.14": "mainline v6.14 is not in Debian's archive for arm64 (trixie ships 6.12, backports 6.16 and later)",
-    "patch-v3": "a patch that was never merged: no kernel package carries it",
-    # the other revisions of the series (app/sim/series.py): mail, never a package
+SOURCE_READ_ONLY: dict[str, str] = {
+    # every kernel model is checked against a booted kernel; the other revisions of the series
+    # (app/sim/series.py) are mail, never a package
     **{mid: "a revision posted to the mailing lists, never packaged: no kernel package carries it"
        for mid in ("patch-v1", "patch-v2", "patch-v4", "patch-v5", "patch-v7", "patch-v8", "patch-v9", "patch-v10")},
     "block-pfnmap": "mainline between two commits of one merge, never released: no kernel package carries it",
 }
+
+# A case with host events between its accesses (unmap, replace, age, logon, logoff, delslot).
+EVENTS_NOT_MODELLED = "the models do not take host events yet"
 
 # (kernel version, case id, access number or None for the memslot/capability): (reason, source line).
 KNOWN: dict[tuple[str, str, int | None], tuple[str, str]] = {}
@@ -36,25 +45,102 @@ KNOWN: dict[tuple[str, str, int | None], tuple[str, str]] = {}
 
 @cache
 def fixtures() -> tuple[dict, ...]:
-    if not FIXTURES.is_dir():
+    d = fixture_dir()
+    if not d.is_dir():
         return ()
     out = []
-    for path in sorted(FIXTURES.glob("linux-*.json")):
-        data = json.loads(path.read_text())
+    for path in sorted((p for p in d.iterdir() if p.name.startswith("linux-") and p.name.endswith(".json")),
+                       key=lambda p: p.name):
+        data = json.loads(path.read_text(encoding="utf-8"))
         data["file"] = path.name
         out.append(data)
     return tuple(out)
 
 
+def campaigns():
+    """The random campaigns, one gzipped JSON per run (random-<kernel id>-<cpu>.json.gz), in the same
+    shape as a fixture, their cases drawn by conformance/campaign.py. Read one at a time and not kept:
+    what the page needs of them is campaign_report()'s counts."""
+    d = fixture_dir()
+    if not d.is_dir():
+        return
+    for path in sorted((p for p in d.iterdir() if p.name.startswith("random-") and p.name.endswith(".json.gz")),
+                       key=lambda p: p.name):
+        data = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+        data["file"] = path.name
+        yield data
+
+
+@cache
+def bug_runs() -> tuple[dict, ...]:
+    """The fsdax experiment's runs (conformance/bugs.py): bugs-<kernel>-<cpu>.json."""
+    d = fixture_dir()
+    if not d.is_dir():
+        return ()
+    return tuple(json.loads(p.read_text(encoding="utf-8")) for p in sorted(d.iterdir(), key=lambda p: p.name)
+                 if p.name.startswith("bugs-") and p.name.endswith(".json"))
+
+
+def split_slot_rows() -> list[dict]:
+    """The split-slot case (suspected bug b) in every run: what the first load mapped, whose memory the
+    next loads read."""
+    out = []
+    for fx in fixtures():
+        case = next((c for c in fx["cases"] if c["id"] == "split-pfnmap-block" and c.get("ops")), None)
+        if case:
+            first = case["ops"][0]
+            out.append({"run": run_id(fx), "kernel": kernel_label(fx), "cpu": fx["cpu"],
+                        "map": (first.get("map_call") or {}).get("size"), "leaf": (first.get("s2") or {}).get("size"),
+                        "markers": [op.get("marker") for op in case["ops"][1:]]})
+    return out
+
+
+def kernel_label(fx: dict) -> str:
+    """How a run's kernel is named on the page: its version, and for the built patch-v3 kernel its base."""
+    k = fx["kernel"]
+    return f"{k['version']} with the v3 patch" if k.get("built") else k["version"]
+
+
+def run_id(fx: dict) -> str:
+    """A run's name: its kernel id (version, and -16k for the 16K-page flavour) and CPU model."""
+    return f"{fx['kernel'].get('id', fx['kernel']['version'])}-{fx['cpu']}"
+
+
+# What is compared of ESR_EL2: EC, IL, ISV, SAS, SSE, SF, AR, CM, S1PTW, WnR and FSC. Not SRT (bits
+# [20:16], the register the probe's guest happened to use), nor FnV, EA, SET or VNCR, which no model
+# decides.
+ESR_COMPARED = (0x3F << 26) | (1 << 25) | (1 << 24) | (3 << 22) | (1 << 21) | (1 << 15) | (1 << 14) \
+    | (1 << 8) | (1 << 7) | (1 << 6) | 0x3F
+# What is compared of a stage-2 leaf: every bit but the output address, bits [49:12] for the 4K and 16K
+# granules (with LPA2, OA[51:50] sit in bits [9:8], zero for the addresses the probe maps, so comparing
+# them checks that LPA2 leaves carry no SH bits).
+DESC_OA = ((1 << 50) - 1) & ~((1 << 12) - 1)
+
+
+def esr_fields(esr: int | None) -> str | None:
+    return None if esr is None else f"{esr & ESR_COMPARED:#010x}"
+
+
+def desc_attrs(desc: int | None) -> str | None:
+    return None if desc is None else f"{desc & ~DESC_OA:#018x}"
+
+
 def real_ops(case: dict) -> list[dict]:
-    """What the real kernel did, per access, in the fields the model is compared on."""
+    """What the real kernel did, per access, in the fields the model is compared on: the outcome, the
+    ESR_EL2 the CPU reported for the access's fault (if it faulted) and, where a leaf was written or
+    relaxed, the whole descriptor but its output address, with the size KVM asked to map."""
     out = []
     for op in case.get("ops", ()):
-        r = {"outcome": op["outcome"], "errno": op.get("errno"), "inject": op.get("inject")}
+        if op["outcome"] == "event":
+            out.append({"outcome": "event", "event": op["event"], "result": op.get("result")})
+            continue
+        r = {"outcome": op["outcome"], "errno": op.get("errno"), "inject": op.get("inject"),
+             "esr": esr_fields(int(op["esr_el2"][0], 16)) if op.get("esr_el2") else None}
         if op.get("s2") and op["outcome"] in ("map", "relax"):
             s2 = op["s2"]
             size = op["map_call"]["size"] if op["outcome"] == "map" and op.get("map_call") else s2["size"]
-            r["s2"] = {"memtype": s2["memtype"], "perm": s2["perm"], "level": s2["level"], "size": size}
+            r["s2"] = {"memtype": s2["memtype"], "perm": s2["perm"], "level": s2["level"], "size": size,
+                       "attrs": desc_attrs(int(s2["desc"], 16))}
         out.append(r)
     return out
 
@@ -62,20 +148,21 @@ def real_ops(case: dict) -> list[dict]:
 def model_ops(trace) -> list[dict]:
     out = []
     for f in trace.faults:
-        r = {"outcome": f.outcome, "errno": f.errno, "inject": f.inject}
+        r = {"outcome": f.outcome, "errno": f.errno, "inject": f.inject, "esr": esr_fields(f.esr)}
         if f.s2 is not None and f.outcome in ("map", "relax"):
-            r["s2"] = {"memtype": f.s2.memtype, "perm": f.s2.perm, "level": f.s2.level, "size": f.s2.size}
+            r["s2"] = {"memtype": f.s2.memtype, "perm": f.s2.perm, "level": f.s2.level, "size": f.s2.size,
+                       "attrs": desc_attrs(f.s2.pte)}
         out.append(r)
     return out
 
 
 def _diff(real: dict, model: dict) -> list[str]:
     out = []
-    for key in ("outcome", "errno", "inject"):
+    for key in ("outcome", "errno", "inject", "esr"):
         if real.get(key) != model.get(key):
             out.append(f"{key}: real {real.get(key)}, model {model.get(key)}")
     if real.get("s2") and model.get("s2"):
-        for key in ("memtype", "perm", "level", "size"):
+        for key in ("memtype", "perm", "level", "size", "attrs"):
             if real["s2"][key] != model["s2"][key]:
                 out.append(f"{key}: real {real['s2'][key]}, model {model['s2'][key]}")
     return out
@@ -86,11 +173,22 @@ def _diff(real: dict, model: dict) -> list[str]:
 PAGE_LEAF_BACKINGS = frozenset({"devmem", "devmemp", "remapdev", "bar", "barwc"})
 
 
-def scenario_for(mid: str, case: dict, sc):
+# Kernels a model is compared with although their base is another kernel: patch-v3 is v6.14 + the v3
+# patch, recorded on 6.12.117 + the v3 patch, whose VM_PFNMAP mappings are sized by the host's stage-1
+# leaf (the backported "Use stage-1 leaf size for VM_PFNMAP"), where v6.14 sizes them from the VMA.
+LEAF_SIZED_BASES = {"6.12.117-v3": "6.12.117 sizes VM_PFNMAP by the host's stage-1 leaf (a page for /dev/mem, "
+                                   "sysfs BARs and udmabufs), v6.14 from the VMA's alignment and extent"}
+
+
+def scenario_for(mid: str, case: dict, sc, kernel_id: str | None = None):
     """A case's scenario as `mid` reads it. The recorded query's `pg` is the VMA's alignment, which is
     what the models that size VM_PFNMAP from the VMA read; a model with the stage-1 leaf fix reads
-    `pg` as the host's stage-1 leaf, which for these backings is a page."""
-    if not MODELS[mid].sizes_pfnmap_from_vma and case.get("backing") in PAGE_LEAF_BACKINGS:
+    `pg` as the host's stage-1 leaf, which for these backings is a page. A recording on a base that sizes
+    by the stage-1 leaf (LEAF_SIZED_BASES) is read the same way: the sizing is the base's, not the model's
+    to check, and the model's other decisions are checked with a page-sized host leaf."""
+    leaf_sized = not MODELS[mid].sizes_pfnmap_from_vma or kernel_id in LEAF_SIZED_BASES
+    backings = PAGE_LEAF_BACKINGS | ({"udmabuf", "udmabuf4k"} if kernel_id in LEAF_SIZED_BASES else set())
+    if leaf_sized and case.get("backing") in backings:
         return replace(sc, pg=None)
     return sc
 
@@ -99,12 +197,18 @@ def compare_case(fx: dict, case: dict) -> dict:
     """One recorded case against its model: everything the page and the test need."""
     mid = fx.get("model")
     kver = fx["kernel"]["version"]
-    row = {"id": case["id"], "title": case["title"], "kernel": kver, "cpu": fx["cpu"], "model": mid,
+    row = {"id": case["id"], "title": case["title"], "kernel": kver, "label": kernel_label(fx), "cpu": fx["cpu"],
+           "model": mid,
+           "run": run_id(fx), "granule": fx["kernel"].get("granule", "4k"),
            "real": {"memslot": case.get("memslot"), "cap_vm": case.get("cap_vm"), "ops": real_ops(case)}}
     for key in ("skipped", "error", "no_permalink"):
         if case.get(key):
             row["status"], row["why"] = "not_compared", case[key]
             return row
+    if any(op["outcome"] == "event" for op in case.get("ops", ())):
+        row["status"], row["why"] = "not_compared", EVENTS_NOT_MODELLED
+        row["events"] = [op["event"] for op in case["ops"] if op["outcome"] == "event"]
+        return row
     parsed = parse_query(case["query"])
     if not parsed.ok:
         row["status"], row["why"] = "bad_permalink", "; ".join(parsed.errors)
@@ -114,7 +218,7 @@ def compare_case(fx: dict, case: dict) -> dict:
         row["permalink"] = canonical_url(mid or "?", parsed.scenario)
         row["status"], row["why"] = "no_model", f"no model {mid} yet" if mid else "no model claims this kernel"
         return row
-    sc = scenario_for(mid, case, parsed.scenario)
+    sc = scenario_for(mid, case, parsed.scenario, fx["kernel"].get("id"))
     row["permalink"] = canonical_url(mid, sc)
     tr = simulate(mid, sc, trace=False)
     row["modelled"] = {"memslot": tr.memslot.result, "cap_vm": tr.cap_cacheable_pfnmap, "ops": model_ops(tr)}
@@ -136,34 +240,70 @@ def compare_case(fx: dict, case: dict) -> dict:
     return row
 
 
+STATUSES = ("same", "known", "differs", "not_compared")
+
+
+@cache
+def campaign_report() -> dict[str, dict]:
+    """Each run's random campaign compared: counts, and the rows that are not the same."""
+    out = {}
+    for fx in campaigns():
+        rows = [compare_case(fx, c) for c in fx["cases"]]
+        counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES + ("bad_permalink", "no_model")}
+        why: dict[str, int] = {}
+        for r in rows:
+            if r["status"] == "not_compared":
+                why[r["why"]] = why.get(r["why"], 0) + 1
+        out[run_id(fx)] = {"file": fx["file"], "seed": fx["campaign"]["seed"], "cases": len(rows), **counts,
+                           "not_compared_why": why, "model": fx.get("model"), "kernel": fx["kernel"]["version"],
+                           "rows": [r for r in rows if r["status"] not in ("same", "not_compared")]}
+    return out
+
+
 @cache
 def report() -> dict:
-    """Every recorded case compared, grouped per model, with the counts the page shows."""
+    """Every recorded case compared, grouped per model, with the counts the page shows: the hand-written
+    cases one by one, the random campaigns as counts (and any case of theirs that differs)."""
     rows = [compare_case(fx, c) for fx in fixtures() for c in fx["cases"]]
-    runs = [{"file": fx["file"], "kernel": fx["kernel"], "model": fx.get("model"), "qemu": fx["qemu"],
+    camp = campaign_report()
+    runs = [{"file": fx["file"], "run": run_id(fx), "kernel": fx["kernel"], "model": fx.get("model"),
+             "model_note": fx.get("model_note"), "qemu": fx["qemu"],
              "cpu": fx["cpu"], "host": fx["host"], "date": fx["date"], "seconds": fx.get("seconds"),
-             "cases": len(fx["cases"]),
+             "cases": len(fx["cases"]), "campaign": {k: v for k, v in camp.get(run_id(fx), {}).items() if k != "rows"},
              "cap_dev": next((c["cap_dev"] for c in fx["cases"] if "cap_dev" in c), None)} for fx in fixtures()]
     models = []
     for mid in KERNELS:
         mine = [r for r in rows if r["model"] == mid]
-        counts = {s: sum(r["status"] == s for r in mine) for s in ("same", "known", "differs", "not_compared")}
-        models.append({"model": mid, "kernels": sorted({r["kernel"] for r in mine}),
+        counts = {s: sum(r["status"] == s for r in mine) for s in STATUSES}
+        drawn = [c for c in camp.values() if c["model"] == mid]
+        random_counts = {s: sum(c[s] for c in drawn) for s in STATUSES}
+        models.append({"model": mid, "kernels": sorted({r["label"] for r in mine}),
+                       "granules": sorted({r["granule"] for r in mine}),
                        "source_read_only": SOURCE_READ_ONLY.get(mid) if not mine else None,
-                       "compared": counts["same"] + counts["known"] + counts["differs"], **counts})
+                       "compared": counts["same"] + counts["known"] + counts["differs"], **counts,
+                       "random": {"compared": random_counts["same"] + random_counts["known"] + random_counts["differs"],
+                                  **random_counts}})
     waiting = sorted({(fx["kernel"]["version"], fx.get("model") or "") for fx in fixtures()
                       if fx.get("model") not in MODELS})
-    return {"schema": 1, "runs": runs, "models": models,
-            "no_model_yet": [{"kernel": k, "model": m or None} for k, m in waiting], "cases": rows}
+    return {"schema": 1, "runs": runs, "models": models, "bugs": {"split_slot": split_slot_rows(),
+                                                                  "fsdax": list(bug_runs())},
+            "no_model_yet": [{"kernel": k, "model": m or None} for k, m in waiting], "cases": rows,
+            "random_rows": [r for c in camp.values() for r in c["rows"]]}
 
 
 @cache
-def _by_permalink() -> dict[str, list[dict]]:
+def _by_permalink() -> dict[str, tuple[dict, ...]]:
+    """Every compared hand-written case by permalink, in the little a trace page's line needs: a trace
+    page asks for it, so it stays small (not the whole report)."""
     out: dict[str, list[dict]] = {}
-    for r in report()["cases"]:
-        if r.get("permalink") and r["status"] in ("same", "known", "differs"):
-            out.setdefault(r["permalink"], []).append(r)
-    return out
+    for fx in fixtures():
+        for case in fx["cases"]:
+            r = compare_case(fx, case)
+            if r.get("permalink") and r["status"] in ("same", "known", "differs"):
+                out.setdefault(r["permalink"], []).append(
+                    {k: r[k] for k in ("id", "kernel", "cpu", "run", "model", "status")}
+                    | {"package": fx["kernel"]["package"], "qemu": fx["qemu"]["version"], "date": fx["date"]})
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def checked(model: str, canonical: str) -> dict | None:
@@ -175,17 +315,16 @@ def checked(model: str, canonical: str) -> dict | None:
         return None
     # Several runs can record the same scenario (VHE and nVHE); a difference in any of them shows.
     r = next((r for r in rows if r["status"] == "differs"), next((r for r in rows if r["status"] == "known"), rows[0]))
-    fx = next(f for f in fixtures() if f["kernel"]["version"] == r["kernel"] and f["cpu"] == r["cpu"])
-    return {"kernel": r["kernel"], "package": fx["kernel"]["package"], "qemu": fx["qemu"]["version"],
-            "cpu": r["cpu"], "date": fx["date"], "same": r["status"] == "same", "status": r["status"],
+    return {"kernel": r["kernel"], "package": r["package"], "qemu": r["qemu"],
+            "cpu": r["cpu"], "date": r["date"], "same": r["status"] == "same", "status": r["status"],
             "href": f"/conformance/#{anchor(r)}",
-            "text": f"checked against Linux {r['kernel']} under QEMU {fx['qemu']['version']} ({r['cpu']}): "
+            "text": f"checked against Linux {r['kernel']} under QEMU {r['qemu']} ({r['cpu']}): "
                     + {"same": "same result", "known": "a known difference",
                        "differs": "DIFFERENT result"}[r["status"]]}
 
 
 def anchor(row: dict) -> str:
-    return f"{row['kernel']}-{row['cpu']}-{row['id']}"
+    return f"{row['run']}-{row['id']}"
 
 
 def verdict(side: dict | None) -> str:
@@ -196,8 +335,11 @@ def verdict(side: dict | None) -> str:
     for op in side["ops"]:
         if op.get("s2"):
             s2 = op["s2"]
-            size = {4096: "4K", 2 << 20: "2M", 1 << 30: "1G"}.get(s2["size"], str(s2["size"]))
+            size = {4096: "4K", 16384: "16K", 2 << 20: "2M", 32 << 20: "32M", 1 << 30: "1G"}.get(s2["size"],
+                                                                                             str(s2["size"]))
             parts.append(f"{op['outcome']} {s2['memtype']} {s2['perm']} {size} L{s2['level']}")
+        elif op["outcome"] == "event":
+            parts.append(f"[{op['event']}: {op.get('result')}]")
         else:
             parts.append(" ".join(x for x in (op["outcome"], op.get("errno"), op.get("inject")) if x))
     return " | ".join(parts)
@@ -215,8 +357,9 @@ def page():
     rep = report()
     runs = []
     for run in rep["runs"]:
-        rows = [r for r in rep["cases"] if r["kernel"] == run["kernel"]["version"] and r["cpu"] == run["cpu"]]
-        variant = ", ".join(k.upper() for k in ("fwb", "dic", "mte") if run["host"][k]) or "no FWB, no DIC"
+        rows = [r for r in rep["cases"] if r["run"] == run["run"]]
+        variant = ", ".join(k.upper() for k in ("fwb", "dic", "mte", "lpa2") if run["host"].get(k)) \
+            or "no FWB, no DIC"
         runs.append({**run, "rows": rows, "variant": variant + (", nVHE" if run["host"].get("nvhe") else "")})
     return render_template("conformance.html", rep=rep, runs=runs, verdict=verdict, anchor=anchor)
 

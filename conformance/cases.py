@@ -1,15 +1,38 @@
 """The cases the probe runs, and the permalink that expresses each one.
 
-A case is one fresh VM: a test slot at IPA 0x4000_0000 backed as `backing` says (or none), the
-slot and VM flags, the guest's stage-1 type, and the guest's accesses in order. `permalink()`
-writes the scenario-1 query that says the same thing for a host with the given features, or
-returns the reason none can.
+A case is one fresh VM of an IPA size: a test slot at IPA 0x4000_0000 backed as `backing` says (or
+none), one level-2 block long (2 MiB with 4K pages, 32 MiB with 16K), the slot and VM flags, the
+guest's stage-1 type, and the guest's accesses in order, with host events between them. Pages are
+the host's (4K or 16K). `permalink()` writes the scenario-1 query that says the same thing for a host
+with the given features and page size, or returns the reason none can.
+
+Host events (the VMM's actions between two accesses; in a permalink's `f` list, in order with the
+faults; the size is one host page unless given):
+  unmap:<ipa>[:<size>]    munmap() of the part of the slot's VMA backing that IPA range: the MMU
+                          notifier unmaps it at stage 2, and the range then has no VMA.
+  replace:<ipa>[:<size>]  mmap(MAP_FIXED) of a fresh mapping of the same kind over the range
+                          (anonymous private, shared anonymous, a new memfd, a hugetlb page, /dev/mem at
+                          the same offset); its pages carry new markers ("S2VN").
+  age:<ipa>[:<size>]      the host ages the range: DAMON's virtual-address monitor (sysfs), started on
+                          the VMM for that range alone with a 1 ms sampling interval for 50 ms, makes
+                          sampled pages old with ptep_clear_young_notify(), whose MMU notifier
+                          (clear_young -> kvm_age_gfn) clears the access flag at stage 2. Debian's
+                          kernels lack IDLE_PAGE_TRACKING (no /sys/kernel/mm/page_idle), and
+                          MADV_PAGEOUT reclaims without a reference check (it unmaps shmem pages,
+                          leaves anonymous ones alone without swap): neither ages.
+  logon, logoff           KVM_SET_USER_MEMORY_REGION(2) of the same slot with only
+                          KVM_MEM_LOG_DIRTY_PAGES set or cleared (a flags-only change).
+  delslot                 KVM_SET_USER_MEMORY_REGION(2) of the slot with memory_size 0.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 TEST_IPA, NOSLOT_IPA, PAGE = 0x4000_0000, 0x8000_0000, 0x1000
+GRANULES = {0x1000: "4k", 0x4000: "16k"}
+BLOCK = {0x1000: "2m", 0x4000: "32m"}          # a level-2 block of each granule, the `pg` of a block
+EVENTS = {"unmap": "U", "replace": "R", "age": "A", "logon": "L", "logoff": "l", "delslot": "D"}
+RANGE_EVENTS = ("unmap", "replace", "age")
 
 # What each backing is, in the permalink grammar: VMA flags, pgprot, backing, host leaf.
 BACKINGS = {
@@ -36,11 +59,20 @@ BACKINGS = {
              "pfnmap,io,shared,maywrite,uc", "ngnrne", "dev", "2m"),
     "remapdev": ("anonymous memory at registration, /dev/mem MAP_SHARED mapped over it afterwards",
                  "pfnmap,io,shared,maywrite", "ngnrne", "dev", "2m"),
-    "gmem": ("guest_memfd (mappable, shared with the host) through KVM_SET_USER_MEMORY_REGION2", None, None,
-             None, None),
+    "gmem": ("guest_memfd (mappable, shared with the host) through KVM_SET_USER_MEMORY_REGION2, its mmap as the "
+             "slot's userspace range", "shared,maywrite", "normal", "ram", None),
+    "fsdax": ("a file on ext4 mounted -o dax over an nvdimm in fsdax mode (ZONE_DEVICE pages), 2 MiB-aligned "
+              "(conformance/bugs.py only)", None, None, None, None),
+    "devdax": ("device-dax /dev/dax0.0 of an nvdimm (ZONE_DEVICE pages, 2 MiB PMDs) (conformance/bugs.py only)", None,
+               None, None, None),
+    "split": ("one memslot over two VMAs: its first page /dev/mem MAP_SHARED (a VM_PFNMAP of hidden RAM at a "
+              "2 MiB-aligned PA and HVA), the rest anonymous memory", None, None, None, None),
     "none": ("no test slot", None, None, None, None),
 }
 MTE_OK = ("anon", "thp", "anonshared", "memfd")    # VMAs the kernel marks VM_MTE_ALLOWED on MTE hosts
+# ... and MAP_HUGETLB from 6.13 on (arch_calc_vm_flag_bits(): 6.12 excludes it, 7.3 includes it, and the
+# 6.16, 6.17 and 7.x recordings register hugetlb slots in MTE VMs).
+HUGETLB_MTE_FROM = (6, 13)
 
 # Guest operations: the probe's letter, and the fault the access raises (kind and modifiers).
 OPS = {
@@ -59,55 +91,98 @@ class Case:
     id: str
     title: str
     backing: str
-    ops: tuple[tuple[str, str, int], ...]      # (op, "T" test slot | "N" no memslot, page)
+    ops: tuple[tuple, ...]                     # (op, "T" test slot | "N" no memslot, page) or an event:
+                                               # (event, "T", page, npages) / (event, "S", 0)
     slot: str = ""                             # "log", "ro"
     vm: str = ""                               # "mte", "nisv"
     gs1: str = "off"
     needs: tuple[str, ...] = ()                # what the run must have: "mte" (host), "vfio" (modules)
+    ipa_bits: int = 40                         # the VM's IPA size (KVM_VM_TYPE_ARM_IPA_SIZE)
+    granules: tuple[str, ...] = ("4k", "16k")  # the host page sizes it is run on
 
     def probe_line(self) -> str:
-        ops = ",".join(f"{PROBE_LETTER[o]}:{where}{page}" for o, where, page in self.ops)
-        return " ".join((self.id, self.backing, self.slot or "-", self.vm or "-", self.gs1, ops))
+        ops = []
+        for op in self.ops:
+            if op[0] in EVENTS:
+                ops.append(EVENTS[op[0]] + (f":T{op[2]}:{op[3]}" if op[0] in RANGE_EVENTS else ""))
+            else:
+                ops.append(f"{PROBE_LETTER[op[0]]}:{op[1]}{op[2]}")
+        return " ".join((self.id, self.backing, self.slot or "-", self.vm or "-", self.gs1, str(self.ipa_bits),
+                         ",".join(ops)))
 
-    def ipa(self, i: int) -> int:
-        _, where, page = self.ops[i]
-        return (TEST_IPA if where == "T" else NOSLOT_IPA) + page * PAGE
+    @property
+    def has_events(self) -> bool:
+        return any(op[0] in EVENTS for op in self.ops)
 
-    def permalink(self, model: str, host: set[str]) -> tuple[str | None, str | None]:
-        """(permalink, None) or (None, why no permalink expresses the case)."""
+    def ipa(self, i: int, page: int = PAGE) -> int:
+        where, n = self.ops[i][1], self.ops[i][2]
+        return (NOSLOT_IPA if where == "N" else TEST_IPA) + n * page
+
+    def item(self, i: int, page: int = PAGE) -> str:
+        """Access or event i as an item of a permalink's `f` list."""
+        op = self.ops[i]
+        if op[0] not in EVENTS:
+            return f"{self.ipa(i, page):x}{OPS[op[0]][1]}"
+        if op[0] not in RANGE_EVENTS:
+            return op[0]
+        size = op[3] * page if op[3] else page * page // 8        # 0 pages: the whole slot, one block
+        return f"{op[0]}:{self.ipa(i, page):x}" + (f":{size:x}" if size != page else "")
+
+    def permalink(self, model: str, host: set[str], page: int = PAGE, items: list[str] | None = None,
+                  kernel: str = "7.3.4") -> tuple[str | None, str | None]:
+        """(permalink, None) or (None, why no permalink expresses the case). `items`: the `f` list as
+        recorded (every fault the CPU reported, in order), instead of one declared fault per access."""
         _, vma, mt, mem, pg = BACKINGS[self.backing]
-        if self.backing == "gmem":
-            return None, "guest_memfd is not modelled (a memslot's memory is always a VMA in schema 1)"
         if self.vm == "mte" and "mte" not in host:
             return None, "the host has no MTE"
         q = []
+        if self.backing == "split":
+            return None, ("a memslot over two VMAs (a one-page /dev/mem VM_PFNMAP, then anonymous memory) is not "
+                          "expressible in schema 1, which has one VMA per slot")
+        if vma is None and self.vm == "mte":
+            # No test slot: the schema-1 memslot stands for the VMM's ordinary RAM, which an MTE VM
+            # needs to be VM_MTE_ALLOWED (anonymous memory on an MTE host is).
+            q.append("vma=maywrite,mteok")
         if vma is not None:
-            flags = vma + (",mteok" if "mte" in host and self.backing in MTE_OK else "")
+            hugetlb_mte = tuple(int(x) for x in kernel.split(".")[:2]) >= HUGETLB_MTE_FROM
+            mte_ok = self.backing in MTE_OK or (self.backing == "hugetlb" and hugetlb_mte)
+            flags = vma + (",mteok" if "mte" in host and mte_ok else "")
             if flags != "maywrite":
                 q.append("vma=" + flags)
             if mt != "normal":
                 q.append("mt=" + mt)
             if mem != "ram":
                 q.append("mem=" + mem)
-        hs = ",".join(h for h in ("fwb", "dic", "mte") if h in host)
+        hs = ",".join(h for h in ("fwb", "dic", "mte", "lpa2") if h in host)
         if hs != "fwb,dic":
             q.append("host=" + hs)
         if self.vm:
             q.append("vm=" + self.vm)
-        if self.slot:
-            q.append("slot=" + self.slot)
+        slot = ",".join(x for x in (self.slot, "gmem" if self.backing == "gmem" else "") if x)
+        if slot:
+            q.append("slot=" + slot)
+        if page != PAGE:
+            q.append("g=" + GRANULES[page])
+        if self.ipa_bits != 40:
+            q.append(f"ipa={self.ipa_bits}")
         if pg:
-            q.append("pg=" + pg)
+            q.append("pg=" + BLOCK[page])
         if self.gs1 != "wb":
             q.append("gs1=" + GS1[self.gs1])
         if self.backing == "remapdev":
             q.append("remap=1")
-        q.append("f=" + ",".join(f"{self.ipa(i):x}{OPS[o][1]}" for i, (o, _, _) in enumerate(self.ops)))
+        q.append("f=" + ",".join(items if items is not None else (self.item(i, page) for i in range(len(self.ops)))))
         return f"/{model}/?" + "&".join(q), None
 
 
 def T(op: str, page: int = 0) -> tuple[str, str, int]:
     return (op, "T", page)
+
+
+def E(event: str, page: int = 0, npages: int = 1) -> tuple:
+    """A host event: on pages [page, page+npages) of the test slot (npages 0: the whole slot, one block),
+    or on the slot itself."""
+    return (event, "T", page, npages) if event in RANGE_EVENTS else (event, "S", 0)
 
 
 def N(op: str, page: int = 0) -> tuple[str, str, int]:
@@ -183,8 +258,56 @@ def _cases() -> list[Case]:
         Case("vfio-mte", "MTE VM over a vfio-pci BAR", "vfio", (T("r"),), vm="mte", needs=("mte", "vfio")),
         Case("gmem-ops", "guest_memfd: load, store, fetch", "gmem", (T("r"), T("w", 1), T("x", 2))),
         Case("udmabuf-log", "udmabuf with dirty logging", "udmabuf", (T("r"),), slot="log"),
+        # The VM's IPA size (KVM_VM_TYPE_ARM_IPA_SIZE): the stage-2 start level and the levels faults
+        # are reported at. 52 bits needs LPA2 (4K and 16K pages); a host that allows less skips it.
+        Case("anon-ipa36", "36-bit IPA VM over anonymous memory: load, store, fetch", "anon",
+             (T("r"), T("w", 1), T("x", 2)), ipa_bits=36),
+        Case("anon-ipa44", "44-bit IPA VM over anonymous memory: load, store", "anon", (T("r"), T("w", 1)),
+             ipa_bits=44),
+        Case("anon-ipa48", "48-bit IPA VM over anonymous memory: load, store, fetch", "anon",
+             (T("r"), T("w", 1), T("x", 2)), ipa_bits=48),
+        Case("anon-ipa52", "52-bit IPA VM over anonymous memory: load, store, fetch", "anon",
+             (T("r"), T("w", 1), T("x", 2)), ipa_bits=52),
+        Case("thp-ipa52", "52-bit IPA VM over THP: load, store", "thp", (T("r"), T("w", 1)), ipa_bits=52),
+        Case("noslot-ipa52", "52-bit IPA VM, no memslot: load, store", "none", (N("r"), N("w", 1)), ipa_bits=52),
+        # Host events between the guest's accesses (not compared until the models take them).
+        Case("anon-unmap", "anonymous memory: load, munmap the page, load it again", "anon",
+             (T("r"), E("unmap"), T("r"), T("r", 1))),
+        Case("anon-replace", "anonymous memory: load, a fresh mapping over the page, load, store", "anon",
+             (T("r"), E("replace"), T("r"), T("w"))),
+        Case("anon-age", "anonymous memory: load, age the page, load, age it again, store", "anon",
+             (T("r"), E("age"), T("r"), E("age"), T("w"))),
+        Case("anon-logonoff", "anonymous memory: store, dirty logging on, store, load, logging off, store",
+             "anon", (T("w"), T("r", 1), E("logon"), T("w"), T("w", 1), E("logoff"), T("w", 2))),
+        Case("anon-delslot", "anonymous memory: load, delete the memslot, load", "anon",
+             (T("r"), E("delslot"), T("r"))),
+        Case("anon-events", "the issue's example: load, age, load, logging on, store, delete the slot, load",
+             "anon", (T("r"), E("age"), T("r"), E("logon"), T("w"), E("delslot"), T("r"))),
+        Case("thp-logon", "THP: load (a block), dirty logging on, store, load, logging off, store", "thp",
+             (T("r"), E("logon"), T("w", 1), T("r", 2), E("logoff"), T("w", 3))),
+        Case("thp-unmap", "THP: load (a block), munmap one page of it, load pages 0 and 1", "thp",
+             (T("r"), E("unmap", 1), T("r"), T("r", 1))),
+        Case("thp-age", "THP: load (a block), age it, load", "thp", (T("r"), E("age", 0, 2), T("r"))),
+        Case("memfd-age", "memfd: load, age the page, load", "memfd", (T("r"), E("age"), T("r"))),
+        Case("memfd-replace", "memfd: load, a fresh memfd over the page, load", "memfd",
+             (T("r"), E("replace"), T("r"))),
+        Case("devmem-unmap", "/dev/mem shared: load, munmap the page, load", "devmem",
+             (T("r"), E("unmap"), T("r"))),
+        Case("devmem-replace", "/dev/mem shared: load, /dev/mem mapped again over the page, load", "devmem",
+             (T("r"), E("replace"), T("r"))),
+        Case("devmem-logon", "/dev/mem shared: load, dirty logging on (refused), load", "devmem",
+             (T("r"), E("logon"), T("r"))),
+        Case("hugetlb-unmap", "hugetlb: load, munmap the whole huge page, load", "hugetlb",
+             (T("r"), E("unmap", 0, 0), T("r"))),
     ]
-    return out
+    # Suspected bug (kernel-behaviour.md 3.6 b): 6.17's and 7.1's get_vma_page_shift() bound check
+    # `ALIGN(hva, PMD_SIZE) <= vma->vm_end` cannot fail for a block-aligned HVA, so a one-page VM_PFNMAP
+    # VMA at the start of a larger memslot gets a block, which maps hidden RAM over the IPA range the
+    # anonymous VMA after it backs. Page 1's load shows whose memory the guest reads.
+    out.append(Case("split-pfnmap-block", "a slot over a one-page /dev/mem VMA and anonymous memory: load page 0, "
+                    "then page 1 (the anonymous VMA's)", "split", (T("r"), T("r", 1), T("r", 2))))
+    # mem=sg (a udmabuf) is defined for the 4K granule only in schema 1: not run on 16K hosts.
+    return [replace(c, granules=("4k",)) if c.backing.startswith("udmabuf") else c for c in out]
 
 
 CASES = _cases()

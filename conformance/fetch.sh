@@ -22,8 +22,10 @@ fi
 "$here/apt.sh" "$W/apt-arm64" arm64 trixie trixie-backports sid >&2 || echo "FAILED apt root arm64: apt-get update"
 "$here/apt.sh" "$W/apt-host" amd64 bookworm-backports >&2 || echo "FAILED apt root host: apt-get update"
 
+# ONLY="pkg ...": fetch these packages of the lock and no others.
 grep -v '^#' "$here/packages.lock" | while IFS=$'\t' read -r role kver root pkg ver sha; do
     [ -n "$pkg" ] || continue
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $pkg "* ]]; then continue; fi
     dir="$W/pkg/$pkg"
     if [ -e "$dir/.sha256" ] && [ "$(cat "$dir/.sha256")" = "$sha" ]; then echo "ok $pkg"; continue; fi
     tmp=$(mktemp -d "$W/deb/dl.XXXXXX")

@@ -1,5 +1,6 @@
 """The wheel as a user installs it: built from this checkout, installed into a fresh virtualenv
 outside it, `s2viz serve` answering a page and its fingerprinted stylesheet."""
+import json
 import re
 import subprocess
 import sys
@@ -53,6 +54,39 @@ def test_the_installed_wheel_serves_a_page_and_its_fingerprinted_css(installed):
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert b"Starting gunicorn" in err          # the production server, not a development one
+
+
+def test_the_installed_wheel_shows_the_conformance_runs(installed):
+    """The recorded runs are package data: /conformance/, its JSON and a recorded trace's "checked
+    against Linux" line work from the wheel alone, with the checkout out of reach."""
+    from app import conformance
+
+    assert conformance.fixtures(), "no recorded runs in the checkout"
+    row = next(r for r in conformance.report()["cases"] if r["status"] == "same" and r.get("permalink"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(installed)}
+    proc = subprocess.Popen([str(installed / "venv" / "bin" / "s2viz"), "serve", "--port", str(port)],
+                            cwd=installed, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_healthy(base, proc)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        page = opener.open(base + "/conformance/", timeout=60).read().decode()
+        assert page.count('<tr id="') == len(conformance.report()["cases"])
+        assert "source-read only" not in page or "v6.14" in page
+        data = json.loads(opener.open(base + "/conformance.json", timeout=60).read())
+        assert len(data["runs"]) == len(conformance.fixtures())
+        assert [m["same"] for m in data["models"]] == [m["same"] for m in conformance.report()["models"]]
+        trace = opener.open(base + row["permalink"], timeout=60).read().decode()
+        assert f"checked against Linux {row['kernel']}" in trace
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    where = subprocess.run([str(installed / "venv" / "bin" / "python"), "-c",
+                            "import app.conformance as c; print(c.fixture_dir())"],
+                           capture_output=True, text=True, check=True, cwd=installed).stdout.strip()
+    assert str(ROOT) not in where and "site-packages" in where
 
 
 def test_serve_refuses_to_start_without_the_built_assets(installed):

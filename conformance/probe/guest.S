@@ -1,7 +1,8 @@
 /* The guest: runs at EL1 in a fresh VM, position independent, copied to the code slot.
  *
  * x0 holds the mailbox: [0] port IPA, [8] stage-1 on (0/1), [16] TTBR0, [24] MAIR, [32] TCR,
- * [64...] operations as (kind, address) pairs ending with kind 0. Before each operation the
+ * [40] the code's IPA >> 21, [64...] operations as (kind, address) pairs ending with kind 0 (kind 9,
+ * a host event, does nothing in the guest: the VMM acts when the guest announces it). Before each operation the
  * guest stores its number to the port (an MMIO exit the probe sees); a loaded value is stored to
  * port+24; every exception it takes stores ESR to port+8 and FAR to port+16, then resumes after
  * the access (an instruction abort, or any exception taken outside the guest's code, returns to
@@ -17,6 +18,7 @@ guest_start:
 	msr	vbar_el1, x1
 	isb
 	ldr	x21, [x20, #0]
+	ldr	x19, [x20, #40]
 	ldr	x2, [x20, #8]
 	cbz	x2, 1f
 	ldr	x3, [x20, #16]
@@ -103,7 +105,7 @@ handler:
 	b.eq	2f
 	mrs	x27, elr_el1		/* anything taken outside the guest's own code ends a fetch */
 	lsr	x28, x27, #21
-	cmp	x28, #(0x10000000 >> 21)
+	cmp	x28, x19
 	b.ne	2f
 	add	x27, x27, #4
 	msr	elr_el1, x27

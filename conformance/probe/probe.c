@@ -1,8 +1,9 @@
 /* s2viz conformance probe: runs inside the emulated arm64 machine, as /init's payload.
  *
- * For every case line on stdin it creates a fresh VM with a code slot (the guest of guest.S) and a
- * test slot at IPA 0x4000_0000 backed as the case says, runs the guest's accesses one by one and
- * prints what happened as "@@" records on stdout (parsed by conformance/harness.py):
+ * For every case line on stdin it creates a fresh VM (of the case's IPA size) with a code slot (the
+ * guest of guest.S) and a test slot at IPA 0x4000_0000 backed as the case says, runs the guest's
+ * accesses one by one, performs the case's host events between them, and prints what happened as
+ * "@@" records on stdout (parsed by conformance/harness.py):
  *   @@C <case> <what> <values...>     memslot, capability and VM set-up results
  *   @@O <case> <op>                    operation <op> starts (its events follow)
  *   @@E <case> <op> <event...>         KVM_RUN results, exits, guest exceptions, loaded values
@@ -25,6 +26,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CAP_CACHEABLE_PFNMAP 243
@@ -53,11 +56,17 @@ struct s2v_region2 {
 #define MBOX_OFF   0x100000UL
 #define PT_OFF     0x180000UL
 #define TEST_IPA   0x40000000UL
-#define TEST_SIZE  SZ_2M
 #define NOSLOT_IPA 0x80000000UL
+#define KVM_CAP_IPA_SIZE 165          /* KVM_CAP_ARM_VM_IPA_SIZE */
+
+/* The host's page and the block a level-2 entry maps (2 MiB with 4K pages, 32 MiB with 16K): the
+ * test slot is one such block, so that every block size the host allows can be tried. */
+static unsigned long PAGE, TEST_SIZE;
 #define PORT_IPA   0xC0000000UL
 #define HIDDEN_RAM_PA 0xA0000000UL     /* RAM above mem=1536M with -m 2G: not the kernel's */
 #define MARK(i)    (0x5332564d00000000UL | (uint64_t)(i))   /* "S2VM" + buffer page index */
+#define MARK_NEW(i) (0x5332564e00000000UL | (uint64_t)(i))  /* "S2VN": a page mapped by a replace event */
+#define MARK_HOST(i) (0x5332564800000000UL | (uint64_t)(i)) /* "S2VH": hidden RAM no VMA of the slot maps */
 #define RET_INSN   0xd65f03c0U
 
 extern char guest_start[], guest_end[];
@@ -94,6 +103,8 @@ static const char *err_name(int e)
 	case EBUSY: return "-EBUSY";
 	case EAGAIN: return "-EAGAIN";
 	case EHWPOISON: return "-EHWPOISON";
+	case EOPNOTSUPP: return "-EOPNOTSUPP";
+	case EIO: return "-EIO";
 	default: { static char b[16]; snprintf(b, sizeof b, "-E%d", e); return b; }
 	}
 }
@@ -124,6 +135,14 @@ static const char *const kprobes[] = {
 	"r:s2v_prep kvm_arch_prepare_memory_region ret=$retval:s32",
 	"p:s2v_sea kvm_inject_sea",
 	"p:s2v_io io_mem_abort",
+	/* What host events do at stage 2: an MMU-notifier unmap, write protection for dirty logging,
+	 * aging (the access flag cleared), and the access flag set again on an access-flag fault. */
+	"p:s2v_unmap kvm_pgtable_stage2_unmap ipa=%x1:x64 size=%x2:x64",
+	"p:s2v_wrprot kvm_pgtable_stage2_wrprotect ipa=%x1:x64 size=%x2:x64",
+	"p:s2v_young kvm_pgtable_stage2_test_clear_young ipa=%x1:x64 size=%x2:x64 mkold=%x3:u8",
+	"r:s2v_youngret kvm_pgtable_stage2_test_clear_young ret=$retval:u8",
+	"p:s2v_mkyoung kvm_pgtable_stage2_mkyoung ipa=%x1:x64",
+	"p:s2v_afault handle_access_fault",
 	NULL,
 };
 
@@ -151,62 +170,80 @@ static void setup_kprobes(void)
 	write_file(TRACING "/trace", "", 0);
 }
 
-/* Print and clear what the kprobes recorded, attributed to operation `op`. */
+/* Print what the kprobes recorded since the last call, attributed to operation `op`. trace_pipe is
+ * read without blocking and consumes what it returns: clearing `trace` instead would reset the ring
+ * buffer, which waits for an RCU grace period every time (slow under TCG). */
+static int trace_fd = -1;
+
 static void drain_trace(int op)
 {
 	static char buf[1 << 18];
+	static size_t keep;          /* an incomplete last line, kept for the next read */
 	if (!trace_ok)
 		return;
-	int fd = open(TRACING "/trace", O_RDONLY);
-	if (fd < 0)
+	if (trace_fd < 0 && (trace_fd = open(TRACING "/trace_pipe", O_RDONLY | O_NONBLOCK)) < 0)
 		return;
-	ssize_t n, len = 0;
-	while ((n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
-		len += n;
-	close(fd);
-	buf[len] = 0;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		char *ev = strstr(line, " s2v_");
-		if (!ev)
-			ev = strstr(line, " kvm_guest_fault:");
-		if (line[0] == '#' || !ev)
-			continue;
-		rec("@@T %s %d %s", cur, op, ev + 1);
+	for (;;) {
+		ssize_t n = read(trace_fd, buf + keep, sizeof buf - 1 - keep);
+		if (n <= 0)
+			break;
+		size_t len = keep + n;
+		buf[len] = 0;
+		char *end = strrchr(buf, '\n');
+		size_t done = end ? (size_t)(end - buf) + 1 : 0;
+		char save = buf[done];
+		buf[done] = 0;
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+			char *ev = strstr(line, " s2v_");
+			if (!ev)
+				ev = strstr(line, " kvm_guest_fault:");
+			if (line[0] == '#' || !ev)
+				continue;
+			rec("@@T %s %d %s", cur, op, ev + 1);
+		}
+		buf[done] = save;
+		keep = len - done;
+		memmove(buf, buf + done, keep);
 	}
-	write_file(TRACING "/trace", "", 0);
 }
 
 /* ---- backings ------------------------------------------------------------------------------ */
 
-/* A 2 MiB-aligned 2 MiB hole in the address space, for a mapping whose alignment matters. */
+/* A TEST_SIZE-aligned hole of TEST_SIZE in the address space, for a mapping whose alignment matters. */
 static void *aligned_hole(void)
 {
-	uint8_t *p = mmap(NULL, 3 * SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *p = mmap(NULL, 3 * TEST_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	uint8_t *a = (uint8_t *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
+	uint8_t *a = (uint8_t *)(((uintptr_t)p + TEST_SIZE - 1) & ~(TEST_SIZE - 1));
 	return a;
 }
 
-static void put_markers(volatile uint8_t *base, size_t size)
+/* Markers per 4 KiB of the buffer, whatever the host's page: the guest's offsets are 4K-based. */
+static void put_markers_from(volatile uint8_t *base, size_t size, size_t first, int fresh)
 {
 	for (size_t i = 0; i < size / SZ_4K; i++) {
 		*(volatile uint32_t *)(base + i * SZ_4K) = RET_INSN;
-		*(volatile uint64_t *)(base + i * SZ_4K + 8) = MARK(i);
+		*(volatile uint64_t *)(base + i * SZ_4K + 8) = fresh ? MARK_NEW(first + i) : MARK(first + i);
 		*(volatile uint64_t *)(base + i * SZ_4K + 0x10) = 0;
 		*(volatile uint64_t *)(base + i * SZ_4K + 0x18) = 0;
 	}
 }
 
-static void *map_devmem(void *at, int shared)
+static void put_markers(volatile uint8_t *base, size_t size)
+{
+	put_markers_from(base, size, 0, 0);
+}
+
+static void *map_devmem_at(void *at, size_t size, uint64_t off, int shared)
 {
 	int fd = open("/dev/mem", O_RDWR | O_SYNC);
 	if (fd < 0) {
 		rec("@@C %s backing_error /dev/mem %s", cur, err_name(errno));
 		return NULL;
 	}
-	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
-		       fd, HIDDEN_RAM_PA);
+	void *p = mmap(at, size, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
+		       fd, HIDDEN_RAM_PA + off);
 	close(fd);
 	if (p == MAP_FAILED) {
 		rec("@@C %s backing_error mmap(/dev/mem) %s", cur, err_name(errno));
@@ -215,12 +252,17 @@ static void *map_devmem(void *at, int shared)
 	return p;
 }
 
+static void *map_devmem(void *at, int shared)
+{
+	return map_devmem_at(at, TEST_SIZE, 0, shared);
+}
+
 /* udmabuf over every other memfd page, in reverse order: page i of the buffer is memfd page
  * 2(N-1-i). Whichever way the allocator hands out the memfd's pages, the page physically after a
  * buffer page is not the next buffer page. */
 static void *map_udmabuf(void *at)
 {
-	size_t n = TEST_SIZE / SZ_4K;
+	size_t n = TEST_SIZE / PAGE;
 	int mfd = memfd_create("s2v-udmabuf", MFD_ALLOW_SEALING);
 	if (mfd < 0 || ftruncate(mfd, 2 * TEST_SIZE) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		rec("@@C %s backing_error memfd %s", cur, err_name(errno));
@@ -229,7 +271,7 @@ static void *map_udmabuf(void *at)
 	/* Allocate the memfd's pages in order first, so that reversing them scatters the buffer. */
 	uint8_t *tmp = mmap(NULL, 2 * TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	for (size_t i = 0; tmp != MAP_FAILED && i < 2 * n; i++)
-		tmp[i * SZ_4K] = 1;
+		tmp[i * PAGE] = 1;
 	if (tmp != MAP_FAILED)
 		munmap(tmp, 2 * TEST_SIZE);
 	int dev = open("/dev/udmabuf", O_RDWR);
@@ -242,8 +284,8 @@ static void *map_udmabuf(void *at)
 	l->count = n;
 	for (size_t i = 0; i < n; i++) {
 		l->list[i].memfd = mfd;
-		l->list[i].offset = 2 * (n - 1 - i) * SZ_4K;
-		l->list[i].size = SZ_4K;
+		l->list[i].offset = 2 * (n - 1 - i) * PAGE;
+		l->list[i].size = PAGE;
 	}
 	int buf = ioctl(dev, UDMABUF_CREATE_LIST, l);
 	int e = errno;
@@ -366,6 +408,29 @@ static void *map_vfio(void *at)
 	return p;
 }
 
+/* fsdax (conformance/bugs.py only): a file on an ext4 filesystem mounted -o dax over an nvdimm in fsdax
+ * mode, so its pages are ZONE_DEVICE pages GUP takes references on. */
+#define DAX_FILE "/mnt/dax/f"
+static int dax_fd = -1;
+
+/* The PFN backing `va` (from /proc/self/pagemap) and its reference count (/proc/kpagecount). */
+static void page_count(const char *when, const char *name, void *va)
+{
+	uint64_t ent = 0, cnt = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd >= 0) {
+		pread(fd, &ent, 8, ((uintptr_t)va / PAGE) * 8);
+		close(fd);
+	}
+	uint64_t pfn = ent & ((1UL << 55) - 1);
+	fd = open("/proc/kpagecount", O_RDONLY);
+	if (fd >= 0 && (ent >> 63)) {
+		pread(fd, &cnt, 8, pfn * 8);
+		close(fd);
+	}
+	rec("@@E %s 0 kpagecount %s %s pfn=%#lx count=%lu present=%d", cur, when, name, pfn, cnt, (int)(ent >> 63));
+}
+
 /* Returns the host address of the test slot's backing, or NULL. */
 static void *make_backing(const char *kind, void **remap_later, int *markers_done)
 {
@@ -390,8 +455,8 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 	} else if (!strcmp(kind, "devmem")) {
 		return map_devmem(at, 1);
 	} else if (!strcmp(kind, "devmem4k")) {
-		/* One page past 2 MiB alignment: the mapping can only be made of pages. */
-		return map_devmem(at + SZ_4K, 1);
+		/* One page past block alignment: the mapping can only be made of pages. */
+		return map_devmem(at + PAGE, 1);
 	} else if (!strcmp(kind, "devmemp")) {
 		/* Markers go in through a shared mapping: a store through the private one would replace
 		 * the host PTE by an anonymous copy (COW), and the slot would no longer be a PFNMAP of
@@ -403,13 +468,51 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 		munmap(tmp, TEST_SIZE);
 		*markers_done = 1;
 		return map_devmem(at, 0);
+	} else if (!strcmp(kind, "fsdax")) {
+		/* Written whole first, so every block is allocated (busybox makes ext2, which ext4 mounts
+		 * without fallocate support). */
+		static char zero[1 << 16];
+		dax_fd = open(DAX_FILE, O_RDWR | O_CREAT, 0600);
+		for (size_t off = 0; dax_fd >= 0 && off < 2 * TEST_SIZE; off += sizeof zero)
+			if (pwrite(dax_fd, zero, sizeof zero, off) != sizeof zero) {
+				rec("@@C %s backing_error write %s %s", cur, DAX_FILE, err_name(errno));
+				return NULL;
+			}
+		if (dax_fd < 0 || fsync(dax_fd)) {
+			rec("@@C %s backing_error %s %s", cur, DAX_FILE, err_name(errno));
+			return NULL;
+		}
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, dax_fd, 0);
+	} else if (!strcmp(kind, "devdax")) {
+		dax_fd = open("/dev/dax0.0", O_RDWR);
+		if (dax_fd < 0) {
+			rec("@@C %s backing_error /dev/dax0.0 %s", cur, err_name(errno));
+			return NULL;
+		}
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, dax_fd, 0);
+	} else if (!strcmp(kind, "split")) {
+		/* One memslot over two VMAs: the first page /dev/mem (a VM_PFNMAP of hidden RAM at a
+		 * block-aligned PA), the rest anonymous memory. Hidden RAM's other pages get "S2VH" markers, so
+		 * a block that reaches past the /dev/mem VMA shows in what the guest reads. */
+		uint8_t *tmp = aligned_hole();
+		if (!tmp || !map_devmem(tmp, 1))
+			return NULL;
+		for (size_t i = 0; i < TEST_SIZE / SZ_4K; i++)
+			*(volatile uint64_t *)(tmp + i * SZ_4K + 8) = MARK_HOST(i);
+		munmap(tmp, TEST_SIZE);
+		p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p == MAP_FAILED)
+			goto fail;
+		madvise(p, TEST_SIZE, MADV_NOHUGEPAGE);
+		if (!map_devmem_at(at, PAGE, 0, 1))
+			return NULL;
 	} else if (!strcmp(kind, "vfio")) {
 		return map_vfio(at);
 	} else if (!strcmp(kind, "bar") || !strcmp(kind, "barwc")) {
 		return map_bar(at, kind[3] == 'w');
 	} else if (!strcmp(kind, "udmabuf") || !strcmp(kind, "udmabuf4k")) {
 		/* udmabuf4k: the same buffer one page past 2 MiB alignment, so no block can be used. */
-		p = map_udmabuf(kind[7] ? at + SZ_4K : at);
+		p = map_udmabuf(kind[7] ? at + PAGE : at);
 		if (!p)
 			return NULL;
 	} else {
@@ -417,6 +520,7 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 		return NULL;
 	}
 	if (p == MAP_FAILED) {
+fail:
 		rec("@@C %s backing_error mmap %s", cur, err_name(errno));
 		return NULL;
 	}
@@ -448,13 +552,137 @@ static int set_reg(int vcpu, uint64_t id, uint64_t v)
 #define REG_PC  core_reg(offsetof(struct kvm_regs, regs.pc))
 #define REG_X30 core_reg(offsetof(struct kvm_regs, regs.regs[30]))
 
-enum { OP_R = 1, OP_W, OP_X, OP_ZVA, OP_LDP, OP_LDXR, OP_LDADD, OP_CIVAC };
+enum { OP_R = 1, OP_W, OP_X, OP_ZVA, OP_LDP, OP_LDXR, OP_LDADD, OP_CIVAC, OP_EVENT };
 
 static int op_kind(char c)
 {
 	const char *k = "rwxzpeac";
 	const char *p = strchr(k, c);
-	return p ? (int)(p - k) + 1 : 0;
+	return p ? (int)(p - k) + 1 : strchr("URALlD", c) ? OP_EVENT : 0;
+}
+
+/* ---- host events between the guest's accesses ----------------------------------------------- */
+
+struct slotdesc {
+	int vm, gmem;
+	uint32_t flags;
+	uint8_t *back;
+	const char *kind;
+};
+
+static int set_slot(struct slotdesc *sd, uint32_t flags, uint64_t size)
+{
+	if (sd->gmem >= 0) {
+		struct s2v_region2 r2 = { .slot = 1, .flags = flags, .guest_phys_addr = TEST_IPA,
+			.memory_size = size, .userspace_addr = (uintptr_t)sd->back, .guest_memfd = sd->gmem };
+		return ioctl(sd->vm, IOCTL_SET_MEMORY_REGION2, &r2) ? -errno : 0;
+	}
+	struct kvm_userspace_memory_region tr = { .slot = 1, .flags = flags, .guest_phys_addr = TEST_IPA,
+		.memory_size = size, .userspace_addr = (uintptr_t)sd->back };
+	return ioctl(sd->vm, KVM_SET_USER_MEMORY_REGION, &tr) ? -errno : 0;
+}
+
+/* A fresh mapping of the same kind as the slot's backing over [at, at+len). */
+static int replace_range(struct slotdesc *sd, uint8_t *at, size_t len, size_t first4k)
+{
+	const char *k = sd->kind;
+	void *p = MAP_FAILED;
+	if (!strcmp(k, "anon") || !strcmp(k, "thp")) {
+		p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p != MAP_FAILED)
+			madvise(p, len, strcmp(k, "thp") ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+	} else if (!strcmp(k, "hugetlb")) {
+		p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED, -1, 0);
+	} else if (!strcmp(k, "anonshared")) {
+		p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	} else if (!strcmp(k, "memfd")) {
+		int fd = memfd_create("s2v-memfd-new", 0);
+		if (fd >= 0 && !ftruncate(fd, len))
+			p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(k, "devmem")) {
+		/* The same physical range again: a new VMA, the same PFNs. */
+		p = map_devmem_at(at, len, at - sd->back, 1);
+		if (!p)
+			return -EIO;
+	} else {
+		return -EOPNOTSUPP;
+	}
+	if (p == MAP_FAILED)
+		return -errno;
+	put_markers_from(p, len, first4k, 1);
+	return 0;
+}
+
+/* Age [at, at+len) the way the host's own access tracking does: DAMON's virtual-address monitor,
+ * started on this process for that range alone, samples it every millisecond and makes each sampled
+ * page old with ptep_clear_young_notify(), whose MMU notifier (clear_young) ages the stage-2 range:
+ * the access flag is cleared there. Stopped after 50 ms. (Debian's kernels have no
+ * IDLE_PAGE_TRACKING, and MADV_PAGEOUT reclaims without a reference check.) */
+#define DAMON "/sys/kernel/mm/damon/admin/kdamonds"
+static int damon_age(uint8_t *at, size_t len)
+{
+	char b[64];
+	int e;
+	/* DAMON_STAT (on by default in Debian's configuration) runs its own kdamond; the sysfs interface
+	 * refuses to start another while it runs. */
+	write_file("/sys/module/damon_stat/parameters/enabled", "N", 0);
+	if ((e = write_file(DAMON "/nr_kdamonds", "1", 0))) {
+		rec("@@E %s 0 damon nr_kdamonds %s", cur, err_name(-e));
+		return e;
+	}
+	write_file(DAMON "/0/contexts/nr_contexts", "1", 0);
+	const char *c = DAMON "/0/contexts/0";
+	char path[200];
+#define CTX(x) (snprintf(path, sizeof path, "%s/%s", c, x), path)
+	if ((e = write_file(CTX("operations"), "vaddr", 0)))
+		return e;
+	write_file(CTX("monitoring_attrs/intervals/sample_us"), "1000", 0);
+	write_file(CTX("monitoring_attrs/intervals/aggr_us"), "20000", 0);
+	write_file(CTX("monitoring_attrs/intervals/update_us"), "1000000", 0);
+	write_file(CTX("targets/nr_targets"), "1", 0);
+	snprintf(b, sizeof b, "%d", getpid());
+	write_file(CTX("targets/0/pid_target"), b, 0);
+	write_file(CTX("targets/0/regions/nr_regions"), "1", 0);
+	snprintf(b, sizeof b, "%lu", (unsigned long)(uintptr_t)at);
+	write_file(CTX("targets/0/regions/0/start"), b, 0);
+	snprintf(b, sizeof b, "%lu", (unsigned long)(uintptr_t)(at + len));
+	write_file(CTX("targets/0/regions/0/end"), b, 0);
+#undef CTX
+	if ((e = write_file(DAMON "/0/state", "on", 0))) {
+		rec("@@E %s 0 damon state %s", cur, err_name(-e));
+		return e;
+	}
+	usleep(50000);
+	write_file(DAMON "/0/state", "off", 0);
+	write_file(DAMON "/nr_kdamonds", "0", 0);
+	return 0;
+}
+
+/* Perform event `c` ('U' unmap, 'R' replace, 'A' age, 'L' logging on, 'l' logging off, 'D' delete
+ * the slot) on pages [page, page+npages) of the test slot. Returns 0 or -errno. */
+static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned long npages)
+{
+	uint8_t *at = sd->back ? sd->back + page * PAGE : NULL;
+	size_t len = npages ? npages * PAGE : TEST_SIZE - page * PAGE;     /* 0: to the end of the slot */
+	switch (c) {
+	case 'U':
+		return munmap(at, len) ? -errno : 0;
+	case 'R':
+		return replace_range(sd, at, len, page * PAGE / SZ_4K);
+	case 'A':
+		return damon_age(at, len);
+	case 'L':
+		sd->flags |= KVM_MEM_LOG_DIRTY_PAGES;
+		return set_slot(sd, sd->flags, TEST_SIZE);
+	case 'l':
+		sd->flags &= ~KVM_MEM_LOG_DIRTY_PAGES;
+		return set_slot(sd, sd->flags, TEST_SIZE);
+	case 'D':
+		return set_slot(sd, sd->flags, 0);
+	}
+	return -EINVAL;
 }
 
 /* Offsets inside a page, so that DC ZVA and stores never clobber the RET and the marker. */
@@ -473,14 +701,22 @@ static uint64_t op_offset(int kind)
 static void run_case(char *line)
 {
 	char id[64], kind[32], slotf[32], vmf[32], gs1[16], ops[1024];
-	if (sscanf(line, "%63s %31s %31s %31s %15s %1023s", id, kind, slotf, vmf, gs1, ops) != 6)
+	int ipa_bits;
+	if (sscanf(line, "%63s %31s %31s %31s %15s %d %1023s", id, kind, slotf, vmf, gs1, &ipa_bits, ops) != 7)
 		return;
 	snprintf(cur, sizeof cur, "%s", id);
-	rec("@@C %s begin", id);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	rec("@@C %s begin %ld", id, ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 
 	int r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, CAP_CACHEABLE_PFNMAP);
 	rec("@@C %s cap_dev %d %s", id, r, err_name(r < 0 ? errno : 0));
-	int vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	int max_ipa = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IPA_SIZE);
+	if (ipa_bits > max_ipa) {
+		rec("@@C %s unsupported IPA size %d > KVM_CAP_ARM_VM_IPA_SIZE %d", id, ipa_bits, max_ipa);
+		return;
+	}
+	int vm = ioctl(kvm_fd, KVM_CREATE_VM, KVM_VM_TYPE_ARM_IPA_SIZE(ipa_bits));
 	if (vm < 0) {
 		rec("@@C %s vm_error %s", id, err_name(errno));
 		return;
@@ -509,7 +745,13 @@ static void run_case(char *line)
 		attr = 2;
 	else if (!strcmp(gs1, "ngnrne"))
 		attr = 0;
-	mbox[2] = CODE_IPA + PT_OFF;
+	/* The code slot sits in another top-level stage-2 entry than the test slot, so that the test
+	 * slot's first fault finds the tables an empty VM would have (the faulting level is compared):
+	 * at 256 MiB for the default 40-bit VM (its own level-1 entry with 4K pages, level-2 with 16K),
+	 * in the upper half of the IPA space otherwise (those cases run with the guest's MMU off). */
+	uint64_t code_ipa = ipa_bits == 40 ? CODE_IPA : 1UL << (ipa_bits - 1);
+	mbox[2] = code_ipa + PT_OFF;
+	mbox[5] = code_ipa >> 21;
 	mbox[3] = 0x0444ff00UL;   /* attr0 00, attr1 ff, attr2 44, attr3 04 */
 	mbox[4] = 25 | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 23) | (2UL << 32);
 	pt[0] = 0x00000000UL | (1 << 2) | (3 << 8) | (1 << 10) | 1;          /* code: WB */
@@ -519,11 +761,23 @@ static void run_case(char *line)
 	int nops = 0;
 	uint64_t opipa[64];
 	int opk[64];
+	char opev[64];
+	unsigned long evpage[64], evn[64];
 	for (char *tok = strtok(ops, ","); tok && nops < 63; tok = strtok(NULL, ",")) {
-		/* <kind>:<T|N><page> */
+		/* An access <kind>:<T|N><page>, or an event <U|R|A>:T<page>:<npages> or <L|l|D>; pages are the
+		 * host's. */
 		int k = op_kind(tok[0]);
-		uint64_t base = tok[2] == 'N' ? NOSLOT_IPA : TEST_IPA;
-		uint64_t ipa = base + strtoul(tok + 3, NULL, 10) * SZ_4K + op_offset(k);
+		uint64_t ipa = 0;
+		opev[nops] = 0;
+		if (k == OP_EVENT) {
+			opev[nops] = tok[0];
+			evpage[nops] = tok[1] == ':' ? strtoul(tok + 3, NULL, 10) : 0;
+			char *n = tok[1] == ':' ? strchr(tok + 3, ':') : NULL;
+			evn[nops] = n ? strtoul(n + 1, NULL, 10) : 1;
+		} else {
+			uint64_t base = tok[2] == 'N' ? NOSLOT_IPA : TEST_IPA;
+			ipa = base + strtoul(tok + 3, NULL, 10) * PAGE + op_offset(k);
+		}
 		opk[nops] = k;
 		opipa[nops] = ipa;
 		mbox[8 + 2 * nops] = k;
@@ -532,8 +786,10 @@ static void run_case(char *line)
 	}
 	mbox[8 + 2 * nops] = 0;
 	void *remap_at = NULL, *back = NULL;
-	int gmem = -1;
-	struct kvm_userspace_memory_region cr = { .slot = 0, .guest_phys_addr = CODE_IPA,
+	int gmem = -1, vcpu = -1, msz = 0;
+	struct kvm_run *run = NULL;
+	struct slotdesc sd = { .vm = vm, .gmem = -1, .kind = kind };
+	struct kvm_userspace_memory_region cr = { .slot = 0, .guest_phys_addr = code_ipa,
 		.memory_size = CODE_SIZE, .userspace_addr = (uintptr_t)code };
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &cr)) {
 		rec("@@C %s code_slot_error %s", id, err_name(errno));
@@ -566,6 +822,9 @@ static void run_case(char *line)
 			.memory_size = TEST_SIZE, .userspace_addr = (uintptr_t)back, .guest_memfd = gmem };
 		r = ioctl(vm, IOCTL_SET_MEMORY_REGION2, &r2);
 		rec("@@C %s reg %s", id, err_name(r ? errno : 0));
+		sd.gmem = gmem;
+		sd.flags = MEM_GUEST_MEMFD;
+		sd.back = back;
 		drain_trace(0);
 		if (r)
 			goto out;
@@ -582,6 +841,8 @@ static void run_case(char *line)
 			.memory_size = TEST_SIZE, .userspace_addr = (uintptr_t)back };
 		r = ioctl(vm, KVM_SET_USER_MEMORY_REGION, &tr);
 		rec("@@C %s reg %s", id, err_name(r ? errno : 0));
+		sd.flags = flags;
+		sd.back = back;
 		drain_trace(0);
 		if (r)
 			goto out;
@@ -592,16 +853,20 @@ static void run_case(char *line)
 		}
 	}
 
-	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	struct kvm_vcpu_init init;
 	if (vcpu < 0 || ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) || ioctl(vcpu, KVM_ARM_VCPU_INIT, &init)) {
 		rec("@@C %s vcpu_error %s", id, err_name(errno));
 		goto out;
 	}
-	int msz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	struct kvm_run *run = mmap(NULL, msz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	set_reg(vcpu, REG_PC, CODE_IPA);
-	set_reg(vcpu, core_reg(offsetof(struct kvm_regs, regs.regs[0])), CODE_IPA + MBOX_OFF);
+	if (dax_fd >= 0 && back) {
+		page_count("before-run", "page0", back);
+		page_count("before-run", "page1", (uint8_t *)back + PAGE);
+	}
+	msz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, msz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	set_reg(vcpu, REG_PC, code_ipa);
+	set_reg(vcpu, core_reg(offsetof(struct kvm_regs, regs.regs[0])), code_ipa + MBOX_OFF);
 
 	int op = 0;
 	for (int exits = 0; exits < 400; exits++) {
@@ -632,7 +897,14 @@ static void run_case(char *line)
 				case 0:
 					drain_trace(op);
 					op = (int)v;
-					rec("@@O %s %d %c %#lx", id, op, "?rwxzpeac"[opk[op - 1]], opipa[op - 1]);
+					if (opev[op - 1]) {
+						rec("@@O %s %d %c %lu %lu", id, op, opev[op - 1], evpage[op - 1], evn[op - 1]);
+						int e = host_event(&sd, opev[op - 1], evpage[op - 1], evn[op - 1]);
+						drain_trace(op);
+						rec("@@E %s %d event %s", id, op, err_name(-e));
+					} else {
+						rec("@@O %s %d %c %#lx", id, op, "?rwxzpeac"[opk[op - 1]], opipa[op - 1]);
+					}
 					break;
 				case 8: rec("@@E %s %d esr %#lx", id, op, v); break;
 				case 16: rec("@@E %s %d far %#lx", id, op, v); break;
@@ -663,16 +935,81 @@ static void run_case(char *line)
 	}
 	rec("@@C %s end %d", id, op);
 out:
+	if (dax_fd >= 0 && back) {
+		/* Who holds the fsdax pages now: the block's head page and the page the guest faulted. */
+		page_count("after-run", "page0", back);
+		page_count("after-run", "page1", (uint8_t *)back + PAGE);
+	}
+	/* The vCPU holds the VM: both go now, not at the probe's exit. */
+	if (run && run != MAP_FAILED)
+		munmap(run, msz);
+	if (vcpu >= 0)
+		close(vcpu);
 	if (gmem >= 0)
 		close(gmem);
 	close(vm);
 	munmap(code, CODE_SIZE);
+	if (dax_fd >= 0 && back) {
+		page_count("after-vm", "page0", back);
+		page_count("after-vm", "page1", (uint8_t *)back + PAGE);
+	}
 	if (back)
 		munmap(back, TEST_SIZE);
+	if (dax_fd >= 0) {
+		/* Truncating waits in dax_layout_busy_page() until no page of the file has a reference
+		 * beyond its mapping; a leaked one makes it wait for ever (bounded here by the alarm). */
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		alarmed = 0;
+		struct itimerval it = { .it_value = { .tv_sec = 10 } };
+		setitimer(ITIMER_REAL, &it, NULL);
+		int r = ftruncate(dax_fd, 0);
+		int e = errno;
+		struct itimerval off = { 0 };
+		setitimer(ITIMER_REAL, &off, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rec("@@E %s 0 truncate %s alarmed=%d ms=%ld", id, err_name(r ? e : 0), (int)alarmed,
+		    (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		close(dax_fd);
+		dax_fd = -1;
+	}
+}
+
+/* A private /dev/mem mapping (a COW VM_PFNMAP) is run in a child process: the v3 patch refuses it with
+ * the mmap lock still held, so the child's next munmap() waits for ever. The parent gives it 3 s,
+ * says so, and goes on with the next case (the child stays blocked; the kernel cannot free its mm). */
+static void run_case_guarded(char *line)
+{
+	char id[64], kind[32];
+	if (sscanf(line, "%63s %31s", id, kind) != 2 || strcmp(kind, "devmemp")) {
+		run_case(line);
+		return;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		run_case(line);
+		fflush(stdout);
+		_exit(0);
+	}
+	for (int i = 0; i < 30; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(100000);
+	}
+	rec("@@C %s hung the VMM for 3 s after its last access (its munmap() never returned)", id);
+	kill(pid, SIGKILL);
 }
 
 int main(void)
 {
+	PAGE = sysconf(_SC_PAGESIZE);
+	TEST_SIZE = PAGE * (PAGE / 8);            /* what one level-2 entry maps */
+	rec("@@H page_size %lu block %lu", PAGE, TEST_SIZE);
+	/* Enough huge pages for the hugetlb cases (one block each) and a udmabuf of TEST_SIZE / PAGE items. */
+	write_file("/proc/sys/vm/nr_hugepages", PAGE == SZ_4K ? "16" : "4", 0);
+	if (TEST_SIZE / PAGE > 1024)
+		write_file("/sys/module/udmabuf/parameters/list_limit", "4096", 0);
 	struct sigaction sa = { .sa_handler = on_alarm };
 	sigaction(SIGALRM, &sa, NULL);
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -680,11 +1017,12 @@ int main(void)
 		rec("@@K nokvm %s", err_name(errno));
 		return 1;
 	}
+	rec("@@H max_ipa %d", ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IPA_SIZE));
 	setup_kprobes();
 	char line[2048];
 	while (fgets(line, sizeof line, stdin))
 		if (line[0] != '#' && line[0] != '\n')
-			run_case(line);
+			run_case_guarded(line);
 	rec("@@K done");
 	return 0;
 }

@@ -5,13 +5,14 @@ from app import conformance
 def pytest_terminal_summary(terminalreporter):
     rep = conformance.report()
     tr = terminalreporter
-    tr.section("conformance with real kernels (tests/conformance/)")
+    tr.section("conformance with real kernels (app/data/conformance/)")
     for m in rep["models"]:
         if m["source_read_only"]:
             tr.write_line(f"{m['model']}: source-read only ({m['source_read_only']})")
         elif m["compared"]:
             tr.write_line(f"{m['model']}: Linux {', '.join(m['kernels'])}: {m['same']} of {m['compared']} cases "
-                          f"the same, {m['known']} known differences, {m['differs']} different")
+                          f"the same, {m['known']} known differences, {m['differs']} different; random: "
+                          f"{m['random']['same']} of {m['random']['compared']} the same")
     for k in rep["no_model_yet"]:
         why = NO_MODEL_YET.get(k["kernel"], "")
         tr.write_line(f"Linux {k['kernel']}: recorded, not compared: {why}")

@@ -89,3 +89,89 @@ def test_fixtures_are_written_one_line_per_access():
     fx = {"schema": 1, "cases": [{"id": "a", "ops": [{"op": "r"}, {"op": "w"}]}, {"id": "b", "skipped": "x"}]}
     text = harness.dump(fx)
     assert json.loads(text) == fx and text.count("\n") == 10
+
+
+def test_unpacked_packages_are_merged_with_dangling_symlinks(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "usr" / "bin").mkdir(parents=True)
+    (pkg / "usr" / "bin" / "tool").write_text("x")
+    (pkg / "usr" / "share" / "doc").mkdir(parents=True)
+    (pkg / "usr" / "share" / "doc" / "qemu-system-arm").symlink_to("qemu-system-common")   # dangling
+    harness.merge_tree(pkg, tmp_path / "root")
+    harness.merge_tree(pkg, tmp_path / "root")          # a second package into the same tree
+    link = tmp_path / "root" / "usr" / "share" / "doc" / "qemu-system-arm"
+    assert link.is_symlink() and not link.exists()
+    assert (tmp_path / "root" / "usr" / "bin" / "tool").read_text() == "x"
+
+
+RETRY = """\
+@@C anon-ops begin 1
+@@C anon-ops cap_vm 0 0
+@@C anon-ops reg 0
+@@O anon-ops 1 a 0x40007018
+@@T anon-ops 1 kvm_guest_fault: ipa 0x40007000, hsr 0x92000007, hxfar 0x40007018, pc 0x10000070
+@@T anon-ops 1 s2v_map: (kvm_pgtable_stage2_map+0x0/0x138) ipa=0x40007000 size=0x1000 phys=0x4809e000 prot=0x4
+@@T anon-ops 1 s2v_pte: (stage2_make_pte+0x0/0x70) new=0x004000004809e45b addr=0x40007000 level=3
+@@T anon-ops 1 kvm_guest_fault: ipa 0x40007000, hsr 0x9200004f, hxfar 0x40007018, pc 0x10000070
+@@T anon-ops 1 s2v_relax: (kvm_pgtable_stage2_relax_perms+0x0/0xa0) ipa=0x40007000 prot=0x6
+@@O anon-ops 2 U 0 1
+@@T anon-ops 2 s2v_unmap: (kvm_pgtable_stage2_unmap+0x0/0xb8) ipa=0x40000000 size=0x1000
+@@E anon-ops 2 event 0
+@@C anon-ops end 2
+"""
+
+
+def test_an_access_that_faults_twice_is_two_faults_each_as_the_cpu_reported_it():
+    """LDADD on a page KVM first maps read-only (its read's translation fault), then its write's
+    permission fault: two entries, each with its own ESR, outcome and descriptor; the second's
+    permalink item is the write the CPU reported."""
+    from conformance.cases import Case, E, T
+    case = Case("anon-ops", "t", "anon", (T("ldadd", 7), E("unmap")))
+    host = {"fwb": True, "dic": False, "mte": False, "page_size": 4096}
+    res = harness.parse(RETRY, "6.17.13", host, [case])[0][0]
+    read, write, event = res["ops"]
+    assert (read["fault"], read["outcome"], read["s2"]["perm"]) == ("40007000r.noisv", "map", "R--")
+    assert (write["fault"], write["outcome"], write["s2"]["perm"], write["retry"]) == ("40007000w.noisv", "relax",
+                                                                                       "RW-", 1)
+    assert read["esr_el2"] == ["0x92000007"] and write["esr_el2"] == ["0x9200004f"]
+    assert event == {"op": "unmap", "event": "unmap:40000000", "outcome": "event", "result": "0",
+                     "kvm": ["unmap ipa=0x40000000 size=0x1000"]}
+    harness.name_permalink(res, "v6.17", host, case, "6.17.13")
+    assert res["query"].endswith("f=40007000r.noisv,40007000w.noisv,unmap:40000000")
+
+
+def test_faults_are_named_from_the_syndrome():
+    assert harness.fault_item(0x40000000, 0x93c08007) == "40000000r"
+    assert harness.fault_item(0x40000000, 0x93c0804f) == "40000000w"
+    assert harness.fault_item(0x40000000, 0x82000007) == "40000000x"
+    assert harness.fault_item(0x40000000, 0x92000047) == "40000000w.noisv"
+    assert harness.fault_item(0x40000000, 0x92000147) == "40000000w.cm"
+    assert harness.fault_item(0x40000000, 0x9200000b) == "40000000r.noisv.af"
+    assert harness.fault_item(0x40000000, 0x92000035) == "40000000r.noisv.atomic"
+
+
+def test_the_console_carries_the_records_compressed():
+    import base64
+    import gzip
+    text = "@@C a begin 1\n@@C a end 0\n"
+    b64 = base64.b64encode(gzip.compress(text.encode())).decode()
+    console = f"[ 1.0] boot\n@@Z {len(text)}\n{b64[:20]}\n{b64[20:]}\n@@Z end\n@@H finished\n"
+    out = harness.unpack_console(console)
+    assert "@@C a begin 1\n" in out and "@@H finished" in out and "@@Z" not in out
+    assert "@@X" in harness.unpack_console("@@Z 5\nnot base64!\n@@Z end\n")
+    assert "@@X" in harness.unpack_console(f"@@Z {len(text) + 1}\n{b64}\n@@Z end\n")
+
+
+def test_event_calls_are_summarised_with_counts():
+    assert harness._summarise(["a", "b", "a", "a"]) == ["a (x3)", "b"]
+
+
+def test_a_livelock_is_kept_as_its_first_faults():
+    f = [{"fault": "40003000w", "outcome": "map"}] + [{"fault": "40004000x", "esr_el2": ["0x8200000f"],
+                                                       "outcome": "resume", "retry": n} for n in range(1, 2000)]
+    f[-1] = {**f[-1], "outcome": "timeout"}
+    kept = harness.collapse_repeats(f)
+    assert len(kept) == harness.KEEP_REPEATS and kept[-1]["repeated"] == 1999 and kept[-1]["ended"] == "timeout"
+    assert harness.collapse_repeats(f[:3]) == f[:3]
+    varied = f[:2] + [{"fault": "40004000w", "outcome": "map"}] + f[3:]
+    assert harness.collapse_repeats(varied) == varied
