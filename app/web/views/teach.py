@@ -3,44 +3,135 @@
 Refusal, answered like every other: answer.refuse) and renders."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request
+import time
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 
 from ...permalink import clip
 from ...sim import MODELS
-from ...teach import exercises, glossary, lessons
+from ...teach import exercises, glossary, lessons, tokens
 from ..request import Refusal
 from ..serving import origin
-from ..serving.responses import memoised
 from .answer import refuse
 
 bp = Blueprint("teach", __name__)
 
 
+LESSON_CACHE = "private, no-store"      # a lesson's pages follow this browser's attempt (its cookie)
+COOKIE_DAYS = 120
+
+
+def _secret() -> str:
+    return current_app.config.get("SECRET") or tokens.DEFAULT_SECRET
+
+
+def _private(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = LESSON_CACHE
+    resp.vary.add("Cookie")
+    return resp
+
+
+def _remember(resp: Response, game: lessons.Play) -> Response:
+    """Keep the newest progress of this browser's attempt (the lock: an older page cannot answer again)."""
+    resp.set_cookie(lessons.cookie_name(game.lesson.id), game.token, max_age=COOKIE_DAYS * 86400,
+                    path="/lessons/", secure=request.is_secure, httponly=True, samesite="Lax")
+    return resp
+
+
+def _lesson(lid: str) -> lessons.Lesson | Response:
+    found = lessons.by_id(lid)
+    if found is None:
+        return refuse(Refusal(f"There is no lesson '{clip(lid)}'.", "/lessons/", 404))
+    return found
+
+
 @bp.get("/lessons/")
 def lesson_index():
-    return memoised(lambda: (render_template("lessons.html", lessons=lessons.LESSONS), "text/html"))
+    """Every lesson, with this browser's progress in it (score, result code)."""
+    rows = []
+    for found in lessons.LESSONS:
+        mine = lessons.remembered(found, request.cookies.get(lessons.cookie_name(found.id)), _secret())
+        game = lessons.Play(found, mine, 1, _secret()) if mine else None
+        row = {"lesson": found, "game": game}
+        if game:
+            parts = game.parts()
+            row.update(score=game.score(parts)[0], answered=len(mine.answers), href=game.href(game.next_part),
+                       code=game.result_code())
+        rows.append(row)
+    return _private(Response(render_template("lessons.html", rows=rows), mimetype="text/html"))
 
 
 @bp.get("/lessons/<lid>/")
 def lesson(lid: str):
-    """A lesson played part by part: predict, the prediction locks, then the reveal; progress and
-    score live in the URL (?a=<answers>&p=<part>)."""
-    found = lessons.by_id(lid)
-    if found is None:
-        return refuse(Refusal(f"There is no lesson '{clip(lid)}'.", "/lessons/", 404))
+    """A lesson played part by part: answer, the answers lock, then the reveal. The progress is a
+    signed token in the address (t); the part shown is p."""
+    found = _lesson(lid)
+    if isinstance(found, Response):
+        return found
     try:
-        game, goto = lessons.play(found, request.args)
+        game, goto = lessons.play(found, request.args, request.cookies.get(lessons.cookie_name(lid)), _secret())
     except lessons.LessonError as e:
-        return refuse(Refusal(str(e), f"/lessons/{found.id}/"))
-    if goto:      # a prediction just locked (302), or a lesson address in another spelling (301)
-        return redirect(goto, 302 if "guess" in request.args else 301)
+        return _private(refuse(Refusal(str(e), f"/lessons/{found.id}/")))
+    if goto:      # another spelling, or an older page of this browser's attempt: its newest state
+        return _private(redirect(goto, 302))
+    parts = game.parts()
+    right, qright = game.score(parts)
+    return _private(Response(render_template(
+        "lesson.html", lesson=found, game=game, parts=parts, part=parts[game.current - 1], score=right,
+        qscore=qright, asked=sum(len(p["questions"]) for p in parts if p["answered"]), code=game.result_code(),
+        og=_og(found.title, found.goal, f"/lessons/{found.id}/")), mimetype="text/html"))
 
-    def build():
-        parts = game.parts()
-        return render_template("lesson.html", lesson=found, game=game, parts=parts, part=parts[game.current - 1],
-                               choices=exercises.CHOICES, score=sum(1 for p in parts if p.get("right")),
-                               lessons=lessons.LESSONS), "text/html"
-    return memoised(build)
+
+@bp.get("/lessons/<lid>/lock/")
+def lesson_lock(lid: str):
+    """The answer form's target: lock the next part's answers, then show its reveal (a 302)."""
+    found = _lesson(lid)
+    if isinstance(found, Response):
+        return found
+    try:
+        game, fresh = lessons.lock(found, request.args, request.cookies.get(lessons.cookie_name(lid)), _secret(),
+                                   time.time())
+    except lessons.LessonError as e:
+        nearest = f"/lessons/{found.id}/" + (f"?t={request.args['t']}" if "t" in request.args else "")
+        return _private(refuse(Refusal(str(e), nearest)))
+    resp = _private(redirect(game.href(game.current), 302))
+    return _remember(resp, game) if fresh else resp
+
+
+@bp.get("/lessons/<lid>/again/")
+def lesson_again(lid: str):
+    """Start a finished lesson again, as a new attempt (an unfinished one is resumed instead)."""
+    found = _lesson(lid)
+    if isinstance(found, Response):
+        return found
+    mine = lessons.remembered(found, request.cookies.get(lessons.cookie_name(lid)), _secret())
+    resp = _private(redirect(f"/lessons/{found.id}/", 302))
+    if mine is None or len(mine.answers) == len(found.parts):
+        resp.delete_cookie(lessons.cookie_name(lid), path="/lessons/")
+    return resp
+
+
+@bp.get("/lessons/verify/")
+def lesson_verify():
+    """Result codes checked for a teacher: one per line; each is graded, or refused in a sentence."""
+    text = request.args.get("codes", "")
+    codes = [c.strip() for c in text.splitlines() if c.strip()][:200]
+    results = []
+    for c in codes:
+        try:
+            results.append(lessons.verify(c, _secret()))
+        except lessons.LessonError as e:
+            results.append({"code": c, "error": str(e)})
+    default = _secret() == tokens.DEFAULT_SECRET
+    return _private(Response(render_template("lesson_verify.html", codes=text, results=results, default=default),
+                             mimetype="text/html"))
+
+
+def _og(title: str, description: str, path: str) -> dict:
+    """Link-preview meta for a page that is not a permalink (no card image)."""
+    base = origin.base()
+    return {"title": f"s2viz: {title}", "description": description, "url": base + path if base else "",
+            "image": ""}
 
 
 @bp.get("/glossary/")
