@@ -56,9 +56,9 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, pr
 
 
 def opening_step(tr: Trace, steps: list, prefix: str, mode: str) -> int:
-    """The step a player opens on when its address names none: the last; in presenter mode (a talk
-    starts at the beginning) the first step, or by default the first key step."""
-    if prefix != "/present":
+    """The step a player opens on when its address names none: the last; in presenter mode and its
+    notes (a talk starts at the beginning) the first step, or by default the first key step."""
+    if prefix not in ("/present", "/notes"):
         return len(steps)
     return 1 if mode == "all" else next(iter(stage.key_steps(tr, steps)), 1)
 
@@ -72,7 +72,7 @@ class StepLinks:
     def __init__(self, prefix: str, mid: str, query: str, total: int, own: tuple[tuple[str, str], ...] = ()):
         self.base = f"{prefix}/{mid}/?" + (query + "&" if query else "")
         self.tail = "".join(f"&{k}={v}" for k, v in own)
-        self.total, self.always = total, prefix == "/present"
+        self.total, self.always = total, prefix in ("/present", "/notes")
         # the address of step {n} for the player's script, which fills the number in
         self.pattern = f"{self.base}step={{n}}{self.tail}"
         # the key step: the step this scenario opens on, which the server finds when asked

@@ -16,12 +16,13 @@ PRIMER = Lesson(
     "first-fault", "A guest's first fault: memslots, the VMM and stage 2",
     "A VMM (QEMU, say) is the process that runs a virtual machine. It mmap()s anonymous memory for the "
     "guest's RAM and registers it with KVM as a memslot (KVM_SET_USER_MEMORY_REGION): a range of guest "
-    "physical addresses (IPAs) backed by a range of the VMM's own virtual addresses (HVAs). The guest's page tables (stage 1) "
-    "turn its virtual addresses into IPAs; KVM's own table (stage 2) turns IPAs into host physical addresses, "
-    "and it starts empty. When the guest touches an IPA that stage 2 does not map, or maps without the right "
-    "permission, the CPU stops the guest and enters KVM with a stage-2 fault: a translation fault (no entry) or "
-    "a permission fault (an entry that forbids this access). KVM then finds the memslot, the VMA behind the "
-    "HVA and the host page, and writes a stage-2 entry; an IPA that no memslot covers goes to the VMM instead.",
+    "physical addresses (IPAs) backed by a range of the VMM's own virtual addresses (HVAs). The guest's page "
+    "tables (stage 1) turn its virtual addresses into IPAs; KVM's own table (stage 2) turns IPAs into host "
+    "physical addresses, and it starts empty. When the guest touches an IPA that stage 2 does not map, or "
+    "maps without the right permission, the CPU stops the guest and enters KVM with a stage-2 fault: a "
+    "translation fault (no entry) or a permission fault (an entry that forbids this access). KVM then finds "
+    "the memslot, the VMA behind the HVA and the host page, and writes a stage-2 entry; an IPA that no "
+    "memslot covers goes to the VMM instead.",
     "Tell a translation fault from a permission fault and from no fault at all, and say where each access is "
     "answered: by KVM mapping memory, by the VMM emulating it, or by an abort in the guest.",
     ("fault", "outcome"), (

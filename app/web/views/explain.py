@@ -24,7 +24,10 @@ bp = Blueprint("explain", __name__)
 
 
 def _present_mode(args: Mapping[str, str]):
-    return (("mode", "all"),) if args.get("mode") == "all" else ()
+    """Presenter mode's own keys: mode=all (every step, not only the key steps) and theme=dark (light
+    is the default); other values fall back to the default, through a redirect."""
+    return ((("mode", "all"),) if args.get("mode") == "all" else ()) + \
+        ((("theme", "dark"),) if args.get("theme") == "dark" else ())
 
 
 def _picture(args: Mapping[str, str]):
@@ -40,6 +43,7 @@ PAIR = Shape(step=False)
 EVERY = Shape(step=False)
 EMBED = Shape(prefix="/embed", check_step=True, story=("story",))
 PRESENT = Shape(prefix="/present", check_step=True, story=("story",), own=_present_mode)
+NOTES = Shape(prefix="/notes", check_step=True, own=_present_mode)
 SVG = Shape(prefix="/svg", check_step=True, own=_picture)
 OG = Shape(prefix="/og")
 
@@ -106,9 +110,20 @@ def _player(req: Wanted, prefix: str, page: str, mode: str = "") -> Response:
     the page; stepping swaps the picture alone, as on the page."""
     full = origin.absolute(canonical_url(req.model, req.scenario, req.step))
     template = htmx.template(request, page, main="_stage.html", stage="_stage.html")
+    own = dict(req.own)
     return htmx.vary(memoised(lambda: (render_template(
-        template, embed=prefix == "/embed", present=prefix == "/present", full=full,
-        **player_context(req, prefix, mode)), "text/html")))
+        template, embed=prefix == "/embed", present=prefix == "/present", full=full, theme=own.get("theme", "light"),
+        iframe=_iframe(req) if prefix == "/embed" else None, **player_context(req, prefix, mode)), "text/html")))
+
+
+EMBED_SIZE = (800, 600)      # the size the iframe code suggests: the picture and the step's sentence fit
+
+
+def _iframe(req: Wanted) -> str:
+    """The HTML that frames this scenario on another site, at the suggested size."""
+    src = origin.absolute("/embed" + canonical_url(req.model, req.scenario, req.step))
+    return (f'<iframe src="{src}" width="{EMBED_SIZE[0]}" height="{EMBED_SIZE[1]}" loading="lazy" '
+            f'title="s2viz {req.model}: {title(req.scenario)}"></iframe>')
 
 
 @bp.get("/embed/<name>/")
@@ -123,7 +138,19 @@ def embed(req: Wanted):
 def present(req: Wanted):
     """Presenter mode: the page's picture in large type, for a projector and a clicker; by default
     only the key steps (mode=all: every step)."""
-    return _player(req, "/present", "present.html", "all" if req.own else "key")
+    return _player(req, "/present", "present.html", "all" if ("mode", "all") in req.own else "key")
+
+
+@bp.get("/notes/<name>/")
+@scenario_view(NOTES)
+def notes(req: Wanted):
+    """Speaker notes for presenter mode, in a second window that follows the deck (and steers it):
+    the step's code, values and source, and what the next key step will say."""
+    own = dict(req.own)
+    mode = "all" if own.get("mode") == "all" else "key"
+    deck = origin.absolute(canonical_url(req.model, req.scenario, req.step, prefix="/present"))
+    return memoised(lambda: (render_template("notes.html", deck=deck, theme=own.get("theme", "light"),
+                                             **player_context(req, "/notes", mode)), "text/html"))
 
 
 @bp.get("/svg/<name>/")

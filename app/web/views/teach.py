@@ -138,7 +138,11 @@ def _og(title: str, description: str, path: str) -> dict:
 def glossary_page():
     if request.query_string:
         return refuse(Refusal("The glossary takes no query.", "/glossary/"))
-    return render_template("glossary.html", terms=sorted(glossary.TERMS, key=lambda t: t.name.lower()))
+    terms = sorted(glossary.TERMS, key=lambda t: t.name.lower())
+    return render_template("glossary.html", terms=terms, tag=glossary.TAG,
+                           og=_og("glossary of arm64 KVM's stage-2 terms",
+                                  "Every term the traces use (FWB, DIC, PoC, S2AP, MemAttr, VM_PFNMAP, memslot, ...) "
+                                  "in a few plain sentences, with its Arm ARM section or kernel file.", "/glossary/"))
 
 
 def _set() -> exercises.ExerciseSet | Refusal:
