@@ -1,4 +1,4 @@
-"""Where long identifiers may wrap: after |, ",", &, ~, ? and /, never inside a name (a phone
+"""Where long identifiers may wrap: after |, ",", &, ~, ?, /, = and (, never inside a name (a phone
 would otherwise break VM_MAYWRITE as VM_M/AYWRITE). The text is escaped and gets <wbr> there."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from markupsafe import Markup, escape
 
-_AFTER = re.compile(r"([|,&~?/=])")
+_AFTER = re.compile(r"([|,&~?/=(])")
 
 
 def wbr(text) -> Markup:

@@ -12,6 +12,7 @@ from ..present.wrap import wbr
 
 API = "Documentation/virt/kvm/api.rst"
 TAG = "v6.17"                   # the kernel tag the file references link to
+LONG = 28                       # a name longer than this gets a smaller face on a phone rather than a break
 ARM_ARM = "https://developer.arm.com/documentation/ddi0487/latest/"
 
 
@@ -351,10 +352,11 @@ def mark(text: str, prefix: str = "gl", new_tab: bool = False) -> Markup:
         seen.add(term.id)
         did = f"{prefix}-{i}"
         out.append(wbr(text[at:m.start()]))
-        out.append(Markup('<span class="term" tabindex="0" aria-describedby="{did}">{word}'
+        out.append(Markup('<span class="term{long}" tabindex="0" aria-describedby="{did}">{word}'
                           '<span class="term-def" id="{did}" role="tooltip">{name}: {meaning} '
                           '<a href="/glossary/#{tid}"{target}>glossary</a></span></span>').format(
             did=did, word=m.group(1), name=term.name, meaning=term.meaning, tid=term.id,
+            long=" long" if len(m.group(1)) > LONG else "",
             target=Markup(' target="_blank" rel="noopener"') if new_tab else ""))
         at = m.end()
     out.append(wbr(text[at:]))
