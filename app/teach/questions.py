@@ -288,7 +288,7 @@ def _safe_words(tr: Trace) -> str:
         return (f"{_verdict(tr)}, and that is all: no host lock, page reference or memory outside the guest's "
                 "own is left in a bad state by what KVM did here.")
     d, step = h
-    fixed = f" Fixed by {d['fixed_by']}." if d["fixed_by"] else " No kernel of these models has fixed it."
+    fixed = f" What removed it: {d['fixed_by']}." if d["fixed_by"] else " No kernel of these models has fixed it."
     where = f" (step {step})" if step else ""
     return f"{_verdict(tr)}, but it is not safe{where}: {d['why']}{fixed}"
 

@@ -32,11 +32,12 @@ def _present_mode(args: Mapping[str, str]):
 
 def _picture(args: Mapping[str, str]):
     fig = args.get("fig", "")
-    if fig not in ("path", "tree"):
-        return Refusal("The picture (fig) must be path or tree.", "/svg/v6.17/?fig=path")
+    if fig not in FIGURES:
+        return Refusal("The picture (fig) must be path, tree, desc or memtype.", "/svg/v6.17/?fig=path")
     return (("fig", fig),)
 
 
+FIGURES = ("path", "tree", "desc", "memtype")
 TEXT = Shape(prefix="/text")
 TEXT_PAIR = Shape(prefix="/text", step=False)
 PAIR = Shape(step=False)
@@ -80,8 +81,17 @@ def versus(req: Wanted):
                                faults=compare.fault_diff(ta, tb), models=list(MODELS), query=canonical_query(sc),
                                title=title(sc), href_a=canonical_url(ma, sc), href_b=canonical_url(mb, sc),
                                memslot=(presenters.memslot_verdict(ta), presenters.memslot_verdict(tb)),
-                               all_href=canonical_url("all", sc)), "text/html"
+                               all_href=canonical_url("all", sc), og=_versus_og(ma, mb, sc, ta, tb)), "text/html"
     return memoised(build)
+
+
+def _versus_og(ma: str, mb: str, sc, ta, tb) -> dict:
+    """A comparison's link preview: both verdicts in the title, the scenario in words."""
+    return {"title": f"{ma} vs {mb}: {preview.verdict_words(ta)} / {preview.verdict_words(tb)} - "
+                     f"{preview.scenario_words(sc)}",
+            "description": f"{preview.access_words(sc).capitalize()}: {ma} and {mb} side by side, aligned by "
+                           "decision point, the first difference marked.",
+            "url": origin.absolute(canonical_url(f"{ma}..{mb}", sc)), "image": ""}
 
 
 @bp.get("/all/")
@@ -113,17 +123,7 @@ def _player(req: Wanted, prefix: str, page: str, mode: str = "") -> Response:
     own = dict(req.own)
     return htmx.vary(memoised(lambda: (render_template(
         template, embed=prefix == "/embed", present=prefix == "/present", full=full, theme=own.get("theme", "light"),
-        iframe=_iframe(req) if prefix == "/embed" else None, **player_context(req, prefix, mode)), "text/html")))
-
-
-EMBED_SIZE = (800, 600)      # the size the iframe code suggests: the picture and the step's sentence fit
-
-
-def _iframe(req: Wanted) -> str:
-    """The HTML that frames this scenario on another site, at the suggested size."""
-    src = origin.absolute("/embed" + canonical_url(req.model, req.scenario, req.step))
-    return (f'<iframe src="{src}" width="{EMBED_SIZE[0]}" height="{EMBED_SIZE[1]}" loading="lazy" '
-            f'title="s2viz {req.model}: {title(req.scenario)}"></iframe>')
+        **player_context(req, prefix, mode)), "text/html")))
 
 
 @bp.get("/embed/<name>/")
@@ -156,8 +156,9 @@ def notes(req: Wanted):
 @bp.get("/svg/<name>/")
 @scenario_view(SVG)
 def figure_svg(req: Wanted):
-    """The step's picture as a standalone SVG file: fig=path (the access's path) or fig=tree (the
-    stage-2 table), at the permalink's step (the last when it names none)."""
+    """The step's picture as a standalone SVG file: fig=path (the access's path), fig=tree (the
+    stage-2 table), fig=desc (the leaf descriptor) or fig=memtype (the memory types and the cache
+    maintenance), at the permalink's step (the last when it names none)."""
     mid, sc, fig = req.model, req.scenario, req.own[0][1]
     tr = traces.trace(mid, sc)
     steps = presenters.steps(tr)
@@ -167,8 +168,12 @@ def figure_svg(req: Wanted):
     ctx = stage.context(mid, sc, tr, steps, n)
     if fig == "path":
         svg, width = render_template("_svg_path.html", p=ctx["path_wide"], cls="wide"), 1200
-    else:
+    elif fig == "tree":
         svg, width = render_template("_svg_tree.html", t=ctx["tree"]), 1000
+    elif fig == "desc":
+        svg, width = figure_export.descriptor_svg(ctx["desc"])
+    else:
+        svg, width = figure_export.memtype_svg(ctx["mt"], ctx["cmo_lines"])
     resp = Response(figure_export.standalone(svg, width), mimetype="image/svg+xml")
     resp.headers["Content-Disposition"] = f'attachment; filename="s2viz-{mid}-step{n}-{fig}.svg"'
     resp.headers["Content-Security-Policy"] = figure_export.CSP

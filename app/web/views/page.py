@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, redirect, render_template, request
+from markupsafe import escape
 
 from ...permalink import canonical_query, canonical_url, parse_query
 from ...present import figures, player, presenters, preview, stage
+from ...present.summary import title
 from ...teach import lessons
 from .. import traces
 from ..request import Refusal, Shape, Wanted
@@ -77,8 +79,18 @@ def form_refusal(r: Refusal) -> Response:
 def page(req: Wanted):
     template = htmx.template(request, "page.html", main="_main.html", stage="_stage.html")
     controls = template != "_stage.html"
-    return htmx.vary(memoised(lambda: (render_template(template, lesson_back=_back(req),
+    return htmx.vary(memoised(lambda: (render_template(template, lesson_back=_back(req), iframe=iframe_code(req),
                                                        **player_context(req, controls=controls)), "text/html")))
+
+
+EMBED_SIZE = (800, 600)      # the size the iframe code suggests: the step's sentence and the picture fit
+
+
+def iframe_code(req: Wanted) -> str:
+    """The HTML that frames this scenario, at this step, on another site, at the suggested size."""
+    src = escape(origin.absolute("/embed" + canonical_url(req.model, req.scenario, req.step)))
+    return (f'<iframe src="{src}" width="{EMBED_SIZE[0]}" height="{EMBED_SIZE[1]}" loading="lazy" '
+            f'title="{escape("s2viz " + req.model + ": " + title(req.scenario))}"></iframe>')
 
 
 def _back(req: Wanted) -> dict | None:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from ...permalink import clip
 from ...sim import MODELS
-from ...teach import exercises, glossary, lessons, tokens
+from ...teach import exercise_export, exercises, glossary, lessons, tokens
 from ..request import Refusal
 from ..serving import origin
 from .answer import refuse
@@ -58,7 +58,10 @@ def lesson_index():
             row.update(score=game.score(parts)[0], answered=len(mine.answers), href=game.href(game.next_part),
                        code=game.result_code())
         rows.append(row)
-    return _private(Response(render_template("lessons.html", rows=rows), mimetype="text/html"))
+    og = _og("lessons on how arm64 KVM handles a guest's stage-2 fault",
+             "Graded lessons: answer what KVM does, the answers lock, then step through the trace. A primer first, "
+             "then the Grace Hopper story and what followed.", "/lessons/")
+    return _private(Response(render_template("lessons.html", rows=rows, og=og), mimetype="text/html"))
 
 
 @bp.get("/lessons/<lid>/")
@@ -159,16 +162,28 @@ def exercise_set():
     if isinstance(es, Refusal):
         return refuse(es)
     fmt = request.args.get("format", "html")
-    if fmt in exercises.FORMATS:
-        render, mimetype = exercises.FORMATS[fmt]
+    if fmt in exercise_export.FORMATS:
+        render, mimetype = exercise_export.FORMATS[fmt]
         resp = Response(render(es, origin.base()), mimetype=mimetype)
         resp.headers["Content-Disposition"] = f'inline; filename="s2viz-exercises-{es.seed}.{fmt}"'
         return resp
     if fmt != "html":
         return refuse(Refusal("The format must be html, md, json or gift.", "/exercises/"))
     key = request.args.get("key") == "1"
-    return render_template("exercises.html", es=es, choices=exercises.CHOICES, short=exercises.SHORT,
-                           models=list(MODELS), levels=exercises.LEVELS, max_n=exercises.MAX_N, key=key)
+    return render_template("exercises.html", es=es, models=list(MODELS), levels=exercises.LEVELS,
+                           max_n=exercises.MAX_N, key=key, hidden=_hidden(es), asks=ASK_WORDS,
+                           og=_og(f"exercises, seed {es.seed}", f"{len(es.questions)} questions on how arm64 KVM "
+                                  "handles a guest's stage-2 fault, with an answer key that explains each answer.",
+                                  f"/exercises/?{es.query}"))
+
+
+ASK_WORDS = (("outcome", "what happens?"), ("safe", "is this safe?"), ("mixed", "both, in turn"))
+
+
+def _hidden(es: exercises.ExerciseSet) -> list[tuple[str, object]]:
+    """The set's own keys, for the answer sheet's forms."""
+    return [("seed", es.seed), ("n", es.n), ("model", es.model), ("level", es.level)] + (
+        [("ask", es.ask)] if es.ask != "outcome" else [])
 
 
 @bp.get("/exercises/check/")
@@ -184,5 +199,4 @@ def exercise_check():
     except exercises.ExerciseError as e:
         return refuse(Refusal(str(e), f"/exercises/?{es.query}"))
     rows = exercises.grade(es, sheet)
-    return render_template("exercises_check.html", es=es, rows=rows, score=sum(r["right"] for r in rows),
-                           choices=exercises.CHOICES, short=exercises.SHORT, sheet=sheet)
+    return render_template("exercises_check.html", es=es, rows=rows, score=sum(r["right"] for r in rows), sheet=sheet)
