@@ -354,7 +354,7 @@ KINDS = {k.id: k for k in (
     Kind("safe", "safe", "Is this safe for the host?", SAFE, _safe_key, _safe_focus, _safe_words),
     Kind("guest", "guest", "What does the guest's instruction then do?", GUEST, _guest_key, _guest_focus,
          _guest_words),
-    Kind("cap", "outcome", "What does KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) answer?", CAP,
+    Kind("cap", "outcome", "What does KVM_CHECK_EXTENSION answer for capability 243 (cacheable PFNMAP supported)?", CAP,
          _cap_key, _cap_focus, _cap_words),
 )}
 
