@@ -9,6 +9,7 @@ arguments. Every link of a lesson is part of the permalink corpus."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..permalink import canonical_url
 from ..present.summary import VMA_NAMES, host_words, plain
@@ -32,7 +33,9 @@ def scenario(part: Part) -> tuple[str, Scenario]:
     return mid, parsed.scenario
 
 
+@lru_cache(maxsize=256)
 def trace(part: Part) -> Trace:
+    """A part's trace (a pure function of its link, so kept: grading a class's codes reads each often)."""
     return simulate(*scenario(part))
 
 

@@ -15,7 +15,10 @@ SMALLEST = f"""(root) => {{
     if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
     let fs = parseFloat(getComputedStyle(e).fontSize);
     if (e instanceof SVGElement) {{ const m = e.getScreenCTM(); fs *= m ? m.a : 1; }}
-    if (fs < least) {{ least = fs; where = e.tagName + '.' + (e.getAttribute('class') || '') + ': ' + e.textContent.trim().slice(0, 40); }}
+    if (fs < least) {{
+      least = fs;
+      where = e.tagName + '.' + (e.getAttribute('class') || '') + ': ' + e.textContent.trim().slice(0, 40);
+    }}
   }}
   return [least, where];
 }}"""
@@ -34,14 +37,17 @@ DESC_OVERLAPS = """() => {
   const out = [];
   for (const desc of document.querySelectorAll('.desc')) {
     if (!desc.getClientRects().length) continue;
-    const boxes = [...desc.querySelectorAll('.field')].map((f) => [f, [...f.children].map((c) => c.getBoundingClientRect())]);
+    const boxes = [...desc.querySelectorAll('.field')]
+      .map((f) => [f, [...f.children].map((c) => c.getBoundingClientRect())]);
     for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
       for (const a of boxes[i][1]) for (const b of boxes[j][1]) {
         if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
           out.push(boxes[i][0].textContent + ' / ' + boxes[j][0].textContent);
       }
       const fa = boxes[i][0].getBoundingClientRect();
-      for (const c of boxes[i][1]) if (c.right > fa.right + 0.5 || c.left < fa.left - 0.5) out.push(boxes[i][0].textContent + ' spills');
+      for (const c of boxes[i][1]) {
+        if (c.right > fa.right + 0.5 || c.left < fa.left - 0.5) out.push(boxes[i][0].textContent + ' spills');
+      }
     }
   }
   return out;

@@ -111,7 +111,8 @@ def test_presenter_fits_one_screen_at_every_key_step(browser, live_server, deck,
     for n in key_steps(deck):
         p.goto(f"{live_server}/present{deck}&step={n}")
         where = f"{deck} step {n} at {w}x{h}"
-        assert p.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]") == [h, w], where
+        size = p.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
+        assert size == [h, w], where
         for part in (".path-html", ".tree-html", ".desc", ".mt-panel", ".step-now .text", ".verdict-box"):
             assert measure.inside(p, part), (part, where)
         assert measure.spills(p, SPILL) == [], where

@@ -230,3 +230,12 @@ def test_the_default_secret_is_said_on_the_verify_page():
 def test_old_letter_progress_addresses_start_the_lesson():
     r = create_app({"TESTING": True}).test_client().get("/lessons/grace-hopper/?a=AC&p=2")
     assert r.status_code == 302 and r.headers["Location"] == "/lessons/grace-hopper/?p=2"
+
+
+def test_a_teacher_pastes_a_whole_class_of_codes(client):
+    """Longer than an address may be: the form posts them; every one is graded."""
+    codes = [tokens.result_code(tokens.Progress("fail-early", 2, f"tpnbi{i:03d}x", ("B.E", "B.D", "A.A", "E.C")),
+                                "a-class-secret") for i in range(90)]
+    assert len("\n".join(codes)) > 4096
+    html = client.post("/lessons/verify/", data={"codes": "\n".join(codes)}).data.decode()
+    assert html.count('data-testid="valid"') == 90 and html.count("4 / 4 parts") == 90

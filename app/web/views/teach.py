@@ -17,6 +17,7 @@ from .answer import refuse
 bp = Blueprint("teach", __name__)
 
 
+MAX_CODES = 100                         # result codes checked at once (a class or two)
 LESSON_CACHE = "private, no-store"      # a lesson's pages follow this browser's attempt (its cookie)
 COOKIE_DAYS = 120
 
@@ -114,11 +115,13 @@ def lesson_again(lid: str):
     return resp
 
 
-@bp.get("/lessons/verify/")
+@bp.route("/lessons/verify/", methods=["GET", "POST"])
 def lesson_verify():
-    """Result codes checked for a teacher: one per line; each is graded, or refused in a sentence."""
-    text = request.args.get("codes", "")
-    codes = [c.strip() for c in text.splitlines() if c.strip()][:200]
+    """Result codes checked for a teacher: one per line (the form posts them, a class's worth being
+    longer than an address may be; ?codes= checks a few from a link); each is graded, or refused in
+    a sentence. Nothing is stored."""
+    text = (request.form if request.method == "POST" else request.args).get("codes", "")
+    codes = [c.strip() for c in text.splitlines() if c.strip()][:MAX_CODES]
     results = []
     for c in codes:
         try:
