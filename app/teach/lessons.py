@@ -130,14 +130,15 @@ class Play:
         tr = trace(part)
         mid, sc = scenario(part)
         back = f"&lesson={self.lesson.id}.{row['n']}"
+        total = len(tr.all_steps())
         for q, g in zip(row["questions"], given, strict=True):
             k = q["kind"]
             focus = k.focus(tr)
             q.update(given=g, key=k.key(tr) or "", explain=k.explain(tr), focus=focus,
-                     see=_at(mid, sc, focus, back))
+                     see=_at(mid, sc, focus, back, total))
             q["right"] = q["given"] == q["key"]
         row["right"] = all(q["right"] for q in row["questions"])
-        row["reveal"] = _at(mid, sc, questions.decider(tr), back)
+        row["reveal"] = _at(mid, sc, questions.decider(tr), back, total)
         row["plain"] = canonical_url(mid, sc)
 
     def score(self, parts: list[dict]) -> tuple[int, int]:
@@ -146,8 +147,9 @@ class Play:
         return sum(p["right"] for p in answered), sum(q["right"] for p in answered for q in p["questions"])
 
 
-def _at(mid: str, sc: Scenario, step: int | None, back: str) -> str:
-    url = canonical_url(mid, sc, step)
+def _at(mid: str, sc: Scenario, step: int | None, back: str, total: int) -> str:
+    """The trace at a step (the last is the address without one), with the way back to the part."""
+    url = canonical_url(mid, sc, step if step and step < total else None)
     return url + (back if "?" in url else "?" + back[1:])
 
 

@@ -17,7 +17,7 @@ from flask import Response, request
 from . import cache, htmx, origin
 
 COMPRESSIBLE = ("text/html", "application/json", "text/plain")
-CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/", "/present/", "/map/")
+CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/", "/present/", "/notes/", "/map/")
 MIN_SIZE = 512
 PERMALINK_CACHE = "public, max-age=3600, stale-while-revalidate=86400"
 FRAGMENT_CACHE = "private, max-age=3600"
