@@ -55,10 +55,14 @@ def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) ->
         parts.append("The VMM asked for NISV exits (KVM_CAP_ARM_NISV_TO_USER).")
     if sc.remap:
         parts.append("The VMM registered the memslot over anonymous RAM and mapped this memory over it afterwards.")
-    accesses = [_access(f) if kind == "fault" else _event(f) for kind, f in sc.items()]
-    if accesses:
-        parts.append("Access: " + ", then ".join(accesses) + ".")
+    if sc.faults or sc.events:
+        parts.append("Access: " + accesses(sc) + ".")
     return " ".join(parts)
+
+
+def accesses(sc: Scenario) -> str:
+    """The guest's accesses and the host's events, in order, in words."""
+    return ", then ".join(_access(f) if kind == "fault" else _event(f) for kind, f in sc.items())
 
 
 _MOD = {"ua": "unaligned", "pair": "with a load/store pair (LDP/STP)", "zva": "with DC ZVA",

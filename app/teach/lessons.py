@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..permalink import canonical_url
-from ..present.summary import VMA_NAMES, host_words, plain
+from ..present.summary import MEM_NAMES, MT_NAMES, VMA_NAMES, accesses, host_words, plain
 from ..sim import MODELS, Scenario, simulate
 from ..sim.trace import Trace
 from . import questions, tokens
@@ -45,8 +45,12 @@ def key(part: Part) -> tuple[str, ...]:
     return tuple(k.key(tr) or "" for k in part.kinds())
 
 
-CHANGED = {"mt": "the VMA's pgprot", "mem": "the memory behind it", "pg": "the host's leaf size",
-           "slot": "the memslot's flags", "vm": "the VM's options", "remap": "when the VMA is mapped"}
+CHANGED = {"mt": ("the VMA's pgprot is now", lambda sc: MT_NAMES[sc.mt]),
+           "mem": ("the memory behind it is now", lambda sc: MEM_NAMES[sc.mem]),
+           "pg": ("the host's leaf size is now", lambda sc: (sc.pg or sc.g).upper()),
+           "slot": ("the memslot's flags are now", lambda sc: ", ".join(sorted(sc.slot)) or "none"),
+           "vm": ("the VM's options are now", lambda sc: ", ".join(sorted(sc.vm)) or "none"),
+           "remap": ("the VMA is now mapped", lambda sc: "after registration" if sc.remap else "before registration")}
 
 
 def changes(before: tuple[str, Scenario] | None, now: tuple[str, Scenario]) -> str:
@@ -62,11 +66,11 @@ def changes(before: tuple[str, Scenario] | None, now: tuple[str, Scenario]) -> s
     for flag in VMA_NAMES:
         if (flag in a.vma) != (flag in b.vma):
             out.append(f"the VMA {'now has' if flag in b.vma else 'no longer has'} {VMA_NAMES[flag]}")
-    for attr, words in CHANGED.items():
+    for attr, (words, value) in CHANGED.items():
         if getattr(a, attr) != getattr(b, attr):
-            out.append(f"{words} changed")
-    if a.faults != b.faults:
-        out.append("the guest's accesses changed")
+            out.append(f"{words} {value(b)}")
+    if a.faults != b.faults or a.events != b.events:
+        out.append(f"now {accesses(b)}")
     return ("Changed from the part before: " + "; ".join(out) + ".") if out else "The same scenario as before."
 
 

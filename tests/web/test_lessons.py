@@ -100,7 +100,12 @@ def changes_name_the_difference():
 
 def test_each_part_says_what_changed_from_the_part_before():
     assert changes_name_the_difference() == ("Changed from the part before: the host is now a host with neither FWB "
-                                             "nor DIC; the guest's accesses changed.")
+                                             "nor DIC; now the guest reads from IPA 0x40000000.")
+    leaf = lessons.by_id("leaf-size").parts
+    assert lessons.changes(lessons.scenario(leaf[2]), lessons.scenario(leaf[3])) == (
+        "Changed from the part before: the kernel is now mainline v7.1.3 (v7.1) instead of v6.12; the VMA no longer "
+        "has VM_PFNMAP; the VMA now has VM_MIXEDMAP; the VMA no longer has VM_ALLOW_ANY_UNCACHED; the VMA's "
+        "pgprot is now MT_DEVICE_nGnRE; the host's leaf size is now 2M.")
 
 
 def answer(client, lid, url=None):
