@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .permalink import canonical_url
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--n", default="8", help="how many questions (default 8, at most 40)")
     ex.add_argument("--model", default="all", help="a model id, or all (default)")
     ex.add_argument("--level", default="basic", help="basic (default) or advanced")
+    ex.add_argument("--ask", default="outcome", help="outcome (default: what happens?), safe (is this safe?) or mixed")
     exf = ex.add_mutually_exclusive_group()
     exf.add_argument("--markdown", action="store_const", dest="format", const="md", help="Markdown (default)")
     exf.add_argument("--json", action="store_const", dest="format", const="json", help="JSON")
@@ -70,13 +72,20 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _public_url() -> str:
+    """S2VIZ_PUBLIC_URL, as the server reads it: the origin of every absolute link ('' when unset)."""
+    from .web.serving.origin import check_public_url
+    return check_public_url(os.environ.get("S2VIZ_PUBLIC_URL")) or ""
+
+
 def _exercises(args) -> int:
-    from .teach import exercises
+    from .teach import exercise_export, exercises
     try:
         es = exercises.generate(*exercises.parse(vars(args)))
-    except exercises.ExerciseError as e:
+        base = _public_url()
+    except ValueError as e:         # ExerciseError, or OriginError: one sentence
         return _fail(str(e))
-    sys.stdout.write(exercises.FORMATS[args.format or "md"][0](es))
+    sys.stdout.write(exercise_export.FORMATS[args.format or "md"][0](es, base))
     return 0
 
 
@@ -86,6 +95,10 @@ def _trace(url: str, text: bool) -> int:
     got = url_request(url)
     if isinstance(got, Refusal):
         return _fail(got.message)
+    try:
+        base = _public_url()
+    except ValueError as e:
+        return _fail(str(e))
     sc = got.scenario
     if not got.models:                      # /series/: every revision of the series
         from .present import series
@@ -102,12 +115,12 @@ def _trace(url: str, text: bool) -> int:
         if not text:
             return _fail("a comparison (a..b) has no JSON form; use --text.")
         (ma, mb), pair = got.models, "..".join(got.models)
-        sys.stdout.write(as_text(simulate(ma, sc), simulate(mb, sc), title(sc), canonical_url(pair, sc)))
+        sys.stdout.write(as_text(simulate(ma, sc), simulate(mb, sc), title(sc), base + canonical_url(pair, sc)))
         return 0
     tr = simulate(got.model, sc)
     canon = canonical_url(got.model, sc)
     if text:
-        sys.stdout.write(render(tr, title(sc), canon))
+        sys.stdout.write(render(tr, title(sc), base + canon))
     else:
         json.dump(trace_json(tr, canon), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -49,3 +49,15 @@ def test_a_comparison_prints_as_text_and_refuses_json():
     assert r.stdout.splitlines()[-1] == "/patch-v3..v6.17/?vma=pfnmap,io,maywrite&mt=ngnrne&mem=dev&f=40000000r"
     r = s2viz("trace", "/patch-v3..v6.17/?f=40000000r", "--json")
     assert r.returncode == 2 and "no JSON form" in r.stderr
+
+
+def test_the_text_ends_with_an_absolute_link_when_s2viz_public_url_is_set():
+    import os
+    env = {**os.environ, "S2VIZ_PUBLIC_URL": "https://s2viz.example/"}
+    r = subprocess.run([sys.executable, "-m", "app.cli", "trace", "/v6.17/?f=40000000r", "--text"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "https://s2viz.example/v6.17/?f=40000000r"
+    bad = subprocess.run([sys.executable, "-m", "app.cli", "trace", "/v6.17/?f=40000000r", "--text"],
+                         capture_output=True, text=True, timeout=60, env={**env, "S2VIZ_PUBLIC_URL": "s2viz.example"})
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "S2VIZ_PUBLIC_URL" in bad.stderr

@@ -2,6 +2,7 @@
 the same facts as text. Pure: a timeline snapshot in, coordinates and words out."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..sim.scenario import Scenario
@@ -9,7 +10,9 @@ from ..sim.steps import PATH
 from .timeline import PATH_LABEL, Snapshot
 from .values import know_text
 
-BOX_W, BOX_H, GAP = 132, 52, 22
+BOX_W, BOX_H, GAP = 150, 52, 22
+VALUE_CHARS = 19             # a value line that fits a box (12 px monospace); longer values wrap, never cut
+LINE_H = 15
 ROW_H, TABLE_W, COL_GAP, HEAD_H = 22, 184, 40, 24
 MAX_ROWS = 7                 # entries drawn per table; the rest are counted
 
@@ -24,6 +27,21 @@ class Node:
     lit: bool
     known: bool
     changed: bool
+    lines: tuple[str, ...] = ()      # the value as the box draws it: whole, wrapped after | , space or +
+
+
+def wrap(text: str, width: int = VALUE_CHARS) -> tuple[str, ...]:
+    """text in lines of at most width characters, broken only after |, ",", a space or +; a piece
+    longer than a line keeps a line of its own (a value is never cut)."""
+    lines, cur = [], ""
+    for piece in re.split(r"(?<=[|, +])", text):
+        if cur and len(cur) + len(piece.rstrip()) > width:
+            lines.append(cur.rstrip())
+            cur = piece.lstrip()
+        else:
+            cur += piece
+    lines.append(cur.rstrip())
+    return tuple(line for line in lines if line) or ("",)
 
 
 def path(snap: Snapshot, sc: Scenario, columns: int) -> dict:
@@ -35,31 +53,33 @@ def path(snap: Snapshot, sc: Scenario, columns: int) -> dict:
         values["s2"] = f"{snap.desc['pte']:#018x}"
     elif snap.desc:
         values["s2"] = f"{len([k for k in snap.desc if k in FIELDS])}/{len(FIELDS)} fields known"
+    lines = {key: wrap(values.get(key, "?")) for key in PATH}
+    box_h = BOX_H + LINE_H * (max(len(v) for v in lines.values()) - 1)
     nodes = []
     for i, key in enumerate(PATH):
         row, col = divmod(i, columns)
         if row % 2:                       # snake: every other row runs right to left
             col = columns - 1 - col
         known = key in values
-        nodes.append(Node(key, PATH_LABEL[key], values.get(key, "?"), col * (BOX_W + GAP), row * (BOX_H + GAP),
+        nodes.append(Node(key, PATH_LABEL[key], values.get(key, "?"), col * (BOX_W + GAP), row * (box_h + GAP),
                           snap.on == key, known, ("know", key) in snap.changed or (key == "s2" and any(
-                              c[0] == "desc" for c in snap.changed))))
-    edges = [_edge(a, b) for a, b in zip(nodes, nodes[1:], strict=False)]
+                              c[0] == "desc" for c in snap.changed)), lines[key]))
+    edges = [_edge(a, b, box_h) for a, b in zip(nodes, nodes[1:], strict=False)]
     rows = (len(PATH) + columns - 1) // columns
     return {"nodes": nodes, "edges": edges, "width": columns * (BOX_W + GAP) - GAP,
-            "height": rows * (BOX_H + GAP) - GAP, "box_w": BOX_W, "box_h": BOX_H}
+            "height": rows * (box_h + GAP) - GAP, "box_w": BOX_W, "box_h": box_h, "line_h": LINE_H}
 
 
-def _edge(a: Node, b: Node) -> dict:
+def _edge(a: Node, b: Node, box_h: int) -> dict:
     """An arrow from box a to its neighbour b: across within a row, down between rows."""
     lit = a.lit or b.lit
     if a.y == b.y:
-        y = a.y + BOX_H // 2
+        y = a.y + box_h // 2
         if a.x < b.x:
             return {"x1": a.x + BOX_W, "y1": y, "x2": b.x, "y2": y, "lit": lit}
         return {"x1": a.x, "y1": y, "x2": b.x + BOX_W, "y2": y, "lit": lit}
     x = a.x + BOX_W // 2
-    return {"x1": x, "y1": a.y + BOX_H, "x2": x, "y2": b.y, "lit": lit}
+    return {"x1": x, "y1": a.y + box_h, "x2": x, "y2": b.y, "lit": lit}
 
 
 FIELDS = ("OA", "MemAttr", "S2AP", "XN", "SH", "AF", "Type", "Valid")

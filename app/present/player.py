@@ -16,15 +16,16 @@ from .summary import title
 
 
 def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, prefix: str = "", mode: str = "",
-            controls: bool = True) -> dict:
+            controls: bool = True, own: tuple[tuple[str, str], ...] = ()) -> dict:
     """Everything the player's templates need at `step` (None: where the player opens).
 
     prefix: "" for the page, "/embed" or "/present"; mode "key": the stepping buttons go from key
     step to key step, as presenter mode does by default; controls False: only the stage's part,
-    for a step's fragment."""
+    for a step's fragment; own: the view's own keys, which every step's address keeps (presenter
+    mode's mode and theme, the page's lesson)."""
     query = canonical_query(sc)
     total = len(steps)
-    links = StepLinks(prefix, mid, query, total, mode)
+    links = StepLinks(prefix, mid, query, total, own)
     current = step or opening_step(tr, steps, prefix, mode)
     snap_ctx = stage.context(mid, sc, tr, steps, current, present=prefix == "/present") if steps else {}
     keys = stage.key_steps(tr, steps) if mode == "key" else None
@@ -68,9 +69,9 @@ def _other(mid: str) -> str:
 
 
 def opening_step(tr: Trace, steps: list, prefix: str, mode: str) -> int:
-    """The step a player opens on when its address names none: the last; in presenter mode (a talk
-    starts at the beginning) the first step, or by default the first key step."""
-    if prefix != "/present":
+    """The step a player opens on when its address names none: the last; in presenter mode and its
+    notes (a talk starts at the beginning) the first step, or by default the first key step."""
+    if prefix not in ("/present", "/notes"):
         return len(steps)
     return 1 if mode == "all" else next(iter(stage.key_steps(tr, steps)), 1)
 
@@ -78,12 +79,13 @@ def opening_step(tr: Trace, steps: list, prefix: str, mode: str) -> int:
 class StepLinks:
     """The address of each step of one scenario under one prefix. The last step is the address
     without `step`, except in presenter mode, whose links always name their step (a talk opens on
-    its first key step, not the last); presenter mode's `mode=all` stays after the permalink's keys."""
+    its first key step, not the last); the view's own keys (presenter mode's `mode=all`, the page's
+    `lesson`) stay after the permalink's."""
 
-    def __init__(self, prefix: str, mid: str, query: str, total: int, mode: str):
+    def __init__(self, prefix: str, mid: str, query: str, total: int, own: tuple[tuple[str, str], ...] = ()):
         self.base = f"{prefix}/{mid}/?" + (query + "&" if query else "")
-        self.tail = "&mode=all" if mode == "all" else ""
-        self.total, self.always = total, prefix == "/present"
+        self.tail = "".join(f"&{k}={v}" for k, v in own)
+        self.total, self.always = total, prefix in ("/present", "/notes")
         # the address of step {n} for the player's script, which fills the number in
         self.pattern = f"{self.base}step={{n}}{self.tail}"
         # the key step: the step this scenario opens on, which the server finds when asked

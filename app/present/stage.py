@@ -187,8 +187,8 @@ def cmo(snap: Snapshot, sc: Scenario) -> list[str]:
 
 
 def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, present: bool = False) -> dict:
-    """What _stage.html needs for step n: the path is drawn 8 boxes a row (its text twin reads that
-    one too), and also 2 a row for a phone, or 4 a row for presenter mode's projector."""
+    """What _stage.html needs for step n: the path is drawn 8 boxes a row (its text twin and its
+    reflowing text boxes, for a phone, the embed and presenter mode, read that one too)."""
     snap = snapshot(tr, n)
     reveals = reveal_steps(tr)
     current = steps[n - 1] if steps else None
@@ -196,7 +196,6 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, present: boo
         "snap": snap, "box": box(tr, steps, snap, reveals) if steps else Box("idle", "No step."),
         "desc": descriptor(snap), "mt": memtypes(snap, sc, tr.host_s1), "cmo_lines": cmo(snap, sc),
         "path_wide": diagram.path(snap, sc, 8),
-        **({"path_mid": diagram.path(snap, sc, 4)} if present else {"path_narrow": diagram.path(snap, sc, 2)}),
         "tree": diagram.tree(snap, trace_geometry(tr)), "step": current,
         "phase_steps": [sv for sv in steps if current and sv.phase == current.phase],
         "phases": _phases(tr, steps, snap, reveals),

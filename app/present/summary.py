@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..sim.presets import PRESETS
 from ..sim.scenario import MEMSLOT_GPA, Scenario, in_memslot
+from ..sim.units import size_text
 
 VMA_NAMES = {"pfnmap": "VM_PFNMAP", "mixedmap": "VM_MIXEDMAP", "io": "VM_IO", "shared": "VM_SHARED",
         "maywrite": "VM_MAYWRITE", "uc": "VM_ALLOW_ANY_UNCACHED", "mteok": "VM_MTE_ALLOWED",
@@ -56,8 +57,34 @@ def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) ->
         parts.append("The VMM asked for NISV exits (KVM_CAP_ARM_NISV_TO_USER).")
     if sc.remap:
         parts.append("The VMM registered the memslot over anonymous RAM and mapped this memory over it afterwards.")
-    accesses = [f"{_ACCESS[f.kind]} IPA {f.ipa:#x}" + ("" if in_memslot(f.ipa) else " (no memslot covers it)")
-                for f in sc.faults]
-    if accesses:
-        parts.append("Access: the guest " + ", then ".join(accesses) + ".")
+    if sc.faults or sc.events:
+        parts.append("Access: " + accesses(sc) + ".")
     return " ".join(parts)
+
+
+def accesses(sc: Scenario) -> str:
+    """The guest's accesses and the host's events, in order, in words."""
+    return ", then ".join(_access(f) if kind == "fault" else _event(f) for kind, f in sc.items())
+
+
+_MOD = {"ua": "unaligned", "pair": "with a load/store pair (LDP/STP)", "zva": "with DC ZVA",
+        "excl": "with an exclusive (LDXR/STXR)", "lse": "with an LSE atomic", "atomic": "with an atomic that "
+        "KVM cannot map (FSC 0x35)", "noisv": "without an instruction syndrome", "cm": "with a cache maintenance "
+        "instruction", "ptw": "in its own stage-1 table walk", "af": "finding the access flag clear"}
+
+
+def _access(f) -> str:
+    """One guest access in words: "the guest reads from IPA 0x40000000 (unaligned)"."""
+    mods = [_MOD[m] for m in f.mod_list if m != "ua"]
+    return ("the guest " + _ACCESS[f.kind] + f" IPA {f.ipa:#x}" + (" (unaligned)" if f.unaligned else "")
+            + "".join(" " + m for m in mods) + ("" if in_memslot(f.ipa) else " (no memslot covers it)"))
+
+
+_EVENT = {"unmap": "the VMM unmaps", "replace": "the VMM maps the same memory again over", "age": "the host ages",
+          "logon": "the VMM turns dirty logging on", "logoff": "the VMM turns dirty logging off",
+          "delslot": "the VMM deletes the memslot"}
+
+
+def _event(ev) -> str:
+    words = _EVENT[ev.kind]
+    return f"{words} IPA {ev.ipa:#x} +{size_text(ev.size)}" if ev.ranged else words

@@ -1,25 +1,29 @@
-"""Seeded exercise sets: predict-the-verdict questions drawn from the configuration space.
+"""Seeded exercise sets: predict-the-verdict and "is this safe?" questions drawn from the
+configuration space.
 
-A set is a pure function of (seed, n, model, level) and the models of this release: the candidate
-scenarios are enumerated in a fixed order, each is simulated (outcome only) and put in its outcome
-class, and random.Random(seed) picks from the classes in turn, so different outcomes appear. Each
-question's worked answer is its permalink, opened at the step that settles it."""
+A set is a pure function of (seed, n, model, level, ask) and the models of this release: the
+candidate scenarios are enumerated in a fixed order, each is simulated and put in its class (its
+outcome, or its most serious host-safety hazard), and random.Random(seed) picks from the classes in
+turn, so different answers appear. ask=outcome (the default, and the sets every older link names)
+asks what happens; ask=safe asks whether it is safe; ask=mixed alternates. Each question's worked
+answer is its permalink, opened at the step that decides it, with a paragraph on why."""
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..permalink import canonical_url
+from ..permalink import canonical_url, parse_url
 from ..present import stage
 from ..present.summary import plain
 from ..sim import KERNELS, MODELS, Fault, Scenario, simulate
 from ..sim.presets import PRESETS
+from . import questions
 
 MAX_N = 40
 MAX_SEED = 10**9
 LEVELS = ("basic", "advanced")
+ASKS = ("outcome", "safe", "mixed")
 
 # The answer choices, one letter each; the letters are the answer sheet's alphabet.
 CHOICES = {
@@ -33,6 +37,20 @@ CHOICES = {
 }
 SHORT = {"A": "mapped Normal", "B": "mapped Normal-NC", "C": "mapped Device", "D": "memslot refused",
          "E": "KVM_RUN fails", "F": "abort injected", "G": "exit to the VMM"}
+# "Is this safe?": the hazard verdicts (questions.SAFE), one letter per kind, most serious first.
+SAFE = questions.SAFE
+SAFE_SHORT = {"A": "safe", "B": "host oops", "C": "foreign memory", "D": "lock leak", "E": "page reference",
+              "F": "stale data", "G": "livelock"}
+KIND_CHOICES = {"outcome": (CHOICES, SHORT), "safe": (SAFE, SAFE_SHORT)}
+ASK = {"outcome": "What happens?", "safe": "Is this safe for the host?"}
+# Hazards no preset reaches in one access (a scattered buffer, guest_memfd, a ZONE_DEVICE block on
+# 6.12, a VMA cut under a block): their scenarios join the "is this safe?" pool.
+SAFETY_LINKS = (
+    "/v6.17/?vma=pfnmap,shared,maywrite&mem=sg&pg=2m&f=40000000r,40001000r",
+    "/v7.1/?vma=shared,maywrite&slot=gmem&f=40000000w,40000000w.atomic",
+    "/v6.12/?vma=shared,maywrite&mem=zdev&pg=2m&f=40001000r",
+    "/v6.14/?vma=pfnmap,io,shared,maywrite&mem=dev&pg=2m&f=unmap:40100000:100000,40000000r",
+)
 
 INSIDE, OUTSIDE = 0x4000_0000, 0x1000_0000
 HOSTS = (("fwb", "dic"), ("fwb",), ("dic",), ())
@@ -55,12 +73,26 @@ class Question:
     n: int
     model: str
     scenario: Scenario
-    preset: str
-    answer: str            # a letter of CHOICES
+    preset: str | None
+    answer: str            # a letter of its choices
+    kind: str = "outcome"  # outcome | safe
 
     @property
     def text(self) -> str:
-        return describe(self.model, self.scenario, self.preset)
+        return describe(self.model, self.scenario, self.preset, ASK[self.kind])
+
+    @property
+    def choices(self) -> dict[str, str]:
+        return KIND_CHOICES[self.kind][0]
+
+    @property
+    def short(self) -> dict[str, str]:
+        return KIND_CHOICES[self.kind][1]
+
+    @property
+    def explanation(self) -> str:
+        """Why the answer is right, in a paragraph built from the trace's own sentences."""
+        return questions.KINDS[self.kind].explain(simulate(self.model, self.scenario))
 
     @property
     def permalink(self) -> str:
@@ -68,8 +100,12 @@ class Question:
 
     @property
     def worked(self) -> str:
-        """The permalink opened at the step that settles the question."""
-        return worked_link(self.model, self.scenario)
+        """The permalink opened at the step that decides the question."""
+        if self.kind == "outcome":
+            return worked_link(self.model, self.scenario)
+        tr = simulate(self.model, self.scenario)
+        at = questions.KINDS[self.kind].focus(tr)
+        return canonical_url(self.model, self.scenario, at if at and at < len(tr.all_steps()) else None)
 
 
 @dataclass(frozen=True)
@@ -79,10 +115,16 @@ class ExerciseSet:
     model: str          # a model id, or "all"
     level: str
     questions: tuple[Question, ...]
+    ask: str = "outcome"
 
     @property
     def query(self) -> str:
-        return f"seed={self.seed}&n={self.n}&model={self.model}&level={self.level}"
+        return f"seed={self.seed}&n={self.n}&model={self.model}&level={self.level}" + (
+            f"&ask={self.ask}" if self.ask != "outcome" else "")
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for k in ("outcome", "safe") if any(q.kind == k for q in self.questions)]
 
 
 def worked_link(mid: str, sc: Scenario) -> str:
@@ -106,10 +148,11 @@ def answer_class(mid: str, sc: Scenario) -> str | None:
     return {"run_error": "E", "inject": "F", "exit_mmio": "G", "exit_nisv": "G"}.get(f.outcome)
 
 
-def describe(mid: str, sc: Scenario, preset: str | None) -> str:
+def describe(mid: str, sc: Scenario, preset: str | None, ask: str = "What happens?") -> str:
     """The question: its scenario in plain words, then what to predict."""
-    ask = " What happens at the last access?" if len(sc.faults) > 1 else " What happens?"
-    return plain(MODELS[mid].title.split(":")[0], mid, sc, preset) + ask
+    if ask == "What happens?" and len(sc.faults) > 1:
+        ask = "What happens at the last access?"
+    return plain(MODELS[mid].title.split(":")[0], mid, sc, preset) + " " + ask
 
 
 def _candidates(model: str, level: str) -> list[tuple[str, Scenario, str]]:
@@ -131,22 +174,29 @@ def _candidates(model: str, level: str) -> list[tuple[str, Scenario, str]]:
 
 
 @lru_cache(maxsize=32)
-def _pool(model: str, level: str) -> dict[str, tuple]:
-    """The candidates grouped by outcome letter, duplicates (same model and scenario) dropped."""
+def _pool(model: str, level: str, kind: str = "outcome") -> dict[str, tuple]:
+    """The candidates grouped by answer letter, duplicates (same model and scenario) dropped."""
     pool: dict[str, list] = {}
     seen = set()
-    for mid, sc, pid in _candidates(model, level):
+    extra = [(mid, parsed.scenario, None) for mid, parsed in map(parse_url, SAFETY_LINKS)
+             if kind == "safe" and model in ("all", mid)]
+    for mid, sc, pid in _candidates(model, level) + extra:
         if (mid, sc) in seen:
             continue
         seen.add((mid, sc))
-        letter = answer_class(mid, sc)
+        letter = answer_class(mid, sc) if kind == "outcome" else safety_class(mid, sc)
         if letter:
             pool.setdefault(letter, []).append((mid, sc, pid))
     return {k: tuple(v) for k, v in sorted(pool.items())}
 
 
-def parse(args) -> tuple[int, int, str, str]:
-    """(seed, n, model, level) from a mapping of strings; ExerciseError with one sentence if bad."""
+def safety_class(mid: str, sc: Scenario) -> str | None:
+    """The letter of the scenario's most serious hazard (A: none)."""
+    return questions.KINDS["safe"].key(simulate(mid, sc))
+
+
+def parse(args) -> tuple[int, int, str, str, str]:
+    """(seed, n, model, level, ask) from a mapping of strings; ExerciseError with one sentence if bad."""
     seed_s, n_s = args.get("seed", "1"), args.get("n", "8")
     if not seed_s.isdigit() or int(seed_s) >= MAX_SEED:
         raise ExerciseError(f"The seed must be a whole number from 0 to {MAX_SEED - 1}.")
@@ -158,14 +208,18 @@ def parse(args) -> tuple[int, int, str, str]:
     level = args.get("level", "basic")
     if level not in LEVELS:
         raise ExerciseError(f"The level must be {' or '.join(LEVELS)}.")
-    return int(seed_s), int(n_s), model, level
+    ask = args.get("ask") or "outcome"
+    if ask not in ASKS:
+        raise ExerciseError(f"The questions (ask) must be {', '.join(ASKS[:-1])} or {ASKS[-1]}.")
+    return int(seed_s), int(n_s), model, level, ask
 
 
-def generate(seed: int, n: int, model: str = "all", level: str = "basic") -> ExerciseSet:
-    """n questions, taking outcome classes in a seeded order, round after round, so each class
-    appears before any appears twice."""
-    rng = random.Random(f"s2viz-exercises:{seed}:{model}:{level}")
-    pool = {k: list(v) for k, v in _pool(model, level).items()}
+def _draw(seed: int, n: int, model: str, level: str, kind: str) -> list[tuple]:
+    """n (model, scenario, preset, letter), taking the classes in a seeded order, round after round,
+    so each class appears before any appears twice."""
+    salt = "" if kind == "outcome" else f":{kind}"       # outcome sets are drawn as they always were
+    rng = random.Random(f"s2viz-exercises:{seed}:{model}:{level}{salt}")
+    pool = {k: list(v) for k, v in _pool(model, level, kind).items()}
     letters = list(pool)
     picked = []
     while len(picked) < n and any(pool.values()):
@@ -174,12 +228,25 @@ def generate(seed: int, n: int, model: str = "all", level: str = "basic") -> Exe
             if pool[letter] and len(picked) < n:
                 picked.append(pool[letter].pop(rng.randrange(len(pool[letter]))) + (letter,))
     rng.shuffle(picked)
-    qs = tuple(Question(i + 1, mid, sc, pid, letter) for i, (mid, sc, pid, letter) in enumerate(picked))
-    return ExerciseSet(seed, n, model, level, qs)
+    return picked
+
+
+def generate(seed: int, n: int, model: str = "all", level: str = "basic", ask: str = "outcome") -> ExerciseSet:
+    """n questions; for ask=mixed, "what happens?" and "is this safe?" in turn."""
+    if ask == "mixed":
+        drawn = {"outcome": _draw(seed, (n + 1) // 2, model, level, "outcome"),
+                 "safe": _draw(seed, n // 2, model, level, "safe")}
+        order = [("outcome", "safe")[i % 2] for i in range(n)]
+        picked = [(*drawn[k][i // 2], k) for i, k in enumerate(order) if i // 2 < len(drawn[k])]
+    else:
+        picked = [(*x, ask) for x in _draw(seed, n, model, level, ask)]
+    qs = tuple(Question(i + 1, mid, sc, pid, letter, kind) for i, (mid, sc, pid, letter, kind) in enumerate(picked))
+    return ExerciseSet(seed, n, model, level, qs, ask)
 
 
 def parse_answers(text: str, n: int) -> str:
-    """The answer sheet: one letter per question (A-G, or '-' for none), at most n."""
+    """The answer sheet: one letter per question (A-G, or '-' for none), at most n; every kind of
+    question takes its answer from the same seven letters."""
     sheet = "".join(text.split()).upper()
     bad = sorted({c for c in sheet if c not in CHOICES and c != "-"})
     if bad:
@@ -196,50 +263,3 @@ def grade(es: ExerciseSet, sheet: str) -> list[dict]:
         given = sheet[q.n - 1] if q.n <= len(sheet) else "-"
         rows.append({"q": q, "given": given, "right": given == q.answer})
     return rows
-
-
-# ---- exports ------------------------------------------------------------------------------------
-
-def as_markdown(es: ExerciseSet, base: str = "") -> str:
-    lines = [f"# s2viz exercises: seed {es.seed}, {es.n} questions ({es.model}, {es.level})", "",
-             "For each scenario, pick the letter of what happens.", ""]
-    lines += [f"- **{k}**: {v}" for k, v in CHOICES.items()]
-    lines.append("")
-    for q in es.questions:
-        lines += [f"## Question {q.n}", "", q.text, "", "Answer: ____", ""]
-    lines += ['<div style="page-break-before: always"></div>', "", "# Answers", ""]
-    for q in es.questions:
-        lines.append(f"{q.n}. **{q.answer}** ({SHORT[q.answer]}): worked answer {base}{q.worked}")
-    lines += ["", f"Answer sheet: {''.join(q.answer for q in es.questions)}", ""]
-    return "\n".join(lines)
-
-
-def as_json(es: ExerciseSet, base: str = "") -> str:
-    return json.dumps({
-        "schema": 1, "seed": es.seed, "n": es.n, "model": es.model, "level": es.level, "choices": CHOICES,
-        "questions": [{"n": q.n, "model": q.model, "question": q.text, "answer": q.answer,
-                       "permalink": base + q.permalink, "worked": base + q.worked} for q in es.questions],
-    }, indent=2) + "\n"
-
-
-def _gift_escape(s: str) -> str:
-    for ch in "\\~=#{}:":
-        s = s.replace(ch, "\\" + ch)
-    return s
-
-
-def as_gift(es: ExerciseSet, base: str = "") -> str:
-    """Moodle GIFT: one multiple-choice question each, the worked answer as the right answer's feedback."""
-    out = [f"// s2viz exercises: seed {es.seed}, {es.n} questions ({es.model}, {es.level})", ""]
-    for q in es.questions:
-        out.append(f"::s2viz {es.seed} Q{q.n}::{_gift_escape(q.text)} {{")
-        for k, v in CHOICES.items():
-            mark = "=" if k == q.answer else "~"
-            feedback = f"#{_gift_escape('Worked answer: ' + base + q.worked)}" if k == q.answer else ""
-            out.append(f"  {mark}{_gift_escape(v)}{feedback}")
-        out += ["}", ""]
-    return "\n".join(out)
-
-
-FORMATS = {"md": (as_markdown, "text/markdown"), "json": (as_json, "application/json"),
-           "gift": (as_gift, "text/plain")}

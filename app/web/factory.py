@@ -7,6 +7,7 @@ from whitenoise import WhiteNoise
 
 from .. import conformance
 from ..permalink import MAX_QUERY
+from ..present import wrap
 from ..teach import glossary
 from .serving import assets, cache, origin, responses, security, site
 from .views import api, errors, explain, page, series, teach
@@ -42,6 +43,7 @@ def build(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["asset"] = assets.asset_url
     app.jinja_env.globals["conformance_checked"] = conformance.checked
     app.jinja_env.filters["gloss"] = glossary.mark
+    app.jinja_env.filters["wbr"] = wrap.wbr
     app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(site.STATIC), prefix="/static/", max_age=3600,
                               immutable_file_test=assets.IMMUTABLE, add_headers_function=security.static_headers)
 

@@ -147,9 +147,19 @@
     }).catch(() => { location.href = btn.dataset.src; });
   }
 
+  // A "copy" button beside a text: the text from data-copy, or from the field data-copy-from names.
+  function copyText(btn) {
+    const from = btn.dataset.copyFrom && document.getElementById(btn.dataset.copyFrom);
+    const text = from ? from.value : btn.dataset.copy;
+    if (!navigator.clipboard || !text) { if (from) from.select(); return; }
+    navigator.clipboard.writeText(text).then(() => { btn.textContent = "Copied"; }, () => { if (from) from.select(); });
+  }
+
   function onClick(ev) {
     const copy = ev.target.closest(".copy-mail");
     if (copy) { copyForMail(copy); return; }
+    const text = ev.target.closest(".copy-text");
+    if (text) { copyText(text); return; }
     const el = ev.target.closest("#stage [data-step], #help [data-step]");
     if (!el || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
     const what = el.dataset.step;
@@ -231,6 +241,7 @@
   }
 
   function init() {
+    document.querySelectorAll(".copy-text").forEach((btn) => { btn.hidden = false; });
     const s = stage();
     if (!s) return;
     s.querySelectorAll(".play, .scrubber, .help").forEach((el) => { el.hidden = false; });
@@ -315,6 +326,8 @@
       const link = document.getElementById("permalink");
       const here = location.pathname + location.search;
       if (link && !here.startsWith("/embed/") && !here.startsWith("/present/")) { link.href = here; link.textContent = here; }
+      const code = document.getElementById("iframe-code");        // the iframe code opens on the step shown
+      if (code) code.value = code.value.replace(/src="([^"]*?)\/embed\/[^"]*"/, (m, origin) => 'src="' + origin + "/embed" + here.replace(/&/g, "&amp;") + '"');
       if (was.map) { const d = s.querySelector("#memslot-map"); if (d) d.open = true; }
     }
     init();

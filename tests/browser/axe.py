@@ -24,6 +24,7 @@ def violations(page) -> list[dict]:
     if not page.evaluate("typeof window.axe === 'object'"):
         raise AssertionError("axe-core is not in this page: open it from a context given axe.install().")
     return page.evaluate("""async () => {
+        await Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null)));   // settled, as read
         const r = await window.axe.run(document, {resultTypes: ["violations"]});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map(n => ({target: n.target.join(" "), summary: n.failureSummary || ""}))}));

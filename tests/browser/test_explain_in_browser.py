@@ -1,5 +1,4 @@
 """Compare, copy for mail, presenter mode and a lesson, in headless Chromium."""
-import re
 
 from playwright.sync_api import expect
 
@@ -34,28 +33,70 @@ def test_copy_for_mail_copies_72_column_text_that_round_trips(browser, live_serv
     ctx.close()
 
 
-def test_a_lesson_plays_through_graded_with_a_locked_prediction_and_the_reveal_at_the_deciding_step(page):
-    page.goto("/lessons/grace-hopper/")
+def answer_part(p, letters):
+    """Tick one answer per question of the part on screen (several letters: checkboxes), then lock."""
+    for fieldset, given in zip(p.locator("form.predict fieldset").all(), letters, strict=True):
+        for letter in given:
+            fieldset.locator(f"input[value={letter}]").check()
+    p.get_by_role("button", name="Lock my answers").click()
+    p.wait_for_load_state("networkidle")
+
+
+def test_a_lesson_locks_its_answers_keeps_its_score_and_gives_a_result_code_that_verifies(page):
+    """The primer, played in a browser: a wrong part stays wrong after Back, the reveal opens the trace
+    at the deciding step, the trace links back, the site's own links keep the score, and the result
+    code of the finished lesson checks out on the teacher's page."""
+    from app.teach import lessons
+    lesson = lessons.by_id("first-fault")
+    keys = [lessons.key(part) for part in lesson.parts]
     p = page.page
+    page.goto("/lessons/first-fault/")
     expect(p.locator("[data-testid=reveal]")).to_have_count(0)
-    p.get_by_label("Mapped at stage 2 as Normal (cacheable) memory").check()     # wrong: v6.14 maps it Device
-    p.get_by_role("button", name="Lock my prediction").click()
-    page.wait_path("/lessons/grace-hopper/?a=A&p=1")
-    expect(p.locator("[data-testid=locked]")).to_contain_text("wrong")
-    expect(p.locator("[data-testid=answer]")).to_have_text("Mapped Device-nGnRE, RW-, 4K")
-    expect(p.locator("input[name=guess]")).to_have_count(0)                      # locked: no second guess
+    expect(p.locator("[data-testid=change]")).to_have_count(0)          # the first part changes nothing
+    answer_part(p, ["B", "A"])                       # wrong: the first read takes a translation fault
+    expect(p.locator("[data-testid=locked]")).to_contain_text("not all right")
+    expect(p.locator("[data-testid=score]")).to_have_text("0 / 1")
+    expect(p.locator("[data-testid=key]").first).to_have_text("A")
+    expect(p.locator("[data-testid=why]").first).to_contain_text("translation fault")
+    page.shot("lesson-answered")
+    p.go_back()                                      # Back to the form: it opens on the newest state instead
+    p.wait_for_load_state("networkidle")
+    expect(p.locator("#part-h")).to_have_text("Part 2 of 5")
+    expect(p.locator(".part-nav li").first).to_contain_text("wrong")
+    page.goto("/lessons/first-fault/lock/?p=1&q1=A&q2=A")      # the old form sent again, right this time
+    expect(p.locator("[data-testid=score]")).to_have_text("0 / 1")
+    p.get_by_role("link", name="Part 1", exact=True).click()
+    p.wait_for_load_state("networkidle")
+    expect(p.locator("[data-testid=locked]")).to_contain_text("not all right")
+    reveal = p.locator("[data-testid=reveal-link]")
+    href = reveal.get_attribute("href")
+    assert href.endswith("&lesson=first-fault.1") and "step=" in href
+    reveal.click()
+    p.wait_for_load_state("networkidle")
+    expect(p.locator("#stage .step-now h2")).to_contain_text("user_mem_abort")   # where it was decided
+    p.locator("[data-testid=lesson-back]").click()                              # and back to the part
+    p.wait_for_load_state("networkidle")
     expect(p.locator("[data-testid=score]")).to_have_text("0 / 1")
     p.locator("a[rel=next]").click()
-    p.get_by_label("Mapped at stage 2 as Normal (cacheable) memory").check()     # right: the v3 patch maps it Normal
-    p.get_by_role("button", name="Lock my prediction").click()
-    page.wait_path("/lessons/grace-hopper/?a=AA&p=2")
-    expect(p.locator("[data-testid=locked]")).to_contain_text("right")
-    expect(p.locator("[data-testid=score]")).to_have_text("1 / 2")
-    page.shot("lesson-grace-hopper")
-    p.locator("[data-testid=reveal-link]").click()
+    for n in range(2, len(lesson.parts) + 1):
+        expect(p.locator("[data-testid=change]")).to_contain_text("Changed from the part before")
+        answer_part(p, keys[n - 1])
+        page.goto("/lessons/")                       # the site's own lessons link keeps the score
+        expect(p.locator("[data-testid=progress]").first).to_contain_text(f"{n} of 5 parts answered, {n - 1} right"
+                                                                          if n < 5 else "done: 4 of 5 parts right")
+        p.get_by_role("link", name=lesson.title).click()
+        p.wait_for_load_state("networkidle")
+    code = p.locator("[data-testid=result-code]").inner_text().replace("\u200b", "")
+    assert code.startswith("first-fault~")
+    page.shot("lesson-done")
+    page.goto("/lessons/verify/")
+    p.locator("#codes").fill(code + "\n" + code.replace("~B.A-", "~A.A-"))
+    p.get_by_role("button", name="Check").click()
     p.wait_for_load_state("networkidle")
-    assert re.search(r"step=\d+", p.url)
-    expect(p.locator("[data-testid=verdict]")).to_contain_text("Mapped Normal")
+    expect(p.locator("[data-testid=valid]")).to_have_count(1)
+    expect(p.locator("[data-testid=verified-score]")).to_contain_text("4 / 5 parts")
+    expect(p.locator("[data-testid=invalid]")).to_contain_text("was not issued by this server, or was changed since")
+    page.shot("lesson-verify")
 
 
 def test_behaviour_map_draws_a_heatmap_whose_cells_open_their_permalink(page):

@@ -53,10 +53,11 @@ def test_no_axe_violations(screen, name):
 
 def test_no_axe_violations_once_a_lesson_is_answered(screen):
     screen.page.goto(screen.base + "/lessons/grace-hopper/")
-    screen.page.locator("form.predict input[type=radio]").first.check()
+    for fieldset in screen.page.locator("form.predict fieldset").all():
+        fieldset.locator("input").first.check()
     screen.page.locator("form.predict button[type=submit], form.predict input[type=submit]").first.click()
     screen.page.wait_for_load_state("networkidle")
-    assert "a=" in screen.page.url
+    assert "t=" in screen.page.url and screen.page.locator("[data-testid=reveal]").is_visible()
     assert_no_violations(screen.page, f"an answered lesson at {screen.width} px")
     screen.shot(f"explain-lesson-answered-{screen.width}")
 

@@ -3,6 +3,7 @@ keyboard focus and by a tap, the worksheet checked and printed."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from app.teach import exercises
 from tests.browser import axe
@@ -10,8 +11,11 @@ from tests.browser.conftest import ARTIFACTS
 
 NVG_FWB = "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"
 PAGES = ["/glossary/", "/exercises/?seed=2027&n=8", "/exercises/?seed=2027&n=8&key=1",
-         "/exercises/check/?seed=2027&n=8&model=all&level=basic&answers=ABC-", "/lessons/", "/lessons/grace-hopper/",
-         "/lessons/grace-hopper/?a=AC&p=2"]
+         "/exercises/?seed=2027&n=8&key=1&ask=mixed",
+         "/exercises/check/?seed=2027&n=8&model=all&level=basic&answers=ABC-",
+         "/exercises/check/?seed=5&n=6&model=all&level=basic&ask=safe&answers=AB", "/lessons/",
+         "/lessons/grace-hopper/", "/lessons/first-fault/?p=3", "/lessons/verify/?codes=nonsense",
+         f"/notes{NVG_FWB}&step=5"]
 
 
 @pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])
@@ -20,7 +24,7 @@ def test_no_axe_violation_and_no_sideways_scroll(browser, live_server, path, wid
     axe.check_page(browser, live_server, path, width, height)
 
 
-def test_a_term_in_step_text_shows_its_definition_on_keyboard_focus(page):
+def test_a_term_in_step_text_shows_its_definition_on_keyboard_focus_and_escape_closes_it(page):
     page.goto(NVG_FWB + "&step=5")
     p = page.page
     term = p.locator(".step-now .text .term").first
@@ -37,21 +41,32 @@ def test_a_term_in_step_text_shows_its_definition_on_keyboard_focus(page):
                            ".textContent")
     assert re.match(r"\S+.*: .{40,}glossary$", described)
     page.shot("glossary-term-focus")
-    p.keyboard.press("Escape")
     p.keyboard.press("Tab")                      # into the definition's own link, still shown
     assert p.evaluate("document.activeElement.getAttribute('href')").startswith("/glossary/#")
     assert definition.is_visible()
+    p.keyboard.press("Shift+Tab")                # back on the term
+    assert definition.is_visible()
+    p.keyboard.press("Escape")                   # Escape closes it, though the term keeps the focus
+    expect(definition).to_be_hidden()
+    assert p.evaluate("document.activeElement === document.querySelector('.step-now .text .term')")
+    p.keyboard.press("Tab")
+    p.keyboard.press("Shift+Tab")                # focus coming back shows it again
+    expect(definition).to_be_visible()
 
 
-def test_a_tap_shows_a_term_and_a_tap_elsewhere_hides_it(browser, live_server):
+def test_a_tap_shows_a_term_a_second_tap_hides_it_and_so_does_a_tap_elsewhere(browser, live_server):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     p = ctx.new_page()
     p.goto(live_server + "/exercises/?seed=2027&n=8")
     term = p.locator(".question .term").first
     term.tap()
-    assert term.locator(".term-def").is_visible()
+    expect(term.locator(".term-def")).to_be_visible()
+    term.tap()
+    expect(term.locator(".term-def")).to_be_hidden()
+    term.tap()
+    expect(term.locator(".term-def")).to_be_visible()
     p.locator("h1").tap()
-    assert not term.locator(".term-def").is_visible()
+    expect(term.locator(".term-def")).to_be_hidden()
     ctx.close()
 
 

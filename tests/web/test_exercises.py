@@ -158,3 +158,74 @@ def test_cli_bad_count_exits_2_with_one_line(capsys):
     assert main(["exercises", "--n", "99"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "from 1 to 40" in err
+
+
+# ---- "is this safe?" and the paragraphs on why (issue 15) -------------------------------------------
+
+def test_outcome_sets_are_the_ones_older_links_name():
+    """ask=outcome is the default and draws as before: a stored exercise link keeps its questions."""
+    es = exercises.generate(2027, 8)
+    assert es.query == "seed=2027&n=8&model=all&level=basic" and {q.kind for q in es.questions} == {"outcome"}
+    assert exercises.generate(2027, 8, ask="outcome") == es
+
+
+def test_a_safety_set_reaches_every_hazard_verdict_and_its_answers_are_the_traces():
+    from app.teach import questions
+    assert set(exercises._pool("all", "basic", "safe")) == set(exercises.SAFE)
+    es = exercises.generate(2027, 7, ask="safe")
+    assert sorted(q.answer for q in es.questions) == list(exercises.SAFE)
+    kinds = {"A": None, "B": "host_oops", "C": "foreign_memory", "D": "lock_leak", "E": ("ref_leak", "ref_imbalance"),
+             "F": "stale_data", "G": "livelock"}
+    for q in es.questions:
+        h = questions.hazard(simulate(q.model, q.scenario))
+        kind = h[0]["kind"] if h else None
+        assert kind == kinds[q.answer] or kind in (kinds[q.answer] or ()), (q.answer, kind, q.permalink)
+        assert q.text.endswith("Is this safe for the host?")
+
+
+def test_a_mixed_set_alternates_the_two_questions(client):
+    es = exercises.generate(5, 6, ask="mixed")
+    assert [q.kind for q in es.questions] == ["outcome", "safe"] * 3
+    html = client.get("/exercises/?seed=5&n=6&ask=mixed").data.decode()
+    assert "“What happens?”" in html and "“Is this safe for the host?”" in html
+    assert 'name="ask" value="mixed"' in html          # the answer sheet keeps the set's keys
+
+
+@pytest.mark.parametrize("ask", ["outcome", "safe"])
+def test_the_key_and_the_checker_explain_every_answer_in_a_paragraph(client, ask):
+    es = exercises.generate(2027, 6, ask=ask)
+    key = client.get(f"/exercises/?{es.query}&key=1").data.decode()
+    answers = re.findall(r'data-testid="key-answer">(.*?)</li>', key, re.S)
+    assert len(answers) == 6
+    checked = client.get(f"/exercises/check/?{es.query}&answers=------").data.decode()
+    whys = re.findall(r'<p class="why" data-testid="why">(.*?)</p>', checked, re.S)
+    assert len(whys) == 6
+    for q, why in zip(es.questions, whys, strict=True):
+        words = re.sub(r"<[^>]+>", "", re.sub(r'<span class="term-def".*?</span>', "", why, flags=re.S))
+        assert len(words.split()) >= 15 and words.count(".") >= 1, words        # a paragraph, not a label
+        assert words.startswith(q.explanation[:20].replace("'", "&#39;")), (words[:60], q.explanation[:60])
+
+
+def test_a_safety_answer_names_the_hazard_and_what_removed_it():
+    q = next(q for q in exercises.generate(2027, 7, ask="safe").questions if q.answer == "B")
+    assert "oops" in q.explanation and "What removed it:" in q.explanation and "DIC" in q.explanation
+
+
+def test_exports_carry_the_kind_and_the_paragraph(client):
+    data = json.loads(client.get("/exercises/?seed=4&n=4&ask=mixed&format=json").data)
+    assert data["ask"] == "mixed" and [q["kind"] for q in data["questions"]] == ["outcome", "safe"] * 2
+    assert all(len(q["why"].split()) >= 15 for q in data["questions"])
+    gift = client.get("/exercises/?seed=4&n=4&ask=safe&format=gift").data.decode()
+    assert gift.count("~No\\: ") + gift.count("=No\\: ") >= 4 * 5
+
+
+def test_bad_ask_is_one_sentence(client):
+    r = client.get("/exercises/?ask=maybe")
+    assert r.status_code == 400 and "The questions (ask) must be outcome, safe or mixed." in r.data.decode()
+
+
+def test_cli_draws_a_safety_set_with_links_at_the_public_url(monkeypatch, capsys):
+    monkeypatch.setenv("S2VIZ_PUBLIC_URL", "https://s2viz.example")
+    assert main(["exercises", "--seed", "7", "--n", "3", "--ask", "safe", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ask"] == "safe" and all(q["worked"].startswith("https://s2viz.example/") for q in data["questions"])

@@ -12,7 +12,13 @@ from app.teach import glossary
 # The terms the traces use that a newcomer must be able to look up.
 REQUIRED = ("FWB", "DIC", "PoC", "PoU", "S2AP", "XN", "MemAttr", "AttrIndx", "MAIR", "VM_PFNMAP", "VM_MIXEDMAP",
             "VM_IO", "COW", "memslot", "IPA", "HVA", "PFN", "struct page", "THP", "hugetlbfs", "MTE", "NISV", "ESR",
-            "FSC", "LPA2", "guest_memfd")
+            "FSC", "LPA2", "guest_memfd",
+            # issue 15: terms the traces use that were missing
+            "AF", "SH", "VMM", "GUP", "pgprot", "VM_SHARED", "VM_MAYWRITE", "ISB", "linear map", "MMU notifier",
+            # the hazard kinds (faults[].hazard.kind) and what the guest's instruction then does
+            "host_oops", "foreign_memory", "lock_leak", "ref_leak", "ref_imbalance", "stale_data", "livelock",
+            "Alignment fault", "IMPLEMENTATION DEFINED", "CONSTRAINED UNPREDICTABLE", "external abort", "DC ZVA",
+            "translation fault", "permission fault")
 
 
 @pytest.fixture
@@ -25,13 +31,36 @@ def test_every_required_term_has_a_definition_and_a_reference(word):
     term = glossary._WHICH.get(word)
     assert term is not None, f"{word} is not in the glossary"
     assert len(term.meaning.split()) >= 10 and term.meaning.endswith(".")
-    assert re.search(r"Arm ARM|Documentation/|include/", term.ref), term.ref
+    assert term.refs and re.search(r"Arm ARM|Documentation/|include/|arch/|mm/|virt/", term.ref), term.ref
+    for ref in term.refs:       # a link: the Arm ARM, or the kernel file at a tag on Elixir
+        assert ref.url == glossary.ARM_ARM or ref.url.startswith(f"https://elixir.bootlin.com/linux/{glossary.TAG}/source/")
+        if ref.url != glossary.ARM_ARM:
+            assert ref.url.endswith(ref.text.split(" at ")[0])
 
 
-def test_glossary_page_lists_every_term_with_an_anchor(client):
+def test_fwb_no_longer_claims_every_mapping_becomes_cacheable():
+    fwb = glossary.BY_ID["fwb"].meaning
+    assert "always see memory cacheable" not in fwb
+    assert "Device or Normal Non-cacheable stays so" in fwb
+
+
+def test_struct_page_does_not_make_the_linear_map_its_consequence():
+    page = glossary.BY_ID["struct-page"].meaning
+    assert "which is why it cannot be reached" not in page
+    assert "one is not the cause of the other" in page
+
+
+def test_every_hazard_kind_and_guest_result_the_traces_use_has_a_term():
+    from app.sim.hazards import KINDS
+    assert all(k in glossary._WHICH for k in KINDS)
+
+
+def test_glossary_page_lists_every_term_with_an_anchor_and_its_links(client):
     html = client.get("/glossary/").data.decode()
     for term in glossary.TERMS:
         assert f'id="{term.id}"' in html
+        for ref in term.refs:
+            assert f'<a href="{ref.url}">' in html
     assert len(set(t.id for t in glossary.TERMS)) == len(glossary.TERMS)
 
 
@@ -44,7 +73,7 @@ def test_mark_wraps_the_first_mention_focusably_and_escapes_the_rest():
     out = str(glossary.mark("FWB <b> & FWB, without DIC", "t"))
     assert out.count('class="term"') == 2           # FWB once, DIC once
     assert out.count('tabindex="0"') == 2
-    assert "&lt;b&gt; &amp; FWB" in out
+    assert "&lt;b&gt; &amp;<wbr> FWB,<wbr> without" in out          # escaped; breaks only after & and ,
     for did in re.findall(r'aria-describedby="([^"]+)"', out):
         assert f'id="{did}"' in out
     assert str(glossary.mark("AFWB and FWBX")) == "AFWB and FWBX"   # whole words only
@@ -52,7 +81,7 @@ def test_mark_wraps_the_first_mention_focusably_and_escapes_the_rest():
 
 def test_a_step_on_the_page_explains_its_terms(client):
     html = client.get("/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r").data.decode()
-    now = re.search(r'<p class="text">(.*?)</p>', html, re.S).group(1)
+    now = re.search(r'<p class="text[^"]*">(.*?)</p>', html, re.S).group(1)
     assert 'class="term" tabindex="0"' in now and 'href="/glossary/#' in now
 
 

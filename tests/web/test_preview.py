@@ -58,3 +58,25 @@ def test_the_verdict_is_only_in_the_head_before_the_deciding_step(client):
     assert "at memslot registration" not in body and "Memslot refused" not in body
     # the step view shares its address without the step: the preview is the scenario's
     assert og(page)["og:url"].endswith(f"?{NVG}&host=fwb&f=40000000r")
+
+
+@pytest.mark.parametrize("path,title", [
+    ("/lessons/", "s2viz: lessons on how arm64 KVM handles a guest's stage-2 fault"),
+    ("/lessons/grace-hopper/", "s2viz: Grace Hopper GPU memory, end to end: the host's view and the guest's"),
+    ("/glossary/", "s2viz: glossary of arm64 KVM's stage-2 terms"),
+    ("/exercises/?seed=3&n=4", "s2viz: exercises, seed 3"),
+    (f"/v6.14..v6.17/?{NVG}&f=40000000r", "v6.14 vs v6.17: mapped Device-nGnRE at stage 2 / mapped Normal at stage 2 - "
+                                          "nvgrace-gpu usemem (Grace Hopper GPU memory), host with FWB and DIC"),
+])
+def test_lessons_exercises_the_glossary_and_comparisons_unfurl(client, path, title):
+    meta = og(client.get(path).data.decode())
+    assert meta["og:title"] == meta["twitter:title"] == title
+    assert meta["og:url"].startswith("https://s2viz.example/") and len(meta["og:description"]) > 40
+    assert meta["twitter:card"] == "summary"
+
+
+def test_without_a_public_url_previews_give_no_relative_addresses():
+    c = create_app({"TESTING": True}).test_client()
+    for path in (f"/v6.17/?{NVG}&f=40000000r", "/lessons/", "/glossary/"):
+        meta = og(c.get(path).data.decode())
+        assert meta["og:title"] and "og:url" not in meta and "og:image" not in meta

@@ -2,7 +2,7 @@
 the lesson built on them, through the client."""
 import re
 from html import unescape
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -145,13 +145,19 @@ def test_the_lists_of_kernels_keep_the_six(client):
 
 def test_the_review_lesson_reveals_the_series_view(client):
     lesson = lessons.by_id("series")
-    assert lesson and {lessons.Part(p.link, "").model for p in lesson.parts} <= set(SERIES)
+    assert lesson and {p.model for p in lesson.parts} <= set(SERIES) | {"v6.14"}
     for p in lesson.parts:
         mid, parsed = parse_url(p.link)
         assert canonical_url(mid, parsed.scenario) == p.link and parsed.ok
-    url = "/lessons/series/?a=" + "A"
-    html = client.get(url + "&p=1").data.decode()
+    html = client.get("/lessons/series/").data.decode()
+    assert 'data-testid="series-link"' not in html                  # not before the part is answered
+    tr = lessons.trace(lesson.parts[0])                                   # v6.14, before the series
+    right = {f"q{j}": k.key(tr) for j, k in enumerate(lesson.parts[0].kinds(), 1)}
+    locked = client.get("/lessons/series/lock/", query_string={"p": "1", **right}).headers["Location"]
+    t = parse_qs(urlsplit(locked).query)["t"][0]
+    html = client.get("/lessons/series/", query_string={"t": t, "p": "1"}).data.decode()
     assert 'data-testid="series-link"' in html and "/series/?vma=pfnmap,io,shared,maywrite&amp;mem=dev" in html
+    assert 'data-testid="score">1 / 1<' in html
 
 
 def test_the_cli_reads_a_revision_and_the_series():

@@ -17,7 +17,7 @@ from flask import Response, request
 from . import cache, htmx, origin
 
 COMPRESSIBLE = ("text/html", "application/json", "text/plain")
-CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/", "/present/", "/map/", "/lessons/")
+CACHEABLE_PREFIXES = ("/api/v1/", "/figure/", "/text/", "/embed/", "/present/", "/notes/", "/map/")
 MIN_SIZE = 512
 PERMALINK_CACHE = "public, max-age=3600, stale-while-revalidate=86400"
 FRAGMENT_CACHE = "private, max-age=3600"
@@ -97,7 +97,7 @@ def _body_for(b: Body, encoding: str | None) -> bytes:
 def is_permalink() -> bool:
     """Requests whose answer depends only on the URL (and the htmx headers named in Vary)."""
     return request.endpoint in ("page.page", "page.figure", "api.trace", "explain.versus", "explain.every_model",
-                                "explain.present", "teach.lesson") or request.path.startswith(CACHEABLE_PREFIXES)
+                                "explain.present") or request.path.startswith(CACHEABLE_PREFIXES)
 
 
 def finish(resp: Response) -> Response:

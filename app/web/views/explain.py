@@ -24,22 +24,27 @@ bp = Blueprint("explain", __name__)
 
 
 def _present_mode(args: Mapping[str, str]):
-    return (("mode", "all"),) if args.get("mode") == "all" else ()
+    """Presenter mode's own keys: mode=all (every step, not only the key steps) and theme=dark (light
+    is the default); other values fall back to the default, through a redirect."""
+    return ((("mode", "all"),) if args.get("mode") == "all" else ()) + \
+        ((("theme", "dark"),) if args.get("theme") == "dark" else ())
 
 
 def _picture(args: Mapping[str, str]):
     fig = args.get("fig", "")
-    if fig not in ("path", "tree"):
-        return Refusal("The picture (fig) must be path or tree.", "/svg/v6.17/?fig=path")
+    if fig not in FIGURES:
+        return Refusal("The picture (fig) must be path, tree, desc or memtype.", "/svg/v6.17/?fig=path")
     return (("fig", fig),)
 
 
+FIGURES = ("path", "tree", "desc", "memtype")
 TEXT = Shape(prefix="/text")
 TEXT_PAIR = Shape(prefix="/text", step=False)
 PAIR = Shape(step=False)
 EVERY = Shape(step=False)
 EMBED = Shape(prefix="/embed", check_step=True, story=("story",))
 PRESENT = Shape(prefix="/present", check_step=True, story=("story",), own=_present_mode)
+NOTES = Shape(prefix="/notes", check_step=True, own=_present_mode)
 SVG = Shape(prefix="/svg", check_step=True, own=_picture)
 OG = Shape(prefix="/og")
 
@@ -77,13 +82,22 @@ def versus(req: Wanted):
                                models=_listed(ma, mb), query=canonical_query(sc),
                                title=title(sc), href_a=canonical_url(ma, sc), href_b=canonical_url(mb, sc),
                                memslot=(presenters.memslot_verdict(ta), presenters.memslot_verdict(tb)),
-                               all_href=canonical_url("all", sc)), "text/html"
+                               all_href=canonical_url("all", sc), og=_versus_og(ma, mb, sc, ta, tb)), "text/html"
     return memoised(build)
 
 
 def _listed(*mids: str) -> list[str]:
     """The models a comparison's picker lists: the six kernels, or the series when a revision is compared."""
     return list(SERIES) if set(mids) - set(KERNELS) else list(KERNELS)
+
+
+def _versus_og(ma: str, mb: str, sc, ta, tb) -> dict:
+    """A comparison's link preview: both verdicts in the title, the scenario in words."""
+    return {"title": f"{ma} vs {mb}: {preview.verdict_words(ta)} / {preview.verdict_words(tb)} - "
+                     f"{preview.scenario_words(sc)}",
+            "description": f"{preview.access_words(sc).capitalize()}: {ma} and {mb} side by side, aligned by "
+                           "decision point, the first difference marked.",
+            "url": origin.absolute(canonical_url(f"{ma}..{mb}", sc)), "image": ""}
 
 
 @bp.get("/all/")
@@ -112,8 +126,9 @@ def _player(req: Wanted, prefix: str, page: str, mode: str = "") -> Response:
     the page; stepping swaps the picture alone, as on the page."""
     full = origin.absolute(canonical_url(req.model, req.scenario, req.step))
     template = htmx.template(request, page, main="_stage.html", stage="_stage.html")
+    own = dict(req.own)
     return htmx.vary(memoised(lambda: (render_template(
-        template, embed=prefix == "/embed", present=prefix == "/present", full=full,
+        template, embed=prefix == "/embed", present=prefix == "/present", full=full, theme=own.get("theme", "light"),
         **player_context(req, prefix, mode)), "text/html")))
 
 
@@ -129,14 +144,27 @@ def embed(req: Wanted):
 def present(req: Wanted):
     """Presenter mode: the page's picture in large type, for a projector and a clicker; by default
     only the key steps (mode=all: every step)."""
-    return _player(req, "/present", "present.html", "all" if req.own else "key")
+    return _player(req, "/present", "present.html", "all" if ("mode", "all") in req.own else "key")
+
+
+@bp.get("/notes/<name>/")
+@scenario_view(NOTES)
+def notes(req: Wanted):
+    """Speaker notes for presenter mode, in a second window that follows the deck (and steers it):
+    the step's code, values and source, and what the next key step will say."""
+    own = dict(req.own)
+    mode = "all" if own.get("mode") == "all" else "key"
+    deck = origin.absolute(canonical_url(req.model, req.scenario, req.step, prefix="/present"))
+    return memoised(lambda: (render_template("notes.html", deck=deck, theme=own.get("theme", "light"),
+                                             **player_context(req, "/notes", mode)), "text/html"))
 
 
 @bp.get("/svg/<name>/")
 @scenario_view(SVG)
 def figure_svg(req: Wanted):
-    """The step's picture as a standalone SVG file: fig=path (the access's path) or fig=tree (the
-    stage-2 table), at the permalink's step (the last when it names none)."""
+    """The step's picture as a standalone SVG file: fig=path (the access's path), fig=tree (the
+    stage-2 table), fig=desc (the leaf descriptor) or fig=memtype (the memory types and the cache
+    maintenance), at the permalink's step (the last when it names none)."""
     mid, sc, fig = req.model, req.scenario, req.own[0][1]
     tr = traces.trace(mid, sc)
     steps = presenters.steps(tr)
@@ -146,8 +174,12 @@ def figure_svg(req: Wanted):
     ctx = stage.context(mid, sc, tr, steps, n)
     if fig == "path":
         svg, width = render_template("_svg_path.html", p=ctx["path_wide"], cls="wide"), 1200
-    else:
+    elif fig == "tree":
         svg, width = render_template("_svg_tree.html", t=ctx["tree"]), 1000
+    elif fig == "desc":
+        svg, width = figure_export.descriptor_svg(ctx["desc"])
+    else:
+        svg, width = figure_export.memtype_svg(ctx["mt"], ctx["cmo_lines"])
     resp = Response(figure_export.standalone(svg, width), mimetype="image/svg+xml")
     resp.headers["Content-Disposition"] = f'attachment; filename="s2viz-{mid}-step{n}-{fig}.svg"'
     resp.headers["Content-Security-Policy"] = figure_export.CSP
