@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 
 from .layout import (  # noqa: F401  (the fixed layout of schema 1 is named here too)
     BACKING_PA_OFFSET,
+    MAX_SLOT_SIZE,
+    MAX_SLOTS,
+    MAX_VMAS,
     MEMSLOT_GPA,
     MEMSLOT_HVA,
     MEMSLOT_SIZE,
