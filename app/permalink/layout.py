@@ -34,6 +34,7 @@ class LayoutError(ValueError):
 def parse(values: dict[str, str], g: str, errors: list[str]) -> tuple[tuple[VmaDef, ...], tuple[SlotDef, ...]]:
     """(slot 1's further VMAs, memslots 2..) from the query's layout keys; each error is appended as one
     sentence and the offending key (or slot) left out, which leaves the nearest valid layout."""
+    values = {k: v for k, v in values.items() if k not in KEYS or v.strip()}      # empty: as if not given
     page = s.GRANULE_SIZE[g]
     v1: tuple[VmaDef, ...] = ()
     if "v1" in values:
@@ -59,7 +60,8 @@ def parse(values: dict[str, str], g: str, errors: list[str]) -> tuple[tuple[VmaD
             break
         if vkey in values:
             try:
-                slot = replace(slot, vmas=_vmas(vkey, values[vkey], g, page, slot.size, first_given=False))
+                vmas = _vmas(vkey, values[vkey], g, page, slot.size, first_given=False)
+                slot = replace(slot, vmas=() if vmas == (VmaDef(),) else vmas)
             except LayoutError as e:
                 errors.append(str(e))
         clash = _overlap(slot, slots)

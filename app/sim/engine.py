@@ -127,7 +127,7 @@ def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
     leaves = tuple(leaf_of(ipa, level, pte, ctx.has_fwb, sc.page_shift) for ipa, level, pte in s2.leaves()) \
         if trace else ()
     return Trace(mid, memslot, capability, cap, tuple(faults), leaves, _geometry(geo), host_s1(sc),
-                 tuple(events), tuple(items), answers)
+                 tuple(events), tuple(items), answers, sc.layout)
 
 
 def register(m: KvmArm64, sc: Scenario, t: Recorder | None) -> tuple[str, tuple[SlotAnswer, ...]]:

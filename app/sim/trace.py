@@ -252,6 +252,7 @@ class Trace:
     # Every memslot's registration, in the VMM's order; `memslot` is the registration as a whole: ok when
     # every slot was registered, else the first refusal (the VMM stops there).
     slots: tuple[SlotAnswer, ...] = ()
+    layout: object = None            # the VM's memslots and VMAs as laid out (layout.Layout)
 
     def all_steps(self, events: bool = True) -> list[tuple[str, Step]]:
         """Every step in order, with the phase it belongs to (memslot, cap, fault N; with events, also
