@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..sim.presets import PRESETS
-from ..sim.scenario import MEMSLOT_GPA, Scenario, in_memslot
+from ..sim.scenario import MEMSLOT_GPA, Scenario
 
 VMA_NAMES = {"pfnmap": "VM_PFNMAP", "mixedmap": "VM_MIXEDMAP", "io": "VM_IO", "shared": "VM_SHARED",
         "maywrite": "VM_MAYWRITE", "uc": "VM_ALLOW_ANY_UNCACHED", "mteok": "VM_MTE_ALLOWED",
@@ -16,6 +16,11 @@ MEM_NAMES = {"ram": "kernel RAM", "dev": "device memory (no struct page)", "zdev
 def title(sc: Scenario) -> str:
     flags = "|".join(VMA_NAMES[f] for f in VMA_NAMES if f in sc.vma) or "no VMA flags"
     host = "+".join(h.upper() for h in ("fwb", "dic", "mte") if h in sc.host) or "no FWB/DIC"
+    if sc.has_layout:
+        from .space import vm_preset
+        p = vm_preset(sc)
+        what = p.title if p is not None else f"a VM of {len(sc.layout.slots)} memslots, {len(sc.layout.vmas)} VMAs"
+        return f"{what}; host {host}"
     return f"{flags}, {MT_NAMES[sc.mt]}, {MEM_NAMES[sc.mem]}; host {host}"
 
 
@@ -42,8 +47,8 @@ def _memory(sc: Scenario, preset: str | None) -> str:
 def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) -> str:
     """The scenario in plain words, for a question: which memory (which driver), which kernel and
     host features, what else is set, and which accesses, in order."""
-    parts = [f"Memory: {_memory(sc, preset)}, registered as a memslot at IPA {MEMSLOT_GPA:#x}.",
-             f"Kernel: {model_name} ({mid}), on {host_words(sc.host)}."]
+    parts = [f"Memory: {_memory(sc, preset)}, registered as a memslot at IPA {MEMSLOT_GPA:#x}."
+             if not sc.has_layout else _layout_words(sc), f"Kernel: {model_name} ({mid}), on {host_words(sc.host)}."]
     if "log" in sc.slot:
         parts.append("The memslot logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES).")
     if "ro" in sc.slot:
@@ -54,8 +59,15 @@ def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) ->
         parts.append("The VMM asked for NISV exits (KVM_CAP_ARM_NISV_TO_USER).")
     if sc.remap:
         parts.append("The VMM registered the memslot over anonymous RAM and mapped this memory over it afterwards.")
-    accesses = [f"{_ACCESS[f.kind]} IPA {f.ipa:#x}" + ("" if in_memslot(f.ipa) else " (no memslot covers it)")
+    accesses = [f"{_ACCESS[f.kind]} IPA {f.ipa:#x}" + ("" if sc.has_memslot(f.ipa) else " (no memslot covers it)")
                 for f in sc.faults]
     if accesses:
         parts.append("Access: the guest " + ", then ".join(accesses) + ".")
     return " ".join(parts)
+
+
+def _layout_words(sc: Scenario) -> str:
+    """A whole VM in words: each memslot in the VMM's order, its IPA and what it maps."""
+    from .space import slot_name
+    slots = "; ".join(f"memslot {s.number} at IPA {s.gpa:#x} ({slot_name(sc, s)})" for s in sc.layout.slots)
+    return f"Memory: {len(sc.layout.slots)} memslots, registered in this order: {slots}."

@@ -236,8 +236,10 @@ def guest_result(t: Recorder | None, ctx: StateContext, f: Fault, fr: FaultResul
         kind, el, why = r.kind, r.el, r.why
         values |= {"s1": s1, "s2": pte_kind(pte, ctx.has_fwb), "type": typ}
         page = ctx.sc.page_size
-        if kind == "completes" and f.kind != "x" and foreign_leaf(ctx.sc, pte, pte_level, f.ipa, ctx.geo):
-            why = "foreign_page"
+        foreign = foreign_leaf(ctx.sc, pte, pte_level, f.ipa, ctx.geo) if kind == "completes" and f.kind != "x" \
+            else None
+        if foreign:
+            why = "foreign_page" if foreign == "udmabuf_foreign_access" else "foreign_vma"
             values |= {"got": leaf_pa(pte, pte_level, f.ipa, ctx.geo, page), "expect": expected_pa(ctx.sc, f.ipa)}
     if t:
         t.step("guest.result", why, kind=kind, el=el, **values)

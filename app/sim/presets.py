@@ -120,8 +120,11 @@ FLASH = SlotDef(0x0, 0x400_0000, frozenset({"ro"}))        # one VMA of anonymou
 VFIO_BAR = _v("pfnmap,io,shared,maywrite,uc", "ngnrne", "dev")
 USEMEM = _v("pfnmap,io,shared,maywrite", "normal", "dev", "1g")
 RESMEM = _v("pfnmap,io,shared,maywrite,uc", "nc", "dev", "1g")
+# QEMU's virt machine (hw/arm/virt.c): what sits at the IPAs no memslot covers, roughly.
 QEMU_HOLES = ((0x800_0000, 0x900_0000, "GIC (emulated in KVM)"), (0x900_0000, 0x900_1000, "PL011 UART"),
-              (0x3f00_0000, 0x4000_0000, "PCIe ECAM"))
+              (0x1000_0000, 0x3eff_0000, "PCIe MMIO window"), (0x3f00_0000, 0x4000_0000, "PCIe ECAM"),
+              (0x40_0000_0000, 0x40_0400_0000, "GIC redistributors"), (0x40_1000_0000, 0x40_2000_0000, "PCIe ECAM"),
+              (0x80_0000_0000, 0x100_0000_0000, "high PCIe MMIO window"))
 
 VM_PRESETS = {p.id: p for p in (
     VmPreset(

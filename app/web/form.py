@@ -47,8 +47,8 @@ def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
     preset = (extra.get("preset") or [""])[-1]
     if preset:
         if preset not in PRESETS and preset not in VM_PRESETS:
-            return Parsed(sc, parsed.step, [f"Unknown preset '{clip(preset)}': use {', '.join(PRESETS)}, or a whole VM: "
-                                            f"{', '.join(VM_PRESETS)}."])
+            return Parsed(sc, parsed.step, [f"Unknown preset '{clip(preset)}': use {', '.join(PRESETS)}, or a "
+                                            f"whole VM: {', '.join(VM_PRESETS)}."])
         sc = (PRESETS.get(preset) or VM_PRESETS[preset]).apply(sc)
     for key, compose in (("fire", _composed_fault), ("event", _composed_event)):
         if key in extra:

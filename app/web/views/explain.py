@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from flask import Blueprint, Response, redirect, render_template, request
 
 from ...permalink import ScenarioError, canonical_query, canonical_url, resolve_model
-from ...present import compare, figure_export, figures, ogimage, presenters, preview, stage
+from ...present import compare, figure_export, figures, ogimage, presenters, preview, space, stage
 from ...present.summary import title
 from ...present.text import render as render_text
 from ...sim import MODELS
@@ -90,6 +90,7 @@ def every_model(req: Wanted):
 
 def _every_model(sc) -> str:
     runs = {mid: traces.trace(mid, sc) for mid in MODELS}
+    slots = space.slots_by_model(sc, runs) if sc.has_layout else []
     rows = [{"label": "KVM_SET_USER_MEMORY_REGION", "cells": [
         {**compare.matrix_cell(tr, None), "href": canonical_url(mid, sc, 1)} for mid, tr in runs.items()]}]
     rows.append({"label": "KVM_CHECK_EXTENSION(243)", "cells": [
@@ -98,7 +99,10 @@ def _every_model(sc) -> str:
     for i, f in enumerate(sc.faults):
         rows.append({"label": f"fault {i + 1}: {f.access} at {f.ipa:#x}", "cells": [
             {**compare.matrix_cell(tr, i), "href": canonical_url(mid, sc)} for mid, tr in runs.items()]})
-    return render_template("all.html", rows=rows, models=list(MODELS), sc=sc, title=title(sc),
+    for row in slots:
+        for c in row["cells"]:
+            c["href"] = canonical_url(c["mid"], sc)
+    return render_template("all.html", rows=rows, slots=slots, models=list(MODELS), sc=sc, title=title(sc),
                            query=canonical_query(sc))
 
 
