@@ -187,5 +187,5 @@ def behaviour_map(name: str):
     def build():
         grid = traces.grid_diff(*ids) if diff else traces.grid(ids[0])
         return render_template("map.html", grid=grid, figure=figures.behaviour_map(grid, diff=diff), name=name,
-                               models=list(MODELS), diff=diff), "text/html"
+                               models=list(MODELS), diff=diff, vms=traces.vm_grid(*ids)), "text/html"
     return memoised(build)
