@@ -166,7 +166,9 @@ def slots_by_model(sc: Scenario, runs: dict) -> list[dict]:
             parts, hz, ok = [], "", True
             for f in faults:
                 v = presenters.fault_verdict(f)
-                parts.append(f"{f.access} {f.ipa:#x}: {v.headline}")
+                guest = (f.guest_result or {}).get("kind", "completes")
+                then = "" if guest in ("completes", "emulated") else f"; the guest: {guest.replace('_', ' ')}"
+                parts.append(f"{f.access} {f.ipa:#x}: {v.headline}{then}")
                 hz = hz or v.hazard_words
                 ok = ok and v.ok
             cells.append({"ok": ok, "text": "; ".join(parts) or "registered (no access here)", "hazard": hz,

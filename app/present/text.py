@@ -109,7 +109,10 @@ def _side(model: str, s: Step | None, indent: int = 2) -> list[str]:
 def _fault(i: int, f: FaultResult, tr: Trace) -> list[str]:
     mods = "".join("." + m for m in f.mods)
     where = "" if len(tr.slots) <= 1 else f" (memslot {f.slot})" if f.slot else " (no memslot)"
-    head = f"fault {i}: {f.access}{mods} at {f.ipa:#x}{where} -> {_verdict(f)}"
+    refused = next((a.slot for a in tr.slots if a.result not in ("ok", "not_run")), None)
+    verdict = _verdict(f) if f.outcome != "not_run" or len(tr.slots) <= 1 else \
+        f"never runs: the VM never started (memslot {refused} was refused)"
+    head = f"fault {i}: {f.access}{mods} at {f.ipa:#x}{where} -> {verdict}"
     out = _wrap(head)
     hz = f.hazard
     if hz:

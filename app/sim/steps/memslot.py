@@ -77,7 +77,7 @@ declare("prepare.vma_loop", PREPARE, MMU_C, "memslot", "vma", {
                                 v["k"], v["n"], v["hva"], v["end"],
                                 "" if v["pieces"] == 1 else f", in {v['pieces']} pieces the events left",
                                 _flags(v["flags"])),
-}, code={"*": "for each VMA over the slot's user range:"},
+}, code={"*": "for each VMA over the slot's user range:"}, mail={"layout", "layout_now", "layout_none"},
     state=lambda case, v, ctx: {"know": {"hva": v["hva"], **({"vma": v["flags"]} if case.startswith("layout_") or
                                                             case == "layout" else {})}})
 
