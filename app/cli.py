@@ -1,4 +1,5 @@
-"""Command line: `s2viz trace '<permalink>' [--json | --text]`, `s2viz exercises --seed N --n N
+"""Command line: `s2viz trace '<permalink>' [--json | --text]` (a model's, a comparison's or the
+series' '/series/?...'), `s2viz exercises --seed N --n N
 [--markdown | --json | --gift]` and `s2viz serve`."""
 from __future__ import annotations
 
@@ -86,6 +87,17 @@ def _trace(url: str, text: bool) -> int:
     if isinstance(got, Refusal):
         return _fail(got.message)
     sc = got.scenario
+    if not got.models:                      # /series/: every revision of the series
+        from .present import series
+        from .sim import SERIES
+        rows = series.rows(sc, {mid: simulate(mid, sc) for mid in SERIES})
+        canon = canonical_url("series", sc)
+        if text:
+            sys.stdout.write(series.as_text(sc, rows, title(sc), canon))
+        else:
+            json.dump(series.as_json(sc, rows, canon), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        return 0
     if len(got.models) == 2:
         if not text:
             return _fail("a comparison (a..b) has no JSON form; use --text.")

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from .permalink import canonical_url, parse_query
-from .sim import MODELS, simulate
+from .sim import KERNELS, MODELS, simulate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "conformance"
 
@@ -24,6 +24,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "conformance"
 SOURCE_READ_ONLY = {
     "v6.14": "mainline v6.14 is not in Debian's archive for arm64 (trixie ships 6.12, backports 6.16 and later)",
     "patch-v3": "a patch that was never merged: no kernel package carries it",
+    # the other revisions of the series (app/sim/series.py): mail, never a package
+    **{mid: "a revision posted to the mailing lists, never packaged: no kernel package carries it"
+       for mid in ("patch-v1", "patch-v2", "patch-v4", "patch-v5", "patch-v7", "patch-v8", "patch-v9", "patch-v10")},
+    "block-pfnmap": "mainline between two commits of one merge, never released: no kernel package carries it",
 }
 
 # (kernel version, case id, access number or None for the memslot/capability): (reason, source line).
@@ -141,7 +145,7 @@ def report() -> dict:
              "cases": len(fx["cases"]),
              "cap_dev": next((c["cap_dev"] for c in fx["cases"] if "cap_dev" in c), None)} for fx in fixtures()]
     models = []
-    for mid in MODELS:
+    for mid in KERNELS:
         mine = [r for r in rows if r["model"] == mid]
         counts = {s: sum(r["status"] == s for r in mine) for s in ("same", "known", "differs", "not_compared")}
         models.append({"model": mid, "kernels": sorted({r["kernel"] for r in mine}),

@@ -14,7 +14,7 @@ import sys
 import time
 
 from app.permalink import parse_query
-from app.sim import MODELS, simulate
+from app.sim import KERNELS, simulate
 from app.sim.sweep import space, sweep
 
 
@@ -49,7 +49,7 @@ def main() -> None:
     print("simulation core")
     one = parse_query("vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r").scenario
     zero = parse_query("vma=pfnmap,io,shared,maywrite&mem=dev").scenario
-    for mid in MODELS:
+    for mid in KERNELS:
         with_fault = median_time(lambda mid=mid: simulate(mid, one), 9, 200)
         setup = median_time(lambda mid=mid: simulate(mid, zero), 9, 200)
         per_fault = with_fault - setup
@@ -68,7 +68,7 @@ def main() -> None:
     n_sm = len(result)
     n_faults = sum(len(v[1]) for v in result.values())
     print("\nsweep over the configuration space (outcome only, one core)")
-    line("scenarios x models", f"{len(scs)} x {len(MODELS)} = {n_sm}", ">= 100000", n_sm >= 100_000)
+    line("scenarios x models", f"{len(scs)} x {len(KERNELS)} = {n_sm}", ">= 100000", n_sm >= 100_000)
     line("fault outcomes", f"{n_faults}", "-", None)
     line("full sweep, wall time (median of 3)", f"{took:.2f} s ({took / ref:.0f} u)", "<= 1 s", took <= 1.0)
     line("throughput", f"{n_sm / took:,.0f} /s", ">= 100000 /s", n_sm / took >= 100_000)

@@ -1,12 +1,12 @@
 """The golden files, and the command that blesses them (`make bless`).
 
 Three kinds, all plain text, one fact per line, so that a change shows as a readable diff:
-- tests/sim/golden/<scenario>.txt: the presets of kernel-behaviour.md §2 on every model, decision
+- tests/sim/golden/<scenario>.txt: the presets of kernel-behaviour.md §2 on the six kernels, decision
   level: per fault the outcome, errno, leaf, maintenance and guest type, and per step its id, its
   decided values and what it changed in the picture (tests/decisions.py). No sentences: a reworded
   step changes none of them.
 - tests/corpus/decisions.txt: every permalink known to exist outside this repository (the README's,
-  the tests', every preset on every model, the lessons'), with the decisions it answers. A link
+  the tests', every preset on the six kernels, the lessons'), with the decisions it answers. A link
   once listed stays listed: its decisions may change only by an intended, blessed change.
 - tests/text/<name>.txt: a few whole mail texts (/text/...), sentences included.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from app.permalink import canonical_url, parse_query
 from app.present.text import render
-from app.sim import MODELS, simulate
+from app.sim import KERNELS, simulate
 from app.sim.presets import PRESETS, VM_PRESETS
 from app.sim.scenario import Scenario
 from tests import decisions
@@ -74,21 +74,23 @@ TEXT_SNAPSHOTS = {
     "split-slot-v6.14": ("v6.14", "host=fwb&pg=2m&s2=80000000:400000"
                                   "&v2=maywrite/pfnmap,io,shared,maywrite:normal:dev:2m@100000/maywrite@100000"
                                   "&f=40000000r,80000000w,80200000r,80300000r"),
+    "grace-hopper-v4-flag": ("patch-v4", "vma=pfnmap,io,shared,maywrite&mem=dev&slot=cacheable&f=40000000r,40001000x"),
+    "series-grace-hopper-no-dic": ("series", "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r,40001000x"),
 }
 
-LINK = re.compile(r"/(?:v6\.12|v6\.14|patch-v3|v6\.17|v7\.1|v7\.3)/\?[A-Za-z0-9=&,._:@/-]*")
+LINK = re.compile(r"/(?:v6\.12|v6\.14|patch-v(?:[1-9]|10)|block-pfnmap|v6\.17|v7\.1|v7\.3)/\?[A-Za-z0-9=&,._:@/-]*")
 
 
 def golden_text(name: str) -> str:
     if name in VM_GOLDENS:
         sc = VM_PRESETS[VM_GOLDENS[name]].apply(Scenario())
-        return "".join(f"## {canonical_url(mid, sc)}\n" + decisions.steps(simulate(mid, sc)) + "\n" for mid in MODELS)
+        return "".join(f"## {canonical_url(mid, sc)}\n" + decisions.steps(simulate(mid, sc)) + "\n" for mid in KERNELS)
     preset, extra = SCENARIOS[name]
     own_faults = extra.startswith("f=") or "&f=" in extra
     base = parse_query("&".join(x for x in (extra, None if own_faults else FAULTS) if x))
     assert base.ok, base.errors
     sc = PRESETS[preset].apply(base.scenario)
-    return "".join(f"## {canonical_url(mid, sc)}\n" + decisions.steps(simulate(mid, sc)) + "\n" for mid in MODELS)
+    return "".join(f"## {canonical_url(mid, sc)}\n" + decisions.steps(simulate(mid, sc)) + "\n" for mid in KERNELS)
 
 
 def answer(link: str) -> str:
@@ -119,7 +121,7 @@ def read_corpus() -> dict[str, str]:
 
 
 def collected_links() -> list[str]:
-    """Every permalink written in the README and the tests, plus every preset on every model and
+    """Every permalink written in the README and the tests, plus every preset on the six kernels and
     every lesson's links."""
     from app.teach import lessons
     links = set()
@@ -133,10 +135,10 @@ def collected_links() -> list[str]:
         links.add(canonical_url(link.split("/")[1], parsed.scenario))
     base = parse_query("f=40000000r,40000000w,40001000x,80000000r").scenario
     for preset in PRESETS.values():
-        for mid in MODELS:
+        for mid in KERNELS:
             links.add(canonical_url(mid, preset.apply(base)))
     for vm in VM_PRESETS.values():
-        for mid in MODELS:
+        for mid in KERNELS:
             links.add(canonical_url(mid, vm.apply(Scenario())))
     return sorted(links)
 
@@ -144,6 +146,11 @@ def collected_links() -> list[str]:
 def mail_text(name: str) -> str:
     models, query = TEXT_SNAPSHOTS[name]
     sc = parse_query(query).scenario
+    if models == "series":
+        from app.present import series
+        from app.sim import SERIES
+        rows = series.rows(sc, {mid: simulate(mid, sc) for mid in SERIES})
+        return series.as_text(sc, rows, "a snapshot", "/series/?" + query)
     if ".." in models:
         from app.present.compare import as_text
         a, b = models.split("..")

@@ -6,7 +6,7 @@ from pathlib import Path
 APP = Path(__file__).resolve().parents[1] / "app"
 PUBLIC = {"app.sim", "app.sim.scenario", "app.sim.presets", "app.sim.sweep", "app.sim.sources", "app.sim.steps",
           "app.sim.trace", "app.sim.units", "app.sim.hw", "app.sim.hw.memattr", "app.sim.hw.pgtable",
-          "app.sim.hw.esr", "app.sim.hw.bits", "app.sim.hw.access", "app.sim.hazards"}
+          "app.sim.hw.esr", "app.sim.hw.bits", "app.sim.hw.access", "app.sim.hazards", "app.sim.series"}
 
 
 def imported_modules(path: Path) -> set[str]:

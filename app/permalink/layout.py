@@ -20,7 +20,7 @@ MAX_SLOTS, MAX_VMAS, MAX_SLOT_SIZE = s.MAX_SLOTS, s.MAX_VMAS, s.MAX_SLOT_SIZE
 SLOT_KEYS = tuple(f"s{n}" for n in range(2, MAX_SLOTS + 1))
 VMA_KEYS = tuple(f"v{n}" for n in range(1, MAX_SLOTS + 1))
 KEYS = ("v1",) + tuple(k for n in range(2, MAX_SLOTS + 1) for k in (f"s{n}", f"v{n}"))
-EXTRA_SLOT_FLAGS = ("log", "ro")
+EXTRA_SLOT_FLAGS = tuple(f for f in s.SLOT_FLAGS if f != "gmem")     # log, ro (and the series' cacheable)
 IPA_END_MAX = 1 << s.IPA_BITS_MAX
 
 _HEX = r"(?:0x)?([0-9a-f_]+)"
@@ -86,8 +86,8 @@ def _slot(key: str, text: str, page: int) -> SlotDef:
     flags = {f.strip() for f in (m.group(3) or "").split(",") if f.strip()}
     bad = flags - set(EXTRA_SLOT_FLAGS)
     if bad:
-        raise LayoutError(f"{key}: '{sorted(bad)[0]}' is not a flag of an added memslot: use log, ro (a guest_memfd "
-                          "slot is modelled as slot 1 only).")
+        raise LayoutError(f"{key}: '{sorted(bad)[0]}' is not a flag of an added memslot: use "
+                          f"{', '.join(EXTRA_SLOT_FLAGS)} (a guest_memfd slot is modelled as slot 1 only).")
     if size == 0 or gpa % page or size % page:
         raise LayoutError(f"{key}: the IPA and the size must be multiples of the {page >> 10}K page, the size not 0.")
     if size > MAX_SLOT_SIZE:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from urllib.parse import parse_qsl
 
 from ..permalink import canonical_query, canonical_url
-from ..sim import MODELS
+from ..sim import KERNELS, MODELS, SERIES
 from ..sim.presets import PRESETS, VM_PRESETS
 from ..sim.scenario import (
     EVENT_KINDS,
@@ -44,8 +44,12 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, pr
         "current": current, "faults": _fault_rows(mid, sc, steps) if controls else [], "title": title(sc),
         "canonical": canonical_url(mid, sc, None if current >= total else current), "plain": canonical_url(mid, sc),
         "query": query, "mode": mode,
-        "models": [{"id": m, "title": cls.title, "href": f"/{m}/" + (f"?{query}" if query else "")}
-                   for m, cls in MODELS.items()],
+        "models": [{"id": m, "title": MODELS[m].title, "href": f"/{m}/" + (f"?{query}" if query else "")}
+                   for m in KERNELS],
+        # the series' revisions, a group of their own beside the kernels
+        "revisions": [{"id": m, "title": MODELS[m].title, "href": f"/{m}/" + (f"?{query}" if query else "")}
+                      for m in SERIES if m not in KERNELS],
+        "series_href": "/series/" + (f"?{query}" if query else ""),
         "presets": PRESETS.values(), "vm_presets": VM_PRESETS.values(), "layout_fields": layout_fields(sc),
         "slot_ranges": ";".join(f"{s.gpa:#x},{s.end:#x},{s.number}" for s in sc.layout.slots) if sc.has_layout else "",
         "granules": GRANULES, "gs1_types": GUEST_S1_TYPES,
@@ -59,10 +63,19 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, pr
         "clear_href": canonical_url(mid, replace(sc, faults=(), events=())),
         "api_href": canonical_url(mid, sc, prefix="/api/v1"),
         "all_href": canonical_url("all", sc),
-        "other": "v6.14" if mid != "v6.14" else "v6.17",
-        "versus_href": canonical_url(("v6.14.." + mid) if mid != "v6.14" else "v6.14..v6.17", sc),
+        "other": _other(mid),
+        "versus_href": canonical_url(f"{_other(mid)}..{mid}" if mid != "v6.14" else "v6.14..v6.17", sc),
         **snap_ctx,
     }
+
+
+def _other(mid: str) -> str:
+    """The model a page offers to compare with: v6.14 (v6.17 for v6.14 itself); for a revision of the
+    series, the revision before it (v6.14 for v1)."""
+    if mid in SERIES and mid not in KERNELS:
+        i = SERIES.index(mid)
+        return SERIES[i - 1] if i else "v6.14"
+    return "v6.14" if mid != "v6.14" else "v6.17"
 
 
 def opening_step(tr: Trace, steps: list, prefix: str, mode: str) -> int:

@@ -28,7 +28,7 @@ FIELD_MEANING = {
 
 HAZARD_WORDS = {"host_oops": "Host oops", "foreign_memory": "Foreign host memory", "lock_leak": "Lock leaked",
                 "ref_leak": "Page reference leaked", "ref_imbalance": "Page reference imbalance",
-                "stale_data": "Stale data", "livelock": "Livelock"}
+                "stale_data": "Stale data", "livelock": "Livelock", "regression": "Regression"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,12 @@ class Verdict:
     @property
     def hazard_words(self) -> str:
         return HAZARD_WORDS.get(self.hazard["kind"], self.hazard["kind"]) if self.hazard else ""
+
+    @property
+    def hazard_label(self) -> str:
+        """What the hazard line calls it: a host-safety hazard, or a regression (a refusal of what the
+        kernel before allowed, which endangers nothing but the VM's use)."""
+        return "Regression" if self.hazard and self.hazard["kind"] == "regression" else "Host hazard"
 
 
 def steps(tr: Trace) -> list[StepView]:
@@ -108,7 +114,9 @@ def source_link(model: str, s: Step) -> tuple[str, str]:
         return (f"https://elixir.bootlin.com/linux/{tag(model)}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}",
                 f"the lines at {tag(model)} on Elixir")
     if s.id in p["hunks"]:
-        return p["lore"], f"inside the patch: lines as patched onto {p['base']}; the link opens the patch on lore"
+        return (p.get("mails", {}).get(s.id, p["lore"]),
+                f"inside the patch: lines as patched onto {p.get('posted_over', p['base'])}; the link opens the "
+                "patch on lore")
     return (f"https://elixir.bootlin.com/linux/{p['base']}/source/{s.file}#L{s.lines[0]}-L{s.lines[1]}",
             f"the patch does not touch this code: {p['base']}'s lines on Elixir")
 

@@ -19,7 +19,7 @@ def trace_json(tr: Trace, canonical: str) -> dict:
         "memslot": {"result": tr.memslot.result, "hazard": None,   # no memslot-time hazard in these kernels
                     "steps": steps_json(tr.memslot.steps, tr.memslot.states, tr)},
         "memslots": memslots_json(tr),
-        "capability": {"cap": 243, "result": tr.cap_cacheable_pfnmap,
+        "capability": {"cap": tr.cap_number, "result": tr.cap_cacheable_pfnmap,
                        "steps": [step_json(s) for s in tr.capability.steps]},
         "faults": [fault_json(f, tr) for f in tr.faults],
         "events": [event_json(e, tr) for e in tr.events],

@@ -219,7 +219,7 @@ def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]
             outcome = f"KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}" if len(tr.slots) <= 1 else \
                 "; ".join(f"memslot {a.slot} {a.result.replace('_', ' ')}" for a in tr.slots)
         elif sv.phase == "cap" and snap.n >= sv.n:
-            outcome = f"KVM_CHECK_EXTENSION(243) -> {tr.cap_cacheable_pfnmap}"
+            outcome = f"KVM_CHECK_EXTENSION({tr.cap_number}) -> {tr.cap_cacheable_pfnmap}"
         elif sv.fault is not None:
             r = reveals[sv.fault]
             if r is not None and snap.n >= r:

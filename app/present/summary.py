@@ -53,6 +53,8 @@ def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) ->
         parts.append("The memslot logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES).")
     if "ro" in sc.slot:
         parts.append("The memslot is read-only (KVM_MEM_READONLY).")
+    if "cacheable" in sc.slot:
+        parts.append("The memslot asks for cacheable VM_PFNMAP memory (KVM_MEM_ENABLE_CACHEABLE_PFNMAP).")
     if "mte" in sc.vm:
         parts.append("The VM has MTE enabled (KVM_CAP_ARM_MTE).")
     if "nisv" in sc.vm:

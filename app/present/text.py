@@ -14,7 +14,7 @@ WIDTH = 72
 def render(tr: Trace, title: str, url: str) -> str:
     """In the VMM's order: the capability query, the memslot, then each access's KVM_RUN."""
     out = _wrap(f"s2viz {tr.model}: {title}") + [""]
-    out += _wrap(f"KVM_CHECK_EXTENSION(243) on the VM fd -> {tr.cap_cacheable_pfnmap}")
+    out += _wrap(f"KVM_CHECK_EXTENSION({tr.cap_number}) on the VM fd -> {tr.cap_cacheable_pfnmap}")
     if len(tr.slots) > 1:
         out += _slots(tr)
     else:

@@ -22,7 +22,7 @@ QEMU_RUN = {
 def calls(tr: Trace) -> list[dict]:
     """The VMM's ioctls for this scenario, in the order a VMM makes them."""
     cap = tr.cap_cacheable_pfnmap
-    out = [{"call": "KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED = 243)", "on": "VM fd",
+    out = [{"call": f"KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED = {tr.cap_number})", "on": "VM fd",
             "result": cap,
             "vmm": ("the host can map device memory cacheable at stage 2: the VMM may register a cacheable "
                     "VM_PFNMAP slot" if cap else

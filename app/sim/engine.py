@@ -15,8 +15,8 @@ from .hw.pgtable import (
 )
 from .hw.stage2 import Stage2, Walk
 from .kernel import scatter
+from .kernel.catalogue import MODELS
 from .kernel.kvm import KvmArm64
-from .kernel.models import MODELS
 from .kernel.types import Abort
 from .scenario import INSTRUCTION_MODS, Fault, Scenario, in_memslot
 from .sources import source_for

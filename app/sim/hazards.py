@@ -1,6 +1,8 @@
 """Host-safety hazards: what a path through KVM does to the host (or to the VM's own progress)
-beyond the value KVM returns. A model marks a hazard at the step whose code causes it; the fault
-then reports the most serious one, with the function and lines of that step at the model's tag.
+beyond the value KVM returns; and, for the revisions of the cacheable-PFNMAP series, regressions:
+a refusal of what the kernel the revision applies to accepts, for memory the revision did not set
+out to change. A model marks a hazard at the step whose code causes it; the fault then reports the
+most serious one, with the function and lines of that step at the model's tag.
 
 Each hazard here was found by reading the source of the kernels the models claim (their tags), and
 where one was later fixed, `fixed_by` names the commit and the kernels that took it.
@@ -10,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Most serious first: the order a fault's single `hazard` is chosen by.
-KINDS = ("host_oops", "foreign_memory", "lock_leak", "ref_leak", "ref_imbalance", "stale_data", "livelock")
+KINDS = ("host_oops", "foreign_memory", "lock_leak", "ref_leak", "ref_imbalance", "stale_data", "livelock",
+         "regression")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,37 @@ CATALOGUE = {
         "gmem_abort() does not look for FSC 0x35: it maps the same page again, the map changes nothing "
         "(-EAGAIN), and the guest re-runs the exclusive or atomic access and faults the same way for ever.",
         None),
+    # ---- the revisions of the series (app/sim/kernel/revisions.py) ---------------------------------
+    "nofwb_device_pfn_refused": HazardDef(
+        "regression",
+        "The check meant for cacheable memory asks only whether the PFN has a struct page, not whether the "
+        "mapping is cacheable: on a host without FWB every fault on device memory fails with -EINVAL, vfio "
+        "BARs and write-combining mappings included, which the kernel before the patch mapped Device or "
+        "Normal-NC.",
+        "v3 of the series set the check only for a VM_PFNMAP VMA whose pgprot is MT_NORMAL (cacheable_devmem)"),
+    "device_exec_refused": HazardDef(
+        "regression",
+        "The stage-2 type now follows the VMA's pgprot while the PFN still decides whether an instruction "
+        "fetch is allowed: kernel memory mapped with a Device or Normal-NC pgprot gets DEVICE and X together, "
+        "which stage2_set_prot_attr() refuses, so the exec fault fails KVM_RUN with -EINVAL where the kernel "
+        "before the patch mapped the page Normal and executable.",
+        "v2 of the series refused the exec fault with -ENOEXEC unless the pgprot is Normal"),
+    "mte_tags_unsanitised": HazardDef(
+        "stale_data",
+        "A VM with MTE faults on memory the pgprot alone maps Normal, while the fault path's other decision "
+        "(device, from the PFN, in v1; noncacheable in v2: VM_IO, no struct page, or no VM_MTE_ALLOWED) skips "
+        "the MTE check and the tag sanitising. Reached with a VMA mapped over the memslot after registration: "
+        "the guest can use tags KVM never cleared, a previous user's among them, or tags on memory that has no "
+        "tag storage.",
+        "v3 of the series: a Normal mapping goes through the MTE check again (cacheable_devmem leaves device "
+        "false), which refuses a VMA without VM_MTE_ALLOWED with -EFAULT"),
+    "cacheable_ram_refused": HazardDef(
+        "regression",
+        "The fault-time check for FWB and DIC is not limited to VM_PFNMAP memory outside the kernel's map: "
+        "it refuses every cacheable VMA, ordinary guest RAM included, so on a host without FWB or without DIC "
+        "no VM can run.",
+        "v8 of the series made the check part of the VM_PFNMAP/VM_MIXEDMAP branch for memory outside the "
+        "kernel's map (Catalin Marinas asked on v7 whether it rejected any cacheable VMA on pre-FWB hardware)"),
 }
 
 

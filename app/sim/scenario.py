@@ -37,7 +37,9 @@ MEM_TYPES = ("normal", "tagged", "nc", "ngnrne", "ngnre")
 BACKINGS = ("ram", "dev", "zdev", "sg")
 HOST_FEATURES = ("fwb", "dic", "mte", "lpa2", "ha")
 VM_OPTIONS = ("mte", "nisv")
-SLOT_FLAGS = ("log", "ro", "gmem")
+SLOT_FLAGS = ("log", "ro", "gmem", "cacheable")
+# cacheable: KVM_MEM_ENABLE_CACHEABLE_PFNMAP (1 << 3), a memslot flag only v4 to v6 of the cacheable-PFNMAP
+# series had; every other kernel refuses it in check_memory_region_flags() with -EINVAL.
 GRANULES = ("4k", "16k", "64k")
 GUEST_S1_TYPES = ("wb", "wt", "nc", "ngnrne", "ngnre", "ngre", "gre", "off")
 FAULT_KINDS = ("r", "w", "x")

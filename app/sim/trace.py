@@ -166,13 +166,16 @@ class FaultResult(NamedTuple):
     def hazard(self) -> dict | None:
         """The most serious host-safety hazard this fault met, or None: its kind, where (the step's
         kernel function and lines at the model's tag), why, and the fix that removed it."""
-        key = hazards.pick(k for k, _ in self.hazards)
-        if key is None:
-            return None
-        return hazard_json(key, dict(self.hazards)[key], self.steps)
+        return worst_hazard(self.hazards, self.steps)
 
     def all_hazards(self) -> list[dict]:
         return [hazard_json(k, i, self.steps) for k, i in self.hazards]
+
+
+def worst_hazard(met, steps) -> dict | None:
+    """The most serious of the (key, step index) hazards a fault or event met, as JSON."""
+    key = hazards.pick(k for k, _ in met)
+    return None if key is None else hazard_json(key, dict(met)[key], steps)
 
 
 def hazard_json(key: str, step: int | None, steps) -> dict:
@@ -209,10 +212,7 @@ class EventResult(NamedTuple):
 
     @property
     def hazard(self) -> dict | None:
-        key = hazards.pick(k for k, _ in self.hazards)
-        if key is None:
-            return None
-        return hazard_json(key, dict(self.hazards)[key], self.steps)
+        return worst_hazard(self.hazards, self.steps)
 
     def all_hazards(self) -> list[dict]:
         return [hazard_json(k, i, self.steps) for k, i in self.hazards]
@@ -253,6 +253,13 @@ class Trace:
     # every slot was registered, else the first refusal (the VMM stops there).
     slots: tuple[SlotAnswer, ...] = ()
     layout: object = None            # the VM's memslots and VMAs as laid out (layout.Layout)
+
+    @property
+    def cap_number(self) -> int:
+        """The number of KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED as this model's kernel defines it: 243,
+        or 240 in v4 and v5 of the series (read from the traced capability step)."""
+        return next((dict(s.vars)["cap"] for s in self.capability.steps
+                     if s.id == "cap.check_extension" and "cap" in dict(s.vars)), 243)
 
     def all_steps(self, events: bool = True) -> list[tuple[str, Step]]:
         """Every step in order, with the phase it belongs to (memslot, cap, fault N; with events, also

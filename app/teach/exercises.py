@@ -14,7 +14,7 @@ from functools import lru_cache
 from ..permalink import canonical_url
 from ..present import stage
 from ..present.summary import plain
-from ..sim import MODELS, Fault, Scenario, simulate
+from ..sim import KERNELS, MODELS, Fault, Scenario, simulate
 from ..sim.presets import PRESETS
 
 MAX_N = 40
@@ -114,7 +114,7 @@ def describe(mid: str, sc: Scenario, preset: str | None) -> str:
 
 def _candidates(model: str, level: str) -> list[tuple[str, Scenario, str]]:
     """Every (model, scenario, preset) the set may ask about, in a fixed order."""
-    models = list(MODELS) if model == "all" else [model]
+    models = list(KERNELS) if model == "all" else [model]
     out = []
     for mid in models:
         for pid, p in PRESETS.items():
@@ -154,7 +154,7 @@ def parse(args) -> tuple[int, int, str, str]:
         raise ExerciseError(f"The number of questions (n) must be a whole number from 1 to {MAX_N}.")
     model = args.get("model", "all")
     if model != "all" and model not in MODELS:
-        raise ExerciseError(f"The model must be 'all' or one of {', '.join(MODELS)}.")
+        raise ExerciseError(f"The model must be 'all' (the six kernels) or one of {', '.join(MODELS)}.")
     level = args.get("level", "basic")
     if level not in LEVELS:
         raise ExerciseError(f"The level must be {' or '.join(LEVELS)}.")

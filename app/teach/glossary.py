@@ -171,6 +171,11 @@ TERMS = (
          "Capability 243, queried on the VM fd: whether this host can map cacheable VM_PFNMAP memory at "
          "stage 2 (FWB and DIC). Kernels before v6.17 do not know it and answer 0.",
          f"{API}: KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED"),
+    Term("cacheable-flag", "KVM_MEM_ENABLE_CACHEABLE_PFNMAP", ("KVM_MEM_ENABLE_CACHEABLE_PFNMAP",),
+         "A memslot flag (bit 3) that only v4 to v6 of the cacheable-PFNMAP series defined: userspace asks for a "
+         "cacheable VM_PFNMAP region to be mapped cacheable. Dropped in v7 after review; every released kernel "
+         "refuses it with -EINVAL.",
+         "the series' v4 3/5, https://lore.kernel.org/r/20250518054754.5345-4-ankita@nvidia.com"),
     Term("normal-nc", "Normal Non-cacheable", ("Normal-NC", "Normal Non-cacheable", "NORMAL_NC"),
          "Memory the CPU may read speculatively, gather and reorder, but never caches: what write-combining "
          "frame buffers and many device BARs want.",

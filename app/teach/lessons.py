@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..permalink import Parsed, canonical_url, parse_url
+from ..permalink import Parsed, canonical_query, canonical_url, parse_url
 from ..present.presenters import overall_verdict
-from ..sim import simulate
+from ..sim import SERIES, simulate
 from .exercises import CHOICES, answer_class, describe, worked_link
 
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev"
@@ -143,6 +143,60 @@ LESSONS += (
            )),
 )
 
+LESSONS += (
+    Lesson("series", "How review changed the patch",
+           "Ten revisions, from September 2023 to July 2025, of the patch that lets KVM map Grace Hopper GPU "
+           "memory (nvgrace-gpu: VM_PFNMAP, VM_IO, a cacheable pgprot, no struct page) cacheable at stage 2. "
+           "Predict what each one answers, on hosts with and without FWB and DIC; each reveal opens the series "
+           "view, where the same scenario runs through every revision beside the review that changed it.", (
+               Part(f"/patch-v1/?{NVG}&f=40000000r",
+                    "v1 takes the stage-2 type from the VMA's pgprot: MT_NORMAL, so Normal, where v6.14 mapped "
+                    "Device. Catalin Marinas answered that the pgprot says how userspace mapped the memory, not "
+                    "what it is."),
+               Part(f"/patch-v1/?{NVG}&host=dic&f=40000000r",
+                    "Without FWB, v1 refuses every PFN without a struct page, at fault time: not only this memory "
+                    "but every vfio BAR too. v3 limited the check to the memory it maps cacheable."),
+               Part(f"/patch-v2/?{NVG}&f=40000000r,40001000x",
+                    "v2 still maps it Normal (the pgprot decides the type), but VM_IO makes it noncacheable, and "
+                    "noncacheable memory may not be executed.", "What happens at the exec fault?"),
+               Part(f"/patch-v3/?{NVG}&host=fwb&f=40001000x",
+                    "v3 lets the guest execute from it and asks only for FWB. Without DIC, KVM invalidates the "
+                    "I-cache through a kernel address this memory does not have: the host oopses."),
+               Part(f"/patch-v3/?{NVG}&host=dic&f=40000000r",
+                    "Without FWB, v3 refuses at fault time: KVM_RUN fails. Marc Zyngier's review: refuse at "
+                    "memslot registration instead, and let userspace discover what the host supports."),
+               Part(f"/patch-v4/?{NVG}&f=40000000r",
+                    "v4 refuses the memslot unless userspace sets the new KVM_MEM_ENABLE_CACHEABLE_PFNMAP flag, "
+                    "even on a host with FWB and DIC."),
+               Part(f"/patch-v4/?{NVG}&host=fwb&slot=cacheable&f=40001000x",
+                    "With the flag but without DIC: refused at registration. v4 added DIC beside FWB, which "
+                    "closes v3's I-cache hole."),
+               Part(f"/patch-v7/?{NVG}&f=40000000r,40001000x",
+                    "Sean Christopherson NAKed the flag, and v7 dropped it: FWB and DIC alone decide, and "
+                    "capability 243 tells userspace.", "What happens at the exec fault?"),
+               Part("/patch-v7/?host=fwb&f=40000000r",
+                    "Not GPU memory: ordinary anonymous guest RAM, on a host without DIC. v7's fault-time check "
+                    "covers every cacheable VMA; Catalin Marinas asked exactly this on v7, and v8 fixed it."),
+               Part(f"/patch-v8/?{NVG}&host=fwb&remap=1&f=40000000r",
+                    "A VMA mapped over the memslot after registration escapes the memslot check. From v8 the "
+                    "fault path refuses it with -EFAULT."),
+               Part(f"/block-pfnmap/?{NVG}&f=40000000r",
+                    "Mainline between two commits of the series, after \"Block cacheable PFNMAP mapping\" alone: "
+                    "a bisection can land here."),
+               Part(f"/v6.17/?{NVG}&host=fwb&f=40000000r",
+                    "As merged (v10, the same decisions): FWB without DIC is refused at registration, and "
+                    "capability 243 answers 0 beforehand."),
+           )),
+)
+
+
+def series_link(mid: str, sc) -> str:
+    """The series view of a part's scenario, for a revision of the series or the merged kernel."""
+    if mid not in SERIES:
+        return ""
+    query = canonical_query(sc)
+    return "/series/" + (f"?{query}" if query else "")
+
 
 def by_id(lid: str) -> Lesson | None:
     return next((lesson for lesson in LESSONS if lesson.id == lid), None)
@@ -189,7 +243,7 @@ class Play:
             if row["answered"]:
                 verdict = overall_verdict(simulate(mid, sc))
                 row.update(given=self.answers[i - 1], answer=answer_class(mid, sc), verdict=verdict,
-                           reveal=worked_link(mid, sc), plain=canonical_url(mid, sc))
+                           reveal=worked_link(mid, sc), plain=canonical_url(mid, sc), series=series_link(mid, sc))
                 row["right"] = row["given"] == row["answer"]
             out.append(row)
         return out

@@ -9,7 +9,7 @@ from .. import conformance
 from ..permalink import MAX_QUERY
 from ..teach import glossary
 from .serving import assets, cache, origin, responses, security, site
-from .views import api, errors, explain, page, teach
+from .views import api, errors, explain, page, series, teach
 
 
 class Templates(Environment):
@@ -55,7 +55,7 @@ def build(test_config: dict | None = None) -> Flask:
     app.after_request(responses.finish)
     app.after_request(security.local_location)
     app.after_request(security.add_headers)
-    for bp in (api.bp, conformance.bp, explain.bp, teach.bp, page.bp):
+    for bp in (api.bp, conformance.bp, explain.bp, series.bp, teach.bp, page.bp):
         app.register_blueprint(bp)
     errors.register(app)
     return app

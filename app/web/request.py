@@ -50,13 +50,14 @@ class Shape:
     story: tuple[str, ...] = ()      # form keys that open on the story step: `story` (the key-step link), `preset`
     redirects: bool = True           # another spelling is redirected to the canonical address
     own: Own | None = None           # the view's own keys, kept after the permalink's (mode, fig)
+    where: str = "all"               # the path segment of an address that names no model (/all/, /series/)
 
 
 @dataclass(frozen=True)
 class Wanted:
     """A request understood: what to show, and the canonical address to redirect to instead when
     the request named another one."""
-    models: tuple[str, ...]          # one model; two for a..b; none for /all/
+    models: tuple[str, ...]          # one model; two for a..b; none for /all/ and /series/
     scenario: Scenario
     step: int | None = None
     own: tuple[tuple[str, str], ...] = ()
@@ -71,7 +72,7 @@ def scenario_request(shape: Shape, names: tuple[str, ...], query: str,
                      pairs: Iterable[tuple[str, str]] | None = None) -> Wanted | Refusal:
     """Read the scenario an address names.
 
-    names: the path's model segments: (model,), (a, b) for a comparison, () for /all/.
+    names: the path's model segments: (model,), (a, b) for a comparison, () for /all/ and /series/.
     query: the raw query as sent; it is canonical when it equals what this function writes.
     pairs: its decoded (key, value) pairs, when the caller has them already (a web request's args)."""
     pairs = list(parse_qsl(query, keep_blank_values=True) if pairs is None else pairs)
@@ -82,7 +83,7 @@ def scenario_request(shape: Shape, names: tuple[str, ...], query: str,
     models = _models(shape, names)
     if isinstance(models, Refusal):
         return models
-    where = "..".join(models) if models else "all"
+    where = "..".join(models) if models else shape.where
     owned = {k for k, _ in own}
     parsed = parse_form([(k, v) for k, v in pairs if k not in owned]) if shape.form else parse_query(query)
     sc = parsed.scenario
@@ -142,16 +143,19 @@ def _first_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
 # ---- the CLI's addresses -------------------------------------------------------------------
 
 CLI = Shape(form=False)
+CLI_SERIES = Shape(form=False, step=False, where="series")
 
 
 def url_request(url: str) -> Wanted | Refusal:
     """The scenario a permalink URL names, read as the JSON API reads it: 'https://host/v6.17/?...',
-    '/v6.17/?...', an /api/v1/ address or a comparison '/a..b/?...'."""
+    '/v6.17/?...', an /api/v1/ address, a comparison '/a..b/?...' or the series '/series/?...' (no model)."""
     parts = urlsplit(url.strip())
     segs = [p for p in parts.path.split("/") if p]
     if segs[:2] == ["api", "v1"]:
         segs = segs[2:]
     if len(segs) != 1:
         return Refusal(f"'{clip(parts.path)}' is not a permalink path: expected /<model>/?<query>.", f"/{LATEST}/")
+    if segs[0] == "series":
+        return scenario_request(CLI_SERIES, (), parts.query)
     a, dots, b = segs[0].partition("..")
     return scenario_request(CLI, (a, b) if dots else (a,), parts.query)

@@ -1,21 +1,23 @@
 """The worker's traces: each trace, story step and behaviour map is computed once per worker and
 kept in its byte budget (serving/cache.py), keyed by model and canonical query.
 
-A trace is weighed by its step count: TRACE_BYTES + STEP_BYTES per step, measured once on traces
-of 0 to 64 faults on every model and rounded up (tests/web/test_cache_sizes.py checks it against a
-walk of the objects), so weighing costs nothing per request and errs towards keeping less.
+A trace is weighed by its step and fault counts: TRACE_BYTES + STEP_BYTES per step + FAULT_BYTES per
+fault, measured once on traces of 0 to 64 faults on every model and rounded up
+(tests/web/test_cache_sizes.py checks it against a walk of the objects), so weighing costs nothing
+per request and errs towards keeping less.
 """
 from __future__ import annotations
 
 from ..permalink import canonical_query
 from ..present import behaviour, stage
-from ..sim import MODELS, simulate
+from ..sim import KERNELS, SERIES, simulate
 from ..sim.scenario import Scenario
 from ..sim.trace import Trace
 from .serving import cache
 
 TRACE_BYTES = 6_000
 STEP_BYTES = 1_250
+FAULT_BYTES = 600           # a fault's result, its own steps aside (a refused memslot leaves 64 of them stepless)
 GRID_BYTES = 120_000        # a behaviour map or a diff of two: ~100 KB measured
 SMALL = 64                  # an int, kept as itself
 
@@ -26,7 +28,7 @@ def trace(mid: str, sc: Scenario) -> Trace:
 
 
 def trace_size(tr: Trace) -> int:
-    return TRACE_BYTES + STEP_BYTES * len(tr.all_steps())
+    return TRACE_BYTES + STEP_BYTES * len(tr.all_steps()) + FAULT_BYTES * len(tr.faults)
 
 
 def step_count(mid: str, sc: Scenario) -> int:
@@ -35,9 +37,11 @@ def step_count(mid: str, sc: Scenario) -> int:
 
 def story(mid: str, sc: Scenario) -> int:
     """The step sc opens on for model mid (present.stage.story_step): mid's trace, and only the
-    outcomes of the other models, which they compute without a trace."""
+    outcomes of the other models, which they compute without a trace: the six kernels for a kernel,
+    the series for one of its revisions."""
+    peers = KERNELS if mid in KERNELS else SERIES
     return cache.memo(("story", mid, canonical_query(sc)), lambda: stage.story_step(
-        trace(mid, sc), [simulate(m, sc, trace=False) for m in MODELS if m != mid]), size=lambda _: SMALL)
+        trace(mid, sc), [simulate(m, sc, trace=False) for m in peers if m != mid]), size=lambda _: SMALL)
 
 
 def grid(mid: str) -> dict:

@@ -1,4 +1,4 @@
-"""The explain pages (compare, every model, behaviour maps, lessons, the 400 page) in headless
+"""The explain pages (compare, every model, the series, behaviour maps, lessons, the 400 page) in headless
 Chromium: no axe-core violation on a desktop or a phone, nothing wider than a 390 px phone, and
 maps that read without colour."""
 import json
@@ -17,6 +17,8 @@ PAGES = {
     "map-diff": "/map/v6.14..v6.17/",
     "lessons": "/lessons/",
     "lesson": "/lessons/grace-hopper/",
+    "series": f"/series/?{NVG.replace('&f=', '&host=fwb&f=')},40001000x",
+    "series-lesson": "/lessons/series/",
     "error-400": f"/v6.17/?{NVG.replace('&f=', '&mt=cached&f=')}",
 }
 DESKTOP, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}

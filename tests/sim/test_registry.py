@@ -9,6 +9,7 @@ from tests.goldens import read_corpus
 from tests.sim.test_events import EVENT_CASES
 from tests.sim.test_layout import LAYOUT_CASES
 from tests.sim.test_models import CASES
+from tests.sim.test_series_models import HUNKS
 
 SEVEN_PAGES = ",".join(f"{0x4000_0000 + i * 0x1000:x}w" for i in range(7))
 
@@ -27,7 +28,7 @@ EXTRA = ["vma=shared,maywrite&slot=gmem&f=40000000w,40000000w.atomic",
 
 def emitted() -> dict[str, set[str]]:
     queries = [link.split("?", 1)[1] if "?" in link else "" for link in read_corpus()]
-    queries += [c[1] for c in CASES] + [c[1] for c in EVENT_CASES] + EXTRA + LAYOUT_CASES
+    queries += [c[1] for c in CASES] + [c[1] for c in EVENT_CASES] + [h[2] for h in HUNKS] + EXTRA + LAYOUT_CASES
     seen: dict[str, set[str]] = {}
     for q in queries:
         sc = parse_query(q).scenario

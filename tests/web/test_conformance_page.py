@@ -4,7 +4,7 @@ import re
 import pytest
 
 from app import conformance, create_app
-from app.sim import MODELS
+from app.sim import KERNELS
 
 UDMABUF_617 = "/v6.17/?vma=pfnmap,shared,maywrite&mem=sg&host=fwb,dic,mte&pg=2m&gs1=off&f=40000000r,40001000r,40002000r,401ff000r"  # noqa: E501
 
@@ -40,7 +40,7 @@ def test_the_json_is_the_report(client):
     r = client.get("/conformance.json")
     assert r.status_code == 200 and r.is_json
     data = r.get_json()
-    assert [m["model"] for m in data["models"]] == list(MODELS)
+    assert [m["model"] for m in data["models"]] == list(KERNELS)
     assert len(data["cases"]) == sum(len(fx["cases"]) for fx in conformance.fixtures())
 
 

@@ -112,15 +112,16 @@ class Geometry:
         return genmask(49 if self.lpa2 else 47, self.page_shift)
 
 
-def stage2_set_prot_attr(prot: int, has_fwb: bool, geo: Geometry) -> int:
-    """Model of stage2_set_prot_attr(): leaf attribute bits for a prot, or -EINVAL (as a negative int)."""
+def stage2_set_prot_attr(prot: int, has_fwb: bool, geo: Geometry, device_is_nc: bool = False) -> int:
+    """Model of stage2_set_prot_attr(): leaf attribute bits for a prot, or -EINVAL (as a negative int).
+    device_is_nc: KVM_PGTABLE_PROT_DEVICE encodes Normal-NC (v1 2/2 of the cacheable-PFNMAP series)."""
     device, nc = prot & Prot.DEVICE, prot & Prot.NORMAL_NC
     if device and nc:
         return -22
     if device or nc:
         if prot & Prot.X:
             return -22
-        kind = memattr.S2_DEVICE if device else memattr.S2_NORMAL_NC
+        kind = memattr.S2_DEVICE if device and not device_is_nc else memattr.S2_NORMAL_NC
     else:
         kind = memattr.S2_NORMAL
     attr = memattr.s2_memattr(kind, has_fwb) << 2          # FIELD_PREP(..._S2_MEMATTR, ...)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from ..hw.mm_ops import MmOps
 from ..hw.pgtable import KVM_PTE_LEAF_ATTR_HI_S2_XN, stage2_set_prot_attr
 from ..trace import leaf_of
+from .types import EINVAL, Exit
 from .user_mem_abort import granule_at
 
 
 class Stage2Install:
     relax_sets_xn = False              # relax_perms() without X makes the leaf execute-never (v7.1 only)
+    device_is_nc = False               # KVM_PGTABLE_PROT_DEVICE encodes Normal-NC (v1 2/2 of the series only)
 
     def stage2_install(self, sc, st, s2, t, sid: str, relax: bool):
         """Relax the faulting leaf in place, or map [ipa, ipa + size) (the end of user_mem_abort()
@@ -18,7 +20,13 @@ class Stage2Install:
         st.ops = MmOps(t, has_fwb, self.has_dic(sc), linear_mapped=sc.mem != "dev", page_size=sc.page_size)
         if relax:
             return self.relax(sc, st, s2, t, sid, has_fwb)
-        attr = stage2_set_prot_attr(st.prot, has_fwb, s2.geo)
+        attr = stage2_set_prot_attr(st.prot, has_fwb, s2.geo, self.device_is_nc)
+        if attr < 0:
+            # DEVICE (or NORMAL_NC) with X: no kernel's own prot asks for it (an exec fault on device
+            # memory returns -ENOEXEC first), but v1 of the series chose DEVICE from the pgprot alone.
+            if t:
+                t.step("pgt.prot_refused", prot=st.prot)
+            return Exit("run_error", EINVAL)
         if t:
             t.step("pgt.set_prot_attr", prot=st.prot, attr=attr, lpa2=s2.geo.lpa2, fwb=has_fwb)
             t.step(sid, "map", size=st.vma_pagesize, ipa=st.ipa, pa=st.pa)

@@ -41,3 +41,7 @@ class KvmArm64(Memslot, MmuNotifier, GuestAbort, Mmio, UserMemAbort, Stage2Insta
 
     def supports_cacheable_pfnmap(self, sc: Scenario) -> bool:
         return self.has_fwb(sc) and self.has_dic(sc)
+
+    def missing(self, sc: Scenario) -> str:
+        """The host features a cacheable VM_PFNMAP mapping needs and this host lacks (FWB, DIC)."""
+        return " and ".join(n for n, have in (("FWB", self.has_fwb(sc)), ("DIC", self.has_dic(sc))) if not have)

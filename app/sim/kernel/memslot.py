@@ -27,8 +27,22 @@ class Memslot:
             return frozenset({"maywrite"} | ({"mteok"} if "mte" in sc.host else set())), "normal"
         return sc.vma, sc.mt
 
+    def cacheable_flag_valid(self, sc: Scenario) -> bool | None:
+        """Whether check_memory_region_flags() takes KVM_MEM_ENABLE_CACHEABLE_PFNMAP (bit 3): None where the
+        kernel does not know the flag (every kernel but v4 to v6 of the series)."""
+        return None
+
     def check_memory_region_flags(self, sc: Scenario, t) -> str | None:
-        """Model of check_memory_region_flags(), for a guest_memfd slot."""
+        """Model of check_memory_region_flags(), for a guest_memfd slot and for the series' memslot flag."""
+        if "cacheable" in sc.slot:
+            valid = self.cacheable_flag_valid(sc)
+            if not valid:
+                if t:
+                    t.step("memslot.flags", "cacheable_unknown" if valid is None else "cacheable_unsupported",
+                           missing=self.missing(sc))
+                return EINVAL
+            if t:
+                t.step("memslot.flags", "cacheable_ok")
         if "gmem" not in sc.slot:
             return None
         if not self.supports_gmem:

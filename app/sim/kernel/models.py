@@ -30,10 +30,19 @@ class PatchV3(V6_14):
                 t.step("uma.v3_cow", "cow", cow=True, mmap_lock="leaked")
             st.hazard("cow_pfnmap_mmap_lock", t)
             return Exit("run_error", EINVAL)
-        st.cacheable_devmem = sc.mt == "normal"
+        st.cacheable_devmem = self.devmem_cacheable(sc.mt)
         if t:
-            t.step("uma.v3_cow", "pgprot", mt=sc.mt, cacheable_devmem=st.cacheable_devmem)
+            self.record_pgprot(sc, st, t)
         return None
+
+    @staticmethod
+    def devmem_cacheable(mt: str) -> bool:
+        """mapping_type(vm_page_prot) == MT_NORMAL: only exactly MT_NORMAL counts as cacheable."""
+        return mt == "normal"
+
+    @staticmethod
+    def record_pgprot(sc, st, t) -> None:
+        t.step("uma.v3_cow", "pgprot", mt=sc.mt, cacheable_devmem=st.cacheable_devmem)
 
     def uma_classify(self, sc, st, s2, t):
         if self.pfn_is_map_memory(sc):
@@ -84,10 +93,6 @@ class V6_17(V6_14):
             t.step("prepare.pfnmap_cacheable", "cacheable" if cacheable else "noncacheable", mt=mt,
                    is_vma_cacheable=cacheable)
         return "ok"
-
-    def missing(self, sc) -> str:
-        """The host features kvm_supports_cacheable_pfnmap() lacks."""
-        return " and ".join(n for n, have in (("FWB", self.has_fwb(sc)), ("DIC", self.has_dic(sc))) if not have)
 
     def check_extension(self, sc, t):
         r = int(self.supports_cacheable_pfnmap(sc))
@@ -234,5 +239,5 @@ class V7_3(V7_1):
     refuses_gmem_with_mte = True
 
 
-MODELS = {m.id: m for m in (V6_12, V6_14, PatchV3, V6_17, V7_1, V7_3)}
+KERNEL_MODELS = {m.id: m for m in (V6_12, V6_14, PatchV3, V6_17, V7_1, V7_3)}
 LATEST = "v7.3"

@@ -60,6 +60,7 @@ class FaultState:
     writable: bool = False
     has_page: bool = False
     device: bool = False           # v6.14/v3 `device`, v6.17 `s2_force_noncacheable`, v7.1 `map_non_cacheable`
+    pgprot_prot: int = 0           # v1/v2 of the series: the stage-2 type bits read from the VMA's pgprot
     devpfn: bool = False           # v7.1 `device`: a VM_PFNMAP/VM_MIXEDMAP PFN outside the kernel's memory
     prot: int = 0
     result: str = "none"           # map | relax | same | young

@@ -20,8 +20,17 @@ declare("memslot.flags", "check_memory_region_flags", KVM_MAIN_C, "memslot", "me
     "gmem_flags": "KVM_MEM_GUEST_MEMFD with {bad}: dirty logging of guest_memfd memory is not supported, and a "
                   "read-only slot would need emulated MMIO; -EINVAL.",
     "ok": "KVM_MEM_GUEST_MEMFD is a valid flag here (CONFIG_KVM_GUEST_MEMFD).",
+    "cacheable_unknown": "Bit 3 of the memslot flags (KVM_MEM_ENABLE_CACHEABLE_PFNMAP, which only v4 to v6 of the "
+                         "cacheable-PFNMAP series defined) is no flag this kernel knows: -EINVAL.",
+    "cacheable_unsupported": "KVM_MEM_ENABLE_CACHEABLE_PFNMAP is a valid flag only where "
+                             "kvm_arch_supports_cacheable_pfnmap() is true, and this host lacks {missing}: -EINVAL.",
+    "cacheable_ok": "KVM_MEM_ENABLE_CACHEABLE_PFNMAP is a valid flag: userspace asks for its cacheable VM_PFNMAP "
+                    "memory to be mapped cacheable.",
 }, code={"unsupported": "KVM_MEM_GUEST_MEMFD without private memory support -> -EINVAL",
-         "gmem_flags": "guest_memfd: no KVM_MEM_LOG_DIRTY_PAGES, no KVM_MEM_READONLY -> -EINVAL"},
+         "gmem_flags": "guest_memfd: no KVM_MEM_LOG_DIRTY_PAGES, no KVM_MEM_READONLY -> -EINVAL",
+         "cacheable_unknown": "a flag outside valid_flags -> -EINVAL",
+         "cacheable_unsupported": "KVM_MEM_ENABLE_CACHEABLE_PFNMAP is valid only with FWB and DIC -> -EINVAL",
+         "cacheable_ok": "KVM_MEM_ENABLE_CACHEABLE_PFNMAP is in valid_flags"},
     key=True, mail=True)
 
 declare("slot.register", "kvm_set_memory_region", KVM_MAIN_C, "memslot", "memslot",
@@ -105,18 +114,44 @@ declare("prepare.pfnmap_cacheable", PREPARE, MMU_C, "memslot", "vma", {
               "than fail at fault time.",
     "cacheable": "VM_PFNMAP VMA with {mt}: the host has FWB and DIC.",
     "noncacheable": "VM_PFNMAP VMA with {mt}: not cacheable, so no hardware requirement.",
-}, code={"refuse": "cacheable VM_PFNMAP VMA and no FWB+DIC -> -EINVAL"}, state=_host_s1, key=True, mail=True)
+    # the revisions of the series
+    "blocked": "A cacheable ({mt}) VM_PFNMAP VMA: \"Cacheable PFNMAP is not allowed\", -EINVAL on every host (the "
+               "commit that blocks the S1/S2 mismatch, before the one that allows cacheable mappings).",
+    "flag_missing": "A cacheable ({mt}) VM_PFNMAP VMA in a memslot without KVM_MEM_ENABLE_CACHEABLE_PFNMAP: "
+                    "userspace did not ask for a cacheable mapping, so -EINVAL (where earlier kernels mapped it "
+                    "Device).",
+    "flag_unsupported": "KVM_MEM_ENABLE_CACHEABLE_PFNMAP over a cacheable ({mt}) VM_PFNMAP VMA, and the host lacks "
+                        "{missing}: refuse the memslot now, rather than fail at fault time.",
+    "flag_ok": "KVM_MEM_ENABLE_CACHEABLE_PFNMAP over a cacheable ({mt}) VM_PFNMAP VMA, on a host with FWB and "
+               "DIC: allowed.",
+}, code={"refuse": "cacheable VM_PFNMAP VMA and no FWB+DIC -> -EINVAL",
+         "blocked": "cacheable VM_PFNMAP VMA -> -EINVAL",
+         "flag_missing": "cacheable VM_PFNMAP VMA and (no KVM_MEM_ENABLE_CACHEABLE_PFNMAP or no FWB+DIC) -> -EINVAL",
+         "flag_unsupported": "cacheable VM_PFNMAP VMA and (no KVM_MEM_ENABLE_CACHEABLE_PFNMAP or no FWB+DIC) -> "
+                             "-EINVAL",
+         "flag_ok": "cacheable VM_PFNMAP VMA and (no KVM_MEM_ENABLE_CACHEABLE_PFNMAP or no FWB+DIC) -> -EINVAL"},
+    state=_host_s1, key=True, mail=True)
 
 declare("cap.check_extension", "kvm_vm_ioctl_check_extension", ARM_C, "cap", None, {
     "unknown": "This kernel does not know capability 243: kvm_vm_ioctl_check_extension() answers 0, so a VMM "
                "cannot discover FWB.",
     "known": lambda v: "KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) on the VM fd: {} ({}).".format(
         v["r"], "FWB and DIC" if v["r"] else "needs FWB and DIC; missing " + v["missing"]),
+    "numbered_240": lambda v: "KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) on the VM fd: {} ({}). "
+                    "This revision numbers the capability 240; by the time it was merged 240 to 242 were taken, and "
+                    "it became 243.".format(v["r"], "FWB and DIC" if v["r"] else "needs FWB and DIC; missing "
+                                            + v["missing"]),
 }, code={"unknown": "unknown capability -> 0",
-         "known": "cap 243 on a VM fd -> FWB and DIC supported (1) or not (0)\non /dev/kvm -> -EINVAL"}, key=True)
+         "known": "cap 243 on a VM fd -> FWB and DIC supported (1) or not (0)\non /dev/kvm -> -EINVAL",
+         "numbered_240": "cap 240 on a VM fd -> FWB and DIC supported (1) or not (0)\non /dev/kvm -> -EINVAL"},
+    key=True)
 
 declare("cap.supports", "kvm_supports_cacheable_pfnmap", "arch/arm64/include/asm/kvm_mmu.h", "cap", None,
         "kvm_supports_cacheable_pfnmap() = FWB && CACHE_DIC = {r}.", code={"": "supported = FWB and CACHE_DIC"})
+
+declare("cap.arch_supports", "kvm_arch_supports_cacheable_pfnmap", MMU_C, "cap", None,
+        "kvm_arch_supports_cacheable_pfnmap() = FWB && CACHE_DIC = {r} (the series' name for what mainline calls "
+        "kvm_supports_cacheable_pfnmap()).", code={"": "supported = FWB and CACHE_DIC"})
 
 
 def _flags(flags) -> str:

@@ -27,6 +27,11 @@ declare("pgt.set_prot_attr", "stage2_set_prot_attr", PGTABLE_C, "fault", "s2", _
                   "attributes: MemAttr, S2AP from R/W, SH inner shareable, AF, XN unless X"},
         state=lambda case, v, ctx: {"desc": attr_fields(v["attr"], ctx.geo.lpa2)}, mail=True, decides=False)
 
+declare("pgt.prot_refused", "stage2_set_prot_attr", PGTABLE_C, "fault", "s2",
+        lambda v: "stage2_set_prot_attr({}): a device or non-cacheable mapping cannot be executable: -EINVAL, and "
+                  "KVM_RUN fails with it.".format(Prot.describe(v["prot"])),
+        code={"": "DEVICE or NORMAL_NC together with X -> -EINVAL"}, key=True, mail=True)
+
 SPLIT_WHY = {
     "pa_misaligned": "The output address {pa:#x} is not {size}-aligned, so kvm_block_mapping_supported() refuses "
                      "a {size} block at level {blevel}:",

@@ -65,8 +65,14 @@ declare("uma.snapshot", UMA, MMU_C, "fault", "vma", {
         "vfio_allow_any_uc={vfio_allow_any_uc} (VM_ALLOW_ANY_UNCACHED).",
     "vma_cacheable": "Snapshot the VMA before dropping mmap_lock: vm_flags {flags}, "
                      "is_vma_cacheable={is_vma_cacheable} ({mt}), mte_allowed={mte_allowed}.",
+    "v1": "Snapshot the VMA: mte_allowed={mte_allowed}. (VM_ALLOW_ANY_UNCACHED does not exist yet: it came "
+          "later, from this series' own 2/2 turned into a series of its own.)",
+    "is_vma_cacheable": "Snapshot the VMA before dropping mmap_lock: is_vma_cacheable={is_vma_cacheable} ({mt}), "
+                        "for every VMA, mte_allowed={mte_allowed}, vfio_allow_any_uc={vfio_allow_any_uc}.",
 }, code={"": "remember VM_MTE_ALLOWED and VM_ALLOW_ANY_UNCACHED\ndrop mmap_lock",
-         "vma_cacheable": "remember vm_flags and whether the pgprot is cacheable\ndrop mmap_lock"},
+         "vma_cacheable": "remember vm_flags and whether the pgprot is cacheable\ndrop mmap_lock",
+         "v1": "remember VM_MTE_ALLOWED",
+         "is_vma_cacheable": "remember whether the pgprot is cacheable, for any VMA"},
     state=lambda case, v, ctx: {"memtype": {"host_s1": ctx.sc.mt}})
 
 declare("uma.v3_cow", UMA, MMU_C, "fault", "vma", {
@@ -74,8 +80,40 @@ declare("uma.v3_cow", UMA, MMU_C, "fault", "vma", {
            "mmap_read_unlock(), so mmap_lock stays held.",
     "pgprot": "VM_PFNMAP, not COW; mapping_type(vm_page_prot) is {mt}, so cacheable_devmem={cacheable_devmem} "
               "(only exactly MT_NORMAL counts).",
+    "pgprot_noncacheable": "VM_PFNMAP, not COW; mapping_type_noncacheable(vm_page_prot) is {noncacheable} for {mt}, "
+                           "so cacheable_devmem={cacheable_devmem} (anything but Normal-NC and Device counts as "
+                           "cacheable, MT_NORMAL_TAGGED included).",
 }, code={"cow": "VM_PFNMAP and a COW mapping -> -EINVAL (mmap_lock still held)",
-         "pgprot": "VM_PFNMAP with AttrIndx exactly MT_NORMAL -> cacheable_devmem"}, key=True, mail=True)
+         "pgprot": "VM_PFNMAP with AttrIndx exactly MT_NORMAL -> cacheable_devmem",
+         "pgprot_noncacheable": "VM_PFNMAP with AttrIndx not Normal-NC or Device-* -> cacheable_devmem"},
+    key=True, mail=True)
+
+
+def _v1_pgprot_words(v) -> str:
+    if v["device"]:
+        return ("mapping_type(vm_page_prot) is {}: prot gets DEVICE now, before the PFN is known; the memory type "
+                "follows the pgprot, not pfn_is_map_memory()." ).format(attrindx(v["mt"]))
+    return ("mapping_type(vm_page_prot) is {}: no DEVICE, so Normal{}; the memory type follows the pgprot, not "
+            "pfn_is_map_memory().").format(attrindx(v["mt"]), ", and X at once: CACHE_DIC" if v["cache_dic"] else "")
+
+
+declare("uma.v1_pgprot", UMA, MMU_C, "fault", "vma", _v1_pgprot_words,
+        code={"": "pgprot Device-nGnRE, Device-nGnRnE or Normal-NC -> prot DEVICE\notherwise, with CACHE_DIC -> X"},
+        state=lambda case, v, ctx: _classify_state(case, v, ctx), key=True, mail=True,
+        memtype=True)
+
+
+def _v2_noncacheable_words(v) -> str:
+    why = {"io": "VM_IO: noncacheable = true", "mte": "the VM has MTE and the VMA lacks VM_MTE_ALLOWED: "
+           "noncacheable = true (and so no MTE check later)", "": "neither VM_IO nor an MTE VM without "
+           "VM_MTE_ALLOWED: noncacheable stays false"}[v["why"]]
+    return ("mt = mapping_type(vm_page_prot) = {}; {}. Stage 2 will take its type from mt: {}.").format(
+        attrindx(v["mt"]), why, "Normal" if v["normal_cacheable"] else "Device or Normal-NC")
+
+
+declare("uma.v2_noncacheable", UMA, MMU_C, "fault", "vma", _v2_noncacheable_words,
+        code={"": "mt = the pgprot's AttrIndx\nVM_IO, or MTE VM and no VM_MTE_ALLOWED -> noncacheable"},
+        state=lambda case, v, ctx: _classify_state(case, v, ctx), key=True, mail=True, memtype=True)
 
 FAULTIN_CALL = {
     "__kvm_faultin_pfn": "pfn = __kvm_faultin_pfn(slot, gfn, write ? FOLL_WRITE : 0, &writable, &page)",
@@ -125,7 +163,16 @@ def _classify_state(case, v, ctx):
 
 
 RAM_WHY = {"kernel_memory": "kvm_is_device_pfn() is false, the PFN is kernel memory",
-           "not_special": "Not a VM_PFNMAP/VM_MIXEDMAP VMA", "special_ram": "The PFN is kernel memory"}
+           "not_special": "Not a VM_PFNMAP/VM_MIXEDMAP VMA", "special_ram": "The PFN is kernel memory",
+           "cmo_ok": "kvm_can_use_cmo_pfn() is true, the PFN is kernel memory"}
+
+
+def _v2_classify_words(v) -> str:
+    head = ("pfn_valid() is false: no struct page, so noncacheable = true (no huge page, no exec, no MTE check); "
+            if not v["pfn_valid"] else f"pfn_valid(): a struct page; noncacheable stays {v['noncacheable']}; ")
+    tail = ("the memory type still comes from the pgprot." if not v["logging_ro"] else
+            "dirty logging and a read: map it read-only so the first write faults and gets logged.")
+    return head + tail
 
 declare("uma.classify", UMA, MMU_C, "fault", "pfn", {
     "device_pfn": lambda v: f"kvm_is_device_pfn(): the PFN is not kernel memory ({BACKING_WORDS[v['mem']]}), so "
@@ -143,19 +190,55 @@ declare("uma.classify", UMA, MMU_C, "fault", "pfn", {
                  "cacheable, stage 2 maps it Normal.",
     "noncacheable": lambda v: "{} over memory outside the kernel's map with a non-cacheable pgprot ({}): {} = true."
                     .format("VM_PFNMAP" if "pfnmap" in v["flags"] else "VM_MIXEDMAP", attrindx(v["mt"]), v["var"]),
+    # the revisions of the series
+    "v1_device_pfn": lambda v: f"kvm_is_device_pfn(): the PFN is not kernel memory ({BACKING_WORDS[v['mem']]}), so "
+                               "device = true: no exec, no huge page, no MTE check. The memory type was already "
+                               "chosen from the pgprot.",
+    "v1_ram": lambda v: "kvm_is_device_pfn() is false, the PFN is kernel memory: device stays false (exec and huge "
+                        "pages allowed); the memory type is the pgprot's." + (
+                            " Dirty logging and a read: map it read-only so the first write faults and gets logged."
+                            if v["logging_ro"] else ""),
+    "v2": _v2_classify_words,
+    "v7_cacheable": lambda v: f"kvm_can_use_cmo_pfn() is false ({BACKING_WORDS[v['mem']]}), but the VMA is cacheable "
+                              f"({attrindx(v['mt'])}): disable_cmo stays false, and it will be mapped Normal, whatever "
+                              "the VMA's flags.",
+    "v7_noncacheable": lambda v: f"kvm_can_use_cmo_pfn() is false ({BACKING_WORDS[v['mem']]}) and the VMA is not "
+                                 f"cacheable ({attrindx(v['mt'])}): disable_cmo = true.",
+    "special_device": lambda v: "{} over memory outside the kernel's map: s2_force_noncacheable = true, whatever the "
+                      "pgprot ({}).".format("VM_PFNMAP" if "pfnmap" in v["flags"] else "VM_MIXEDMAP",
+                                            attrindx(v["mt"])),
+    "cow_after_unlock": "A COW {what} over memory outside the kernel's map: -EINVAL. The check now sits after "
+                        "mmap_read_unlock(), so nothing is left locked.",
+    "mixedmap_noncacheable": lambda v: "VM_MIXEDMAP over memory outside the kernel's map: only a VM_PFNMAP VMA may be "
+                             f"mapped cacheable, so s2_force_noncacheable = true, whatever its pgprot "
+                             f"({attrindx(v['mt'])}).",
 }, code={"device_pfn": "PFN outside the kernel's memory -> device\notherwise, logging and a read -> not writable",
          "ram_log_ro": "logging and a read -> not writable",
          "v3_device_pfn": "PFN outside the kernel's memory -> device, unless cacheable_devmem",
          "cacheable_unsupported": "cacheable VMA, PFN outside the kernel's memory, no FWB+DIC -> -EFAULT",
          "cacheable": "cacheable VMA: supported host -> stays cacheable",
-         "noncacheable": "non-cacheable pgprot -> {var}"},
+         "noncacheable": "non-cacheable pgprot -> {var}",
+         "v1_device_pfn": "PFN outside the kernel's memory -> device (exec, huge pages, MTE; not the type)",
+         "v1_ram": "kernel memory: device stays false; logging and a read -> not writable",
+         "v2": "no struct page -> noncacheable\nnot noncacheable, logging and a read -> not writable",
+         "v7_cacheable": "PFN outside the kernel's memory -> disable_cmo unless the VMA is cacheable",
+         "v7_noncacheable": "PFN outside the kernel's memory -> disable_cmo unless the VMA is cacheable",
+         "special_device": "VM_PFNMAP/VM_MIXEDMAP over memory outside the kernel's -> s2_force_noncacheable",
+         "cow_after_unlock": "VM_PFNMAP/VM_MIXEDMAP outside the kernel's memory, COW -> -EINVAL",
+         "mixedmap_noncacheable": "cacheable only for VM_PFNMAP: otherwise s2_force_noncacheable"},
     state=_classify_state, key=True, mail=True, memtype=True)
 
-declare("uma.noexec", UMA, MMU_C, "fault", "s2",
-        lambda v: "An instruction fetch from memory mapped non-cacheable: refuse with -ENOEXEC." + (
-            "" if v["page_released"] else " The return comes before the release of the page reference "
-            "__kvm_faultin_pfn() took: the reference leaks."),
-        code={"": "exec fault on device memory -> -ENOEXEC"}, key=True, mail=True)
+def _leak_note(v) -> str:
+    return "" if v["page_released"] else (" The return comes before the release of the page reference "
+                                          "__kvm_faultin_pfn() took: the reference leaks.")
+
+
+declare("uma.noexec", UMA, MMU_C, "fault", "s2", {
+    "": lambda v: "An instruction fetch from memory mapped non-cacheable: refuse with -ENOEXEC." + _leak_note(v),
+    "v2": lambda v: ("An instruction fetch, and the memory is not safely Normal cacheable (noncacheable={}, pgprot "
+                     "{}): refuse with -ENOEXEC.").format(v["noncacheable"], attrindx(v["mt"])) + _leak_note(v),
+}, code={"": "exec fault on device memory -> -ENOEXEC",
+         "v2": "exec fault, and noncacheable or a pgprot other than Normal -> -ENOEXEC"}, key=True, mail=True)
 
 declare("uma.excl_atomic", UMA, MMU_C, "fault", "s2",
         "FSC 0x35: an exclusive or atomic access the memory type cannot do (e.g. LS64 to cacheable memory without "
@@ -240,6 +323,34 @@ declare("uma.v3_fwb", UMA, MMU_C, "fault", "s2", {
         "" if v["cache_dic"] else " The patch does not ask for DIC: without it, an executable mapping of this "
         "memory still needs the I-cache invalidated by VA, through a linear mapping this memory does not have."),
 }, code={"refuse": "cacheable_devmem without FWB -> -EINVAL"}, key=True, mail=True)
+
+declare("uma.v3_fwb_dic", UMA, MMU_C, "fault", "s2", {
+    "refuse": "cacheable_devmem, and the host lacks {missing}: KVM would have to clean the D-cache or invalidate "
+              "the I-cache through a kernel mapping this memory does not have; -EINVAL, at fault time.",
+    "ok": "cacheable_devmem on a host with FWB and DIC: no cache maintenance by address is needed, go on.",
+}, code={"refuse": "cacheable_devmem without FWB and DIC -> -EINVAL"}, key=True, mail=True)
+
+declare("uma.pfn_fwb", UMA, MMU_C, "fault", "s2", {
+    "fwb": "The host has FWB: no D-cache clean by the kernel's address will be needed, go on.",
+    "page": lambda v: "No FWB, but the PFN has a struct page{}: the D-cache can be cleaned through it, go on.".format(
+        " whose linear-map address is where the clean will look" if v["v1"] else ""),
+    "refuse": "No FWB, and the PFN has no struct page: KVM could not clean it through the kernel's linear map. "
+              "-EINVAL, at fault time, whatever the VMA's memory type: every device PFN is refused, vfio BARs "
+              "included.",
+}, code={"*": "no FWB and no struct page (in the kernel's map) -> -EINVAL"}, key=True, mail=True)
+
+declare("uma.v7_supports", UMA, MMU_C, "fault", "s2", {
+    "refuse": lambda v: ("is_vma_cacheable, and kvm_arch_supports_cacheable_pfnmap() is false (no {}): -EINVAL, at "
+                         "fault time. The check is not limited to VM_PFNMAP memory outside the kernel's map: {}.")
+    .format(v["missing"], "this is ordinary kernel memory, so no VM runs on this host" if v["kernel_memory"] else
+            "any cacheable VMA is refused"),
+    "ok": "is_vma_cacheable, and the host has FWB and DIC: go on.",
+}, code={"*": "a cacheable VMA, any VMA, without FWB+DIC -> -EINVAL"}, key=True, mail=True)
+
+declare("uma.mismatch", UMA, MMU_C, "fault", "s2",
+        lambda v: "The VMA is cacheable ({}) and stage 2 would map it non-cacheable: the S1/S2 mismatch is refused "
+                  "with -EINVAL.".format(attrindx(v["mt"])),
+        code={"": "cacheable VMA and s2_force_noncacheable -> -EINVAL"}, key=True, mail=True)
 
 declare("uma.out", UMA, MMU_C, "fault", "s2",
         lambda v: "Release the page, drop the lock{}.".format(

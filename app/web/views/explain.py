@@ -12,7 +12,7 @@ from ...permalink import ScenarioError, canonical_query, canonical_url, resolve_
 from ...present import compare, figure_export, figures, ogimage, presenters, preview, space, stage
 from ...present.summary import title
 from ...present.text import render as render_text
-from ...sim import MODELS
+from ...sim import KERNELS, MODELS, SERIES
 from .. import traces
 from ..request import Refusal, Shape, Wanted
 from ..serving import htmx, origin
@@ -74,11 +74,16 @@ def versus(req: Wanted):
         rows, first = compare.align(ta, tb)
         return render_template("compare.html", a=ma, b=mb, ta=ta, tb=tb, rows=rows, first=first, sc=sc,
                                faults=compare.fault_diff(ta, tb), leaves=compare.memslot_leaves(ta, tb, sc),
-                               models=list(MODELS), query=canonical_query(sc),
+                               models=_listed(ma, mb), query=canonical_query(sc),
                                title=title(sc), href_a=canonical_url(ma, sc), href_b=canonical_url(mb, sc),
                                memslot=(presenters.memslot_verdict(ta), presenters.memslot_verdict(tb)),
                                all_href=canonical_url("all", sc)), "text/html"
     return memoised(build)
+
+
+def _listed(*mids: str) -> list[str]:
+    """The models a comparison's picker lists: the six kernels, or the series when a revision is compared."""
+    return list(SERIES) if set(mids) - set(KERNELS) else list(KERNELS)
 
 
 @bp.get("/all/")
@@ -89,7 +94,7 @@ def every_model(req: Wanted):
 
 
 def _every_model(sc) -> str:
-    runs = {mid: traces.trace(mid, sc) for mid in MODELS}
+    runs = {mid: traces.trace(mid, sc) for mid in KERNELS}
     slots = space.slots_by_model(sc, runs) if sc.has_layout else []
     rows = [{"label": "KVM_SET_USER_MEMORY_REGION", "cells": [
         {**compare.matrix_cell(tr, None), "href": canonical_url(mid, sc, 1)} for mid, tr in runs.items()]}]
@@ -102,7 +107,7 @@ def _every_model(sc) -> str:
     for row in slots:
         for c in row["cells"]:
             c["href"] = canonical_url(c["mid"], sc)
-    return render_template("all.html", rows=rows, slots=slots, models=list(MODELS), sc=sc, title=title(sc),
+    return render_template("all.html", rows=rows, slots=slots, models=list(KERNELS), sc=sc, title=title(sc),
                            query=canonical_query(sc))
 
 
@@ -187,5 +192,5 @@ def behaviour_map(name: str):
     def build():
         grid = traces.grid_diff(*ids) if diff else traces.grid(ids[0])
         return render_template("map.html", grid=grid, figure=figures.behaviour_map(grid, diff=diff), name=name,
-                               models=list(MODELS), diff=diff, vms=traces.vm_grid(*ids)), "text/html"
+                               models=list(KERNELS), diff=diff, vms=traces.vm_grid(*ids)), "text/html"
     return memoised(build)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request
 
 from ...permalink import clip
-from ...sim import MODELS
+from ...sim import KERNELS
 from ...teach import exercises, glossary, lessons
 from ..request import Refusal
 from ..serving import origin
@@ -73,7 +73,7 @@ def exercise_set():
         return refuse(Refusal("The format must be html, md, json or gift.", "/exercises/"))
     key = request.args.get("key") == "1"
     return render_template("exercises.html", es=es, choices=exercises.CHOICES, short=exercises.SHORT,
-                           models=list(MODELS), levels=exercises.LEVELS, max_n=exercises.MAX_N, key=key)
+                           models=list(KERNELS), levels=exercises.LEVELS, max_n=exercises.MAX_N, key=key)
 
 
 @bp.get("/exercises/check/")
