@@ -14,23 +14,31 @@ from app.present.values import delta_json
 
 
 def decisions(tr) -> str:
-    out = [f"memslot {tr.memslot.result}", f"cap 243 -> {tr.cap_cacheable_pfnmap}"]
+    out = [f"memslot {tr.memslot.result}", *_slots(tr), f"cap 243 -> {tr.cap_cacheable_pfnmap}"]
     for kind, i in _items(tr):
-        out += _fault(i + 1, tr.faults[i]) if kind == "fault" else _event(i + 1, tr.events[i])
+        out += _fault(i + 1, tr.faults[i], len(tr.slots) > 1) if kind == "fault" else _event(i + 1, tr.events[i])
     return "\n".join(out) + "\n"
 
 
 def steps(tr) -> str:
     """decisions() with every step of every phase: its id, its decided values and its state delta."""
-    out = [f"memslot {tr.memslot.result}"]
+    out = [f"memslot {tr.memslot.result}", *_slots(tr)]
     out += _steps(tr.memslot.steps, tr.memslot.states, tr)
     out += [f"cap 243 -> {tr.cap_cacheable_pfnmap}"]
     out += _steps(tr.capability.steps, tr.capability.states, tr)
     for kind, i in _items(tr):
         item = tr.faults[i] if kind == "fault" else tr.events[i]
-        out += _fault(i + 1, item) if kind == "fault" else _event(i + 1, item)
+        out += _fault(i + 1, item, len(tr.slots) > 1) if kind == "fault" else _event(i + 1, item)
         out += _steps(item.steps, item.states, tr)
     return "\n".join(out) + "\n"
+
+
+def _slots(tr) -> list[str]:
+    """A layout's memslots, each with its registration (nothing for schema 1's one slot)."""
+    if len(tr.slots) <= 1:
+        return []
+    return [f"  memslot {a.slot} at {tr.layout.slots[a.slot - 1].gpa:#x} +{tr.layout.slots[a.slot - 1].size:#x}: "
+            f"{a.result}" for a in tr.slots]
 
 
 def _items(tr):
@@ -52,9 +60,9 @@ def _event(i: int, e) -> list[str]:
     return out
 
 
-def _fault(i: int, f) -> list[str]:
+def _fault(i: int, f, layout: bool = False) -> list[str]:
     mods = "".join("." + m for m in f.mods)
-    head = f"fault {i}: {f.access}{mods} at {f.ipa:#x}"
+    head = f"fault {i}: {f.access}{mods} at {f.ipa:#x}" + (f" [slot {f.slot}]" if layout else "")
     if f.fsc is None:
         head += " (no stage-2 fault)"
     else:

@@ -23,7 +23,8 @@ from pathlib import Path
 from app.permalink import canonical_url, parse_query
 from app.present.text import render
 from app.sim import KERNELS, simulate
-from app.sim.presets import PRESETS
+from app.sim.presets import PRESETS, VM_PRESETS
+from app.sim.scenario import Scenario
 from tests import decisions
 
 HERE = Path(__file__).parent
@@ -48,6 +49,8 @@ EXTRA = {
     "gmem-events": ("gmem", "f=40000000r,unmap:40000000,40000000r,logon,delslot,40000000r"),
 }
 SCENARIOS = {p: (p, "") for p in PRESETS} | EXTRA
+# Whole VMs (issue 16): each VM preset on every model, with the preset's own tour of accesses.
+VM_GOLDENS = {f"vm-{p}": p for p in VM_PRESETS}
 
 # Whole mail texts: name -> (model or "a..b", query).
 TEXT_SNAPSHOTS = {
@@ -60,14 +63,28 @@ TEXT_SNAPSHOTS = {
     "udmabuf-v6.17": ("v6.17", "vma=pfnmap,shared,maywrite&mem=sg&pg=2m&f=40000000r,40001000r"),
     "gmem-refused-v6.17": ("v6.17", "vma=shared,maywrite&slot=gmem&f=40000000r"),
     "v3-vs-v6.17": ("patch-v3..v6.17", "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r"),
+    # Whole VMs: the Grace Hopper VM on v6.14, and the slot over three VMAs refused on v6.17.
+    "grace-vm-v6.14": ("v6.14", "pg=2m&s2=0:4000000:ro&s3=10000000:1000000&v3=pfnmap,io,shared,maywrite,uc:ngnrne:dev"
+                                "&s4=8000000000:17c0000000&v4=pfnmap,io,shared,maywrite:normal:dev:1g&s5=a000000000:40000000"
+                                "&v5=pfnmap,io,shared,maywrite,uc:nc:dev:1g"
+                                "&f=40000000w,0x,10000000r,8000000000r.ua,a000000000w,9000000r,9800000000r"),
+    "split-slot-v6.17": ("v6.17", "host=fwb&pg=2m&s2=80000000:400000"
+                                  "&v2=maywrite/pfnmap,io,shared,maywrite:normal:dev:2m@100000/maywrite@100000"
+                                  "&f=40000000r,80000000w,80200000r"),
+    "split-slot-v6.14": ("v6.14", "host=fwb&pg=2m&s2=80000000:400000"
+                                  "&v2=maywrite/pfnmap,io,shared,maywrite:normal:dev:2m@100000/maywrite@100000"
+                                  "&f=40000000r,80000000w,80200000r,80300000r"),
     "grace-hopper-v4-flag": ("patch-v4", "vma=pfnmap,io,shared,maywrite&mem=dev&slot=cacheable&f=40000000r,40001000x"),
     "series-grace-hopper-no-dic": ("series", "vma=pfnmap,io,shared,maywrite&mem=dev&host=fwb&f=40000000r,40001000x"),
 }
 
-LINK = re.compile(r"/(?:v6\.12|v6\.14|patch-v(?:[1-9]|10)|block-pfnmap|v6\.17|v7\.1|v7\.3)/\?[A-Za-z0-9=&,._:-]*")
+LINK = re.compile(r"/(?:v6\.12|v6\.14|patch-v(?:[1-9]|10)|block-pfnmap|v6\.17|v7\.1|v7\.3)/\?[A-Za-z0-9=&,._:@/-]*")
 
 
 def golden_text(name: str) -> str:
+    if name in VM_GOLDENS:
+        sc = VM_PRESETS[VM_GOLDENS[name]].apply(Scenario())
+        return "".join(f"## {canonical_url(mid, sc)}\n" + decisions.steps(simulate(mid, sc)) + "\n" for mid in KERNELS)
     preset, extra = SCENARIOS[name]
     own_faults = extra.startswith("f=") or "&f=" in extra
     base = parse_query("&".join(x for x in (extra, None if own_faults else FAULTS) if x))
@@ -120,6 +137,9 @@ def collected_links() -> list[str]:
     for preset in PRESETS.values():
         for mid in KERNELS:
             links.add(canonical_url(mid, preset.apply(base)))
+    for vm in VM_PRESETS.values():
+        for mid in KERNELS:
+            links.add(canonical_url(mid, vm.apply(Scenario())))
     return sorted(links)
 
 
@@ -145,7 +165,7 @@ def diff(old: str, new: str, name: str) -> str:
 
 def bless() -> int:
     changed = 0
-    targets = [(GOLDEN / f"{n}.txt", golden_text(n)) for n in sorted(SCENARIOS)]
+    targets = [(GOLDEN / f"{n}.txt", golden_text(n)) for n in sorted(SCENARIOS) + sorted(VM_GOLDENS)]
     targets += [(TEXTS / f"{n}.txt", mail_text(n)) for n in sorted(TEXT_SNAPSHOTS)]
     old_links = set(read_corpus()) if CORPUS.exists() else set()
     targets.append((CORPUS, corpus_text(old_links | set(collected_links()))))

@@ -12,9 +12,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..sim import LATEST, MODELS
 from ..sim import scenario as s
+from . import layout
 from .checks import check_combinations
 
-KEYS = ("vma", "mt", "mem", "host", "vm", "slot", "g", "ipa", "pg", "gs1", "remap", "f", "step")
+SCHEMA1_KEYS = ("vma", "mt", "mem", "host", "vm", "slot", "g", "ipa", "pg", "gs1", "remap", "f", "step")
+KEYS = SCHEMA1_KEYS + layout.KEYS
 DEFAULT = s.Scenario()
 MAX_QUERY = 4096
 
@@ -55,7 +57,12 @@ def parse_query(query: str) -> Parsed:
     for key, value in parse_qsl(query, keep_blank_values=True):
         key = key.strip().lower()
         if key not in KEYS:
-            errors.append(f"Unknown key '{_clip(key)}': the keys are {', '.join(KEYS)}.")
+            if re.fullmatch(r"[sv]\d+", key):
+                errors.append(f"Unknown key '{_clip(key)}': a VM has at most {s.MAX_SLOTS} memslots, s2 to "
+                              f"s{s.MAX_SLOTS} (and v1 to v{s.MAX_SLOTS} their VMAs).")
+            else:
+                errors.append(f"Unknown key '{_clip(key)}': the keys are {', '.join(SCHEMA1_KEYS)}, and for a whole "
+                              f"VM v1 and s2..s{s.MAX_SLOTS} with v2..v{s.MAX_SLOTS}.")
             continue
         if key in values:
             errors.append(f"The key '{key}' is given twice.")
@@ -63,6 +70,8 @@ def parse_query(query: str) -> Parsed:
         values[key] = value.strip()
     fields: dict = {}
     for key, parse in _FIELD_PARSERS.items():
+        if key == "f":
+            fields["v1"], fields["slots"] = layout.parse(values, fields.get("g", DEFAULT.g), errors)
         if key in values:
             try:
                 fields[key] = parse(values[key], fields)
@@ -129,8 +138,9 @@ def canonical_query(sc: s.Scenario, step: int | None = None) -> str:
         parts.append(f"gs1={sc.gs1}")
     if sc.remap:
         parts.append("remap=1")
+    parts += layout.canonical_parts(sc)
     if sc.faults or sc.events:
-        parts.append("f=" + ",".join(fault_text(x) if kind == "fault" else event_text(x, sc.page_size)
+        parts.append("f=" + ",".join(fault_text(x) if kind == "fault" else event_text(x, sc)
                                      for kind, x in sc.items()))
     if step is not None:
         parts.append(f"step={step}")
@@ -146,11 +156,12 @@ def fault_text(f: s.Fault) -> str:
     return f"{f.ipa:x}{f.kind}" + "".join("." + m for m in s.FAULT_MODS if m in f.mods)
 
 
-def event_text(ev: s.Event, page: int) -> str:
-    """An event as f writes it: kind, then for a range its IPA and, unless one page, its size (hex)."""
+def event_text(ev: s.Event, sc: s.Scenario) -> str:
+    """An event as f writes it: kind, then for a range its IPA and, unless one page, its size (hex); a
+    memslot change names its slot by the slot's base IPA, slot 1 (schema 1's) by nothing."""
     if not ev.ranged:
-        return ev.kind
-    return f"{ev.kind}:{ev.ipa:x}" + (f":{ev.size:x}" if ev.size != page else "")
+        return ev.kind if ev.slot == 0 else f"{ev.kind}:{sc.layout.slots[ev.slot].gpa:x}"
+    return f"{ev.kind}:{ev.ipa:x}" + (f":{ev.size:x}" if ev.size != sc.page_size else "")
 
 
 # ---- field parsers ------------------------------------------------------------------------------
@@ -209,7 +220,8 @@ def _faults(value: str, fields) -> tuple[tuple[s.Fault, ...], tuple[s.Event, ...
     items = [v.strip() for v in value.lower().split(",") if v.strip()]
     if len(items) > s.MAX_FAULTS:
         raise ScenarioError(f"At most {s.MAX_FAULTS} faults and events in f, not {len(items)}.")
-    page = s.GRANULE_SIZE[fields.get("g", DEFAULT.g)]
+    g = fields.get("g", DEFAULT.g)
+    sc = replace(DEFAULT, g=g, v1=fields.get("v1", ()), slots=fields.get("slots", ()))
     faults: list[s.Fault] = []
     events: list[s.Event] = []
     first_error = None
@@ -218,7 +230,7 @@ def _faults(value: str, fields) -> tuple[tuple[s.Fault, ...], tuple[s.Event, ...
             faults.append(_fault(item))
             continue
         try:
-            events.append(_event(item, page, len(faults), events))
+            events.append(_event(item, sc, len(faults), events))
         except ScenarioError as e:
             first_error = first_error or str(e)
     if first_error:
@@ -226,7 +238,9 @@ def _faults(value: str, fields) -> tuple[tuple[s.Fault, ...], tuple[s.Event, ...
     return tuple(faults), tuple(events)
 
 
-def _event(text: str, page: int, after: int, before: list) -> s.Event:
+def _event(text: str, sc: s.Scenario, after: int, before: list) -> s.Event:
+    """An event of f. `sc` holds the granule and the layout the event's addresses are read against."""
+    page = sc.page_size
     m = _EVENT_RE.match(text)
     if not m:
         raise ScenarioError(f"Event '{_clip(text)}' is not <event>[:<hex IPA>[:<hex size>]], e.g. unmap:40000000.")
@@ -234,14 +248,21 @@ def _event(text: str, page: int, after: int, before: list) -> s.Event:
     if kind not in s.EVENT_KINDS:
         raise ScenarioError(f"'{_clip(text)}' is neither a fault (<hex IPA><r|w|x>) nor an event: the events are "
                             f"{', '.join(s.EVENT_KINDS)}.")
-    deleted = any(e.kind == "delslot" for e in before)
     if kind not in s.RANGE_EVENTS:
+        slot = 0
         if ipa_text is not None:
-            raise ScenarioError(f"Event '{_clip(text)}': {kind} takes no address, write just {kind}.")
+            where = sc.layout.slot_at(int(ipa_text.replace("_", ""), 16)) if ipa_text.strip("_") and \
+                size_text is None else None
+            if where is None:
+                raise ScenarioError(f"Event '{_clip(text)}': {kind} names its memslot by an IPA inside it, or by "
+                                    f"nothing for slot 1 (e.g. {kind} or {kind}:{s.MEMSLOT_GPA:x}); no memslot covers "
+                                    "that address.")
+            slot = where.index
+        deleted = any(e.kind == "delslot" and e.slot == slot for e in before)
         if kind in ("logon", "logoff") and deleted:
             raise ScenarioError(f"Event '{_clip(text)}': after delslot there is no memslot whose flags could "
                                 "change (the ioctl would create a new slot).")
-        return s.Event(kind, after=after)
+        return s.Event(kind, after=after, slot=slot)
     if not ipa_text or not ipa_text.strip("_") or (size_text is not None and not size_text.strip("_")):
         raise ScenarioError(f"Event '{_clip(text)}' is not {kind}:<hex IPA>[:<hex size>], e.g. {kind}:40000000.")
     ipa = int(ipa_text.replace("_", ""), 16)
@@ -249,9 +270,13 @@ def _event(text: str, page: int, after: int, before: list) -> s.Event:
     if ipa % page or size % page or size == 0:
         raise ScenarioError(f"Event '{_clip(text)}': the IPA must be aligned to the {page >> 10}K page and the "
                             "size a non-zero multiple of it.")
-    if not (s.in_memslot(ipa) and ipa + size <= s.MEMSLOT_GPA + s.MEMSLOT_SIZE):
-        raise ScenarioError(f"Event '{_clip(text)}': the range must lie inside the memslot, IPA "
-                            f"{s.MEMSLOT_GPA:#x} to {s.MEMSLOT_GPA + s.MEMSLOT_SIZE:#x}.")
+    if not sc.has_layout:
+        if not (s.in_memslot(ipa) and ipa + size <= s.MEMSLOT_GPA + s.MEMSLOT_SIZE):
+            raise ScenarioError(f"Event '{_clip(text)}': the range must lie inside the memslot, IPA "
+                                f"{s.MEMSLOT_GPA:#x} to {s.MEMSLOT_GPA + s.MEMSLOT_SIZE:#x}.")
+    elif sc.layout.slot_of_range(ipa, ipa + size) is None:
+        raise ScenarioError(f"Event '{_clip(text)}': the range must lie inside one memslot (its HVAs are that slot's "
+                            "userspace range).")
     return s.Event(kind, ipa, size, after)
 
 

@@ -8,7 +8,21 @@ from ..sim import scenario as s
 
 
 def check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
-    """Impossible combinations, each repaired the smallest way."""
+    """Impossible combinations, each repaired the smallest way: slot 1's VMA (schema 1's), then every
+    other VMA of a layout the same way, then the events."""
+    sc, errors = check_vma(sc)
+    if sc.has_layout:
+        from . import layout
+        sc, layout_errors = layout.check(sc, check_vma)
+        errors += layout_errors
+    if sc.events or "ha" in sc.host:
+        sc, event_errors = check_events(sc)
+        errors += event_errors
+    return sc, errors
+
+
+def check_vma(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
+    """What no host, VMA or VMM can make of the scenario's VMA (vma, mt, mem, pg) and its slot."""
     errors = []
     mte_host = "mte" in sc.host
     if "mte" in sc.vm and not mte_host:
@@ -46,9 +60,6 @@ def check_combinations(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
         errors.append("mem=sg with pg=2m needs vma=pfnmap: scattered pages have no huge host leaf, only a "
                       "VM_PFNMAP VMA's alignment can make a block.")
         sc = replace(sc, pg=None)
-    if sc.events or "ha" in sc.host:
-        sc, event_errors = check_events(sc)
-        errors += event_errors
     return sc, errors
 
 
@@ -59,13 +70,21 @@ def check_events(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
     """Events the host cannot make on this scenario, each dropped with its reason."""
     errors: list[str] = []
     keep = []
-    hugetlb = "hugetlb" in sc.vma and "pfnmap" not in sc.vma
     for ev in sc.events:
-        if ev.kind in ("unmap", "replace") and hugetlb and (ev.ipa % sc.host_leaf or ev.size % sc.host_leaf):
-            errors.append(f"{ev.kind} of a hugetlbfs VMA must be aligned to its {sc.pg} pages: munmap() and "
+        views = _vmas_in(sc, ev) if ev.ranged else ()
+        if ev.kind in ("unmap", "replace") and any(
+                "hugetlb" in v.vma and "pfnmap" not in v.vma and (ev.ipa % v.host_leaf or ev.size % v.host_leaf)
+                for v in views):
+            pg = next(v.pg for v in views if "hugetlb" in v.vma)
+            errors.append(f"{ev.kind} of a hugetlbfs VMA must be aligned to its {pg} pages: munmap() and "
                           "mmap(MAP_FIXED) refuse anything else with -EINVAL.")
             continue
-        if ev.kind == "age" and (NOT_ON_LRU & sc.vma or sc.mem in ("dev", "zdev") or "gmem" in sc.slot):
+        if ev.kind == "replace" and len(views) > 1:
+            errors.append("replace maps one object again over its own range: the range must lie inside one VMA of "
+                          "the layout.")
+            continue
+        if ev.kind == "age" and any(NOT_ON_LRU & v.vma or v.mem in ("dev", "zdev") or "gmem" in v.slot
+                                    for v in views):
             errors.append("age: the host ages only pages on its LRU lists (anonymous, shmem, memfd and page-cache "
                           "pages); VM_IO, VM_PFNMAP, VM_MIXEDMAP, hugetlbfs, device, ZONE_DEVICE and guest_memfd "
                           "memory is never aged.")
@@ -98,3 +117,10 @@ def check_gmem(sc: s.Scenario) -> tuple[s.Scenario, list[str]]:
         errors.append("slot=gmem cannot be remapped: its memory comes from the guest_memfd, not the VMA.")
         sc = replace(sc, remap=False)
     return sc, errors
+
+
+def _vmas_in(sc: s.Scenario, ev: s.Event) -> list[s.Scenario]:
+    """A view of every VMA of the layout that a range event's IPA range meets (schema 1: the scenario)."""
+    if not sc.has_layout:
+        return [sc]
+    return [sc.at(v.start) for v in sc.layout.vmas if v.start < ev.end and ev.ipa < v.end]

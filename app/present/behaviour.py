@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from ..permalink import canonical_url, parse_url
 from ..sim import simulate
-from ..sim.presets import PRESETS
+from ..sim.presets import PRESETS, VM_PRESETS
 from ..sim.scenario import Fault, Scenario
 from .presenters import HAZARD_WORDS
 
@@ -86,3 +86,57 @@ def diff(ga: dict, gb: dict) -> dict:
 
 def _scenario_of(href: str) -> Scenario:
     return parse_url(href)[1].scenario
+
+
+# ---- whole VMs: per VM preset and memslot, per host -------------------------------------------------
+
+def vm_cell(tr, slot, faults) -> tuple[bool, str]:
+    """(fine, words) for one memslot of a VM preset on one host: its registration, and what the preset's
+    accesses there got."""
+    answer = tr.slots[slot.index]
+    if answer.result == "not_run":
+        return False, "not registered (QEMU aborted earlier)"
+    if answer.result != "ok":
+        return False, f"refused {answer.result}"
+    if tr.memslot.result != "ok":
+        return False, "registered; the VM never runs"
+    parts, fine = [], True
+    for f in faults:
+        hz = f" ⚠ {HAZARD_WORDS[f.hazard['kind']]}" if f.hazard else ""
+        what = f"{f.s2.memtype} {f.s2.perm}" if f.outcome in ("map", "relax") and f.s2 else \
+            f"KVM_RUN {f.errno}" if f.outcome == "run_error" else f.outcome.replace("_", " ")
+        parts.append(f"{f.access}: {what}{hz}")
+        fine = fine and not f.hazard and f.outcome not in ("run_error", "inject")
+    return fine, "; ".join(parts) or "registered"
+
+
+def vm_grid(mid: str) -> dict:
+    """Every VM preset's memslots (rows) on each host (columns): what each slot gets on model mid."""
+    rows = []
+    for p in VM_PRESETS.values():
+        runs = []
+        for _label, host in HOSTS:
+            sc = replace(p.apply(Scenario()), host=host | (p.host or frozenset()) & {"mte"})
+            runs.append((sc, simulate(mid, sc, trace=False)))
+        for slot in runs[0][0].layout.slots:
+            cells = []
+            for sc, tr in runs:
+                faults = [f for f in tr.faults if f.slot == slot.number]
+                fine, text = vm_cell(tr, slot, faults)
+                cells.append({"fine": fine, "text": text, "href": canonical_url(mid, sc)})
+            rows.append({"vm": p.title, "slot": f"memslot {slot.number}: {p.names[slot.index]}", "cells": cells})
+    return {"model": mid, "columns": [h for h, _ in HOSTS], "rows": rows}
+
+
+def vm_diff(ga: dict, gb: dict) -> dict:
+    """The whole-VM grid of two models: each cell both answers where they differ."""
+    a, b = ga["model"], gb["model"]
+    rows = []
+    for ra, rb in zip(ga["rows"], gb["rows"], strict=False):
+        cells = []
+        for ca, cb in zip(ra["cells"], rb["cells"], strict=False):
+            changed = ca["text"] != cb["text"]
+            cells.append({"fine": not changed, "changed": changed, "href": ca["href"].replace(f"/{a}/", f"/{a}..{b}/"),
+                          "text": f"{a}: {ca['text']} / {b}: {cb['text']}" if changed else ca["text"]})
+        rows.append({**ra, "cells": cells})
+    return {"model": f"{a}..{b}", "columns": ga["columns"], "rows": rows}

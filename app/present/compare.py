@@ -151,6 +151,10 @@ def owns(leaf, sc: Scenario, addr_mask: int) -> bool:
     """Whether a leaf maps the host memory the VMA has at its IPA: every page of it, for a backing
     whose pages are scattered; its base, for one that is contiguous."""
     base = leaf.pte & addr_mask
+    if sc.has_layout:                       # every VMA the leaf covers must have its memory there
+        end = leaf.ipa + leaf.size
+        return all(backing_pa(a, sc.at(a)) == base + a - leaf.ipa
+                   for a in {max(v.start, leaf.ipa) for v in sc.layout.vmas if v.start < end and leaf.ipa < v.end})
     if sc.mem != "sg":
         return backing_pa(leaf.ipa, sc) == base
     return all(backing_pa(leaf.ipa + off, sc) == base + off for off in range(0, leaf.size, sc.page_size))

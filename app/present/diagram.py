@@ -88,9 +88,12 @@ STATE_WORDS = {"table": "table", "leaf": "leaf", "invalid": "invalid", "relaxed"
                "young": "leaf, AF set", "aged": "leaf, AF clear"}
 
 
-def tree(snap: Snapshot, geo) -> dict:
+def tree(snap: Snapshot, geo, layout=None) -> dict:
     """The stage-2 table as a tree: one column per level, one box per table, one row per entry.
-    Entries on the current walk and those the step changed come first."""
+    Entries on the current walk and those the step changed come first. One stage-2 table serves the
+    whole VM: with several memslots, each entry says which memslot its IPA range serves, and a level
+    shows up to one table per memslot."""
+    slots = layout.slots if layout is not None and len(layout.slots) > 1 else ()
     levels = list(range(geo.start_level, 4))
     walk = {(w["level"], w["index"]) for w in snap.walk}
     walk_tables = _walk_tables(snap, geo)
@@ -102,14 +105,17 @@ def tree(snap: Snapshot, geo) -> dict:
         boxes = []
         tables = sorted(((base, entries) for (lvl, base), entries in snap.tables.items() if lvl == level),
                         key=lambda t: (t[0] not in walk_tables.get(level, ()), t[0]))
-        shown_tables = tables[:3]
+        shown_tables = tables[:max(3, len(slots))]
         for base, entries in shown_tables:
             order = sorted(entries.items(), key=lambda kv: (
                 not ((level, kv[0]) in walk and base in walk_tables.get(level, ())),
                 ("table", level, kv[0]) not in snap.changed, -kv[1].since, kv[0]))
             rows = []
             for idx, e in order[:MAX_ROWS]:
-                rows.append({"index": idx, "state": e.state, "words": STATE_WORDS.get(e.state, e.state),
+                start = (0 if level == geo.start_level else base) + (idx << geo.shift(level))
+                rows.append({"index": idx, "state": e.state,
+                             "words": STATE_WORDS.get(e.state, e.state) + _slots_of(slots, start,
+                                                                                     geo.granule_size(level)),
                              "pte": f"{e.pte:#018x}" if e.pte else "", "changed": ("table", level, idx) in snap.changed,
                              "on_walk": (level, idx) in walk and base in walk_tables.get(level, ())})
             stop = _walk_stop(snap, level) if base in walk_tables.get(level, ()) else None
@@ -160,3 +166,11 @@ def _walk_stop(snap: Snapshot, level: int) -> int | None:
         if w["level"] == level and w["found"] == "invalid":
             return w["index"]
     return None
+
+
+def _slots_of(slots, start: int, size: int) -> str:
+    """The memslots an entry's IPA range [start, start + size) serves, as words for its row."""
+    hit = [s.number for s in slots if s.gpa < start + size and start < s.end]
+    if not hit:
+        return ""
+    return f" (slot {hit[0]})" if len(hit) == 1 else " (slots " + ", ".join(map(str, hit)) + ")"

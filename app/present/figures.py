@@ -70,15 +70,19 @@ def memslot_map(tr: Trace) -> dict:
 
     page = 1 << tr.geometry.get("page_shift", 12)
     pages = [f.ipa - f.ipa % page for f in tr.faults]
-    bounds = sorted({MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE, *(leaf.ipa for leaf in tr.leaves),
+    slots = [(s.number, s.gpa, s.size) for s in tr.layout.slots] if tr.layout is not None else \
+        [(1, MEMSLOT_GPA, MEMSLOT_SIZE)]
+    bounds = sorted({*(g for _, g, _ in slots), *(g + n for _, g, n in slots), *(leaf.ipa for leaf in tr.leaves),
                      *(leaf.ipa + leaf.size for leaf in tr.leaves), *pages, *(p + page for p in pages)})
     pos, at = broken_axis(bounds, page)
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=[at(MEMSLOT_GPA + MEMSLOT_SIZE) - at(MEMSLOT_GPA)], base=[at(MEMSLOT_GPA)],
-                         y=["memslot"], orientation="h", marker={"color": OKABE_ITO["pale"], "line": {"width": 0}},
-                         name=f"memslot ({size_text(MEMSLOT_SIZE)} at {hex_address(MEMSLOT_GPA)})",
-                         text=[f"memslot {size_text(MEMSLOT_SIZE)}"], textposition="inside", insidetextanchor="middle",
-                         textfont={"color": "#000000"}, hoverinfo="name"))
+    for number, gpa, size in slots:
+        label = "memslot" if len(slots) == 1 else f"memslot {number}"
+        fig.add_trace(go.Bar(x=[at(gpa + size) - at(gpa)], base=[at(gpa)],
+                             y=["memslot"], orientation="h", marker={"color": OKABE_ITO["pale"], "line": {"width": 0}},
+                             name=f"{label} ({size_text(size)} at {hex_address(gpa)})",
+                             text=[f"{label} {size_text(size)}"], textposition="inside", insidetextanchor="middle",
+                             textfont={"color": "#000000"}, hoverinfo="name"))
     for kind in dict.fromkeys(leaf.memtype for leaf in tr.leaves):
         leaves = [leaf for leaf in tr.leaves if leaf.memtype == kind]
         colour = COLOURS.get(kind, OKABE_ITO["grey"])

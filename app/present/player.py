@@ -8,8 +8,17 @@ from urllib.parse import parse_qsl
 
 from ..permalink import canonical_query, canonical_url
 from ..sim import KERNELS, MODELS, SERIES
-from ..sim.presets import PRESETS
-from ..sim.scenario import EVENT_KINDS, GRANULES, GUEST_S1_TYPES, HOST_LEAF_SIZES, MEMSLOT_GPA, MEMSLOT_SIZE, Scenario
+from ..sim.presets import PRESETS, VM_PRESETS
+from ..sim.scenario import (
+    EVENT_KINDS,
+    GRANULES,
+    GUEST_S1_TYPES,
+    HOST_LEAF_SIZES,
+    MAX_SLOTS,
+    MEMSLOT_GPA,
+    MEMSLOT_SIZE,
+    Scenario,
+)
 from ..sim.trace import Trace
 from . import stage
 from .summary import title
@@ -42,7 +51,9 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, step: int | None, pr
         "revisions": [{"id": m, "title": MODELS[m].title, "href": f"/{m}/" + (f"?{query}" if query else "")}
                       for m in SERIES if m not in KERNELS],
         "series_href": "/series/" + (f"?{query}" if query else ""),
-        "presets": PRESETS.values(), "granules": GRANULES, "gs1_types": GUEST_S1_TYPES,
+        "presets": PRESETS.values(), "vm_presets": VM_PRESETS.values(), "layout_fields": layout_fields(sc),
+        "slot_ranges": ";".join(f"{s.gpa:#x},{s.end:#x},{s.number}" for s in sc.layout.slots) if sc.has_layout else "",
+        "granules": GRANULES, "gs1_types": GUEST_S1_TYPES,
         "leaf_sizes": HOST_LEAF_SIZES[sc.g], "memslot": (MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE),
         "ipa_limit": 1 << sc.ipa,
         # the memslot map's table: only the page shows it, never the embed or presenter mode
@@ -140,3 +151,15 @@ def _fault_rows(mid: str, sc: Scenario, steps: list) -> list[dict]:
         rows.append({"n": i + 1, "label": label, "kind": kind, "remove": f"/{mid}/" + (f"?{query}" if query else ""),
                      "first_step": first.get((kind, index))})
     return rows
+
+
+def layout_fields(sc: Scenario) -> list[dict]:
+    """The form's fields for a whole VM: slot 1's further VMAs (v1), then each added memslot and its VMAs,
+    as the permalink writes them, and one empty memslot to add (while fewer than eight)."""
+    values = dict(parse_qsl(canonical_query(replace(sc, faults=(), events=())), keep_blank_values=True))
+    out = [{"key": "v1", "value": values.get("v1", ""), "label": "slot 1: VMAs after the first (v1)"}]
+    n = len(sc.slots) + 2
+    for k in range(2, min(n, MAX_SLOTS) + 1):
+        out.append({"key": f"s{k}", "value": values.get(f"s{k}", ""), "label": f"memslot {k} (s{k})"})
+        out.append({"key": f"v{k}", "value": values.get(f"v{k}", ""), "label": f"its VMAs (v{k})"})
+    return out

@@ -133,6 +133,14 @@ def memslot_verdict(tr: Trace) -> Verdict | None:
     if tr.memslot.result == "ok":
         return None
     check = tr.memslot.steps[-1] if tr.memslot.steps else None
+    refused = next((a for a in tr.slots if a.result not in ("ok", "not_run")), None) if len(tr.slots) > 1 else None
+    if refused is not None:
+        gpa = tr.layout.slots[refused.slot - 1].gpa
+        return Verdict(False, f"Memslot {refused.slot} (IPA {gpa:#x}) refused: KVM_SET_USER_MEMORY_REGION fails "
+                              f"with {tr.memslot.result}", "at its registration, before the guest runs",
+                       f"the ioctl returns {tr.memslot.result} ({ERRNO_TEXT.get(tr.memslot.result, '')}): QEMU "
+                       "aborts, so no slot after it is registered and no fault is ever taken",
+                       "nothing: the VM never starts", _check(check))
     return Verdict(False, f"Memslot refused: KVM_SET_USER_MEMORY_REGION fails with {tr.memslot.result}",
                    "at memslot registration, before the guest runs",
                    f"the ioctl returns {tr.memslot.result} ({ERRNO_TEXT.get(tr.memslot.result, '')}); no fault is "

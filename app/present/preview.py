@@ -15,7 +15,8 @@ from .summary import MEM_NAMES, MT_NAMES, VMA_NAMES, plain
 def verdict_words(tr: Trace) -> str:
     """The outcome, short: the memslot's refusal, else the last fault's."""
     if tr.memslot.result != "ok":
-        return f"{tr.memslot.result} at memslot registration"
+        refused = next((a.slot for a in tr.slots if a.result not in ("ok", "not_run")), 1)
+        return f"{tr.memslot.result} at memslot registration" + (f" (memslot {refused})" if len(tr.slots) > 1 else "")
     if not tr.faults:
         return "memslot registered, no fault fired"
     f = tr.faults[-1]
@@ -30,6 +31,12 @@ def verdict_words(tr: Trace) -> str:
 
 def scenario_words(sc: Scenario) -> str:
     """The scenario, short: which memory, and the host features it lacks."""
+    if sc.has_layout:
+        from .space import vm_preset
+        p = vm_preset(sc)
+        lacks = [h.upper() for h in ("fwb", "dic") if h not in sc.host]
+        what = p.title if p is not None else f"a VM of {len(sc.layout.slots)} memslots"
+        return what + (", host without " + " or ".join(lacks) if lacks else ", host with FWB and DIC")
     cacheable = "cacheable" if sc.mt in ("normal", "tagged") else "non-cacheable"
     preset = next((p for p in PRESETS.values() if (p.vma, p.mt, p.mem) == (sc.vma - {"mteok"}, sc.mt, sc.mem)), None)
     if preset is not None:

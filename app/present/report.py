@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..sim.hw.pgtable import Prot
+from ..sim.scenario import SLOT_FLAGS, VMA_FLAGS
 from ..sim.trace import EventResult, FaultResult, Trace
 from . import vmm
 from .values import delta_json
@@ -17,6 +18,7 @@ def trace_json(tr: Trace, canonical: str) -> dict:
         "cap_cacheable_pfnmap": tr.cap_cacheable_pfnmap,
         "memslot": {"result": tr.memslot.result, "hazard": None,   # no memslot-time hazard in these kernels
                     "steps": steps_json(tr.memslot.steps, tr.memslot.states, tr)},
+        "memslots": memslots_json(tr),
         "capability": {"cap": tr.cap_number, "result": tr.cap_cacheable_pfnmap,
                        "steps": [step_json(s) for s in tr.capability.steps]},
         "faults": [fault_json(f, tr) for f in tr.faults],
@@ -48,6 +50,7 @@ def fault_json(f: FaultResult, tr: Trace) -> dict:
         "hazard": f.hazard,
         "hazards": f.all_hazards(),
         "guest_result": f.guest_result,
+        "slot": f.slot,
         "steps": steps_json(f.steps, f.states, tr),
     }
 
@@ -66,8 +69,26 @@ def event_json(e: EventResult, tr: Trace) -> dict:
         "cmo": dict(e.cmo),
         "hazard": e.hazard,
         "hazards": e.all_hazards(),
+        "slot": e.slot,
         "steps": steps_json(e.steps, e.states, tr),
     }
+
+
+def memslots_json(tr: Trace) -> list[dict]:
+    """Every memslot in the VMM's order: its IPA range, userspace address, flags, VMAs, and its
+    registration (`result`: ok, the errno, or not_run when an earlier slot was refused; `steps`: the
+    range [from, to) of `memslot.steps` that registered it)."""
+    out = []
+    granule = {12: "4k", 14: "16k", 16: "64k"}[tr.geometry["page_shift"]]
+    for slot, answer in zip(tr.layout.slots, tr.slots, strict=False):
+        out.append({
+            "slot": slot.number, "ipa": f"{slot.gpa:#x}", "size": f"{slot.size:#x}", "hva": f"{slot.hva:#x}",
+            "flags": [f for f in SLOT_FLAGS if f in slot.flags],
+            "vmas": [{"ipa": f"{v.start:#x}", "size": f"{v.size:#x}", "hva": f"{slot.hva_of(v.start):#x}",
+                      "flags": [f for f in VMA_FLAGS if f in v.flags], "mt": v.mt, "mem": v.mem,
+                      "pg": v.pg or granule, "pa": f"{v.pa:#x}"} for v in slot.vmas],
+            "result": answer.result, "hazard": None, "steps": {"from": answer.first, "to": answer.end}})
+    return out
 
 
 def step_json(s) -> dict:

@@ -12,7 +12,7 @@ from ..sim.scenario import Scenario
 from ..sim.steps import KEY_STEPS
 from ..sim.trace import Leaf, Trace
 from ..sim.units import size_text
-from . import diagram, presenters
+from . import diagram, presenters, space
 from .timeline import Snapshot, snapshot, trace_geometry
 from .values import memtype_text
 
@@ -72,8 +72,11 @@ def box(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> Box:
         if snap.memslot_result not in (None, "ok"):
             return Box("memslot", presenters.memslot_verdict(tr).headline, presenters.memslot_verdict(tr))
         if snap.phase == "cap":
-            return Box("registered", "Memslot registered; next, the capability query.")
-        return Box("deciding", "Registering the memslot…", last_fact=_last_fact(steps, snap.n))
+            return Box("registered", "Memslot registered; next, the capability query." if len(tr.slots) <= 1 else
+                       f"All {len(tr.slots)} memslots registered; next, the capability query.")
+        slot = next((a.slot for a in tr.slots if a.first < snap.n <= a.end), 1)
+        return Box("deciding", "Registering the memslot…" if len(tr.slots) <= 1 else
+                   f"Registering memslot {slot} of {len(tr.slots)}…", last_fact=_last_fact(steps, snap.n))
     if snap.phase == "event":
         ev = tr.events[snap.event]
         reveal = reveal_steps(tr, "event")[snap.event]
@@ -196,7 +199,8 @@ def context(mid: str, sc: Scenario, tr: Trace, steps: list, n: int, present: boo
         "snap": snap, "box": box(tr, steps, snap, reveals) if steps else Box("idle", "No step."),
         "desc": descriptor(snap), "mt": memtypes(snap, sc, tr.host_s1), "cmo_lines": cmo(snap, sc),
         "path_wide": diagram.path(snap, sc, 8),
-        "tree": diagram.tree(snap, trace_geometry(tr)), "step": current,
+        "tree": diagram.tree(snap, trace_geometry(tr), sc.layout), "step": current,
+        "sp": space.picture(sc, tr, snap, reveals) if sc.has_layout else None,
         "phase_steps": [sv for sv in steps if current and sv.phase == current.phase],
         "phases": _phases(tr, steps, snap, reveals),
     }
@@ -211,7 +215,8 @@ def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]
         seen.add(sv.phase)
         outcome = ""
         if sv.phase == "memslot" and snap.n >= memslot_reveal(tr):
-            outcome = f"KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}"
+            outcome = f"KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}" if len(tr.slots) <= 1 else \
+                "; ".join(f"memslot {a.slot} {a.result.replace('_', ' ')}" for a in tr.slots)
         elif sv.phase == "cap" and snap.n >= sv.n:
             outcome = f"KVM_CHECK_EXTENSION({tr.cap_number}) -> {tr.cap_cacheable_pfnmap}"
         elif sv.fault is not None:
@@ -224,10 +229,12 @@ def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]
             if r is not None and snap.n >= r:
                 v = presenters.event_verdict(tr.events[sv.event])
                 outcome = (f"⚠ {v.hazard_words}: " if v.hazard else "") + v.headline
-        label = {"memslot": "Memslot registration", "cap": "Capability query"}.get(sv.phase)
+        label = {"memslot": "Memslot registration" if len(tr.slots) <= 1 else
+                 f"Memslot registration ({len(tr.slots)} slots)", "cap": "Capability query"}.get(sv.phase)
         if sv.fault is not None:
             f = tr.faults[sv.fault]
-            label = f"Fault {sv.fault + 1}: {f.access}{''.join('.' + m for m in f.mods)} at {f.ipa:#x}"
+            label = f"Fault {sv.fault + 1}: {f.access}{''.join('.' + m for m in f.mods)} at {f.ipa:#x}" + (
+                "" if len(tr.slots) <= 1 else f" (memslot {f.slot})" if f.slot else " (no memslot)")
         if sv.event is not None:
             ev = tr.events[sv.event]
             label = f"Host event {sv.event + 1}: {ev.kind}" + (f" {ev.ipa:#x} +{size_text(ev.size)}" if ev.ipa else "")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..sim.presets import PRESETS
-from ..sim.scenario import MEMSLOT_GPA, Scenario, in_memslot
+from ..sim.scenario import MEMSLOT_GPA, Scenario
 from ..sim.units import size_text
 
 VMA_NAMES = {"pfnmap": "VM_PFNMAP", "mixedmap": "VM_MIXEDMAP", "io": "VM_IO", "shared": "VM_SHARED",
@@ -17,6 +17,11 @@ MEM_NAMES = {"ram": "kernel RAM", "dev": "device memory (no struct page)", "zdev
 def title(sc: Scenario) -> str:
     flags = "|".join(VMA_NAMES[f] for f in VMA_NAMES if f in sc.vma) or "no VMA flags"
     host = "+".join(h.upper() for h in ("fwb", "dic", "mte") if h in sc.host) or "no FWB/DIC"
+    if sc.has_layout:
+        from .space import vm_preset
+        p = vm_preset(sc)
+        what = p.title if p is not None else f"a VM of {len(sc.layout.slots)} memslots, {len(sc.layout.vmas)} VMAs"
+        return f"{what}; host {host}"
     return f"{flags}, {MT_NAMES[sc.mt]}, {MEM_NAMES[sc.mem]}; host {host}"
 
 
@@ -43,8 +48,8 @@ def _memory(sc: Scenario, preset: str | None) -> str:
 def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) -> str:
     """The scenario in plain words, for a question: which memory (which driver), which kernel and
     host features, what else is set, and which accesses, in order."""
-    parts = [f"Memory: {_memory(sc, preset)}, registered as a memslot at IPA {MEMSLOT_GPA:#x}.",
-             f"Kernel: {model_name} ({mid}), on {host_words(sc.host)}."]
+    parts = [f"Memory: {_memory(sc, preset)}, registered as a memslot at IPA {MEMSLOT_GPA:#x}."
+             if not sc.has_layout else _layout_words(sc), f"Kernel: {model_name} ({mid}), on {host_words(sc.host)}."]
     if "log" in sc.slot:
         parts.append("The memslot logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES).")
     if "ro" in sc.slot:
@@ -64,7 +69,7 @@ def plain(model_name: str, mid: str, sc: Scenario, preset: str | None = None) ->
 
 def accesses(sc: Scenario) -> str:
     """The guest's accesses and the host's events, in order, in words."""
-    return ", then ".join(_access(f) if kind == "fault" else _event(f) for kind, f in sc.items())
+    return ", then ".join(_access(f, sc) if kind == "fault" else _event(f) for kind, f in sc.items())
 
 
 _MOD = {"ua": "unaligned", "pair": "with a load/store pair (LDP/STP)", "zva": "with DC ZVA",
@@ -73,11 +78,11 @@ _MOD = {"ua": "unaligned", "pair": "with a load/store pair (LDP/STP)", "zva": "w
         "instruction", "ptw": "in its own stage-1 table walk", "af": "finding the access flag clear"}
 
 
-def _access(f) -> str:
+def _access(f, sc: Scenario) -> str:
     """One guest access in words: "the guest reads from IPA 0x40000000 (unaligned)"."""
     mods = [_MOD[m] for m in f.mod_list if m != "ua"]
     return ("the guest " + _ACCESS[f.kind] + f" IPA {f.ipa:#x}" + (" (unaligned)" if f.unaligned else "")
-            + "".join(" " + m for m in mods) + ("" if in_memslot(f.ipa) else " (no memslot covers it)"))
+            + "".join(" " + m for m in mods) + ("" if sc.has_memslot(f.ipa) else " (no memslot covers it)"))
 
 
 _EVENT = {"unmap": "the VMM unmaps", "replace": "the VMM maps the same memory again over", "age": "the host ages",
@@ -86,5 +91,17 @@ _EVENT = {"unmap": "the VMM unmaps", "replace": "the VMM maps the same memory ag
 
 
 def _event(ev) -> str:
+    """One host event in words; one that changes a memslot other than the first names it."""
     words = _EVENT[ev.kind]
-    return f"{words} IPA {ev.ipa:#x} +{size_text(ev.size)}" if ev.ranged else words
+    if ev.ranged:
+        return f"{words} IPA {ev.ipa:#x} +{size_text(ev.size)}"
+    if not ev.slot:
+        return words
+    return f"the VMM deletes memslot {ev.slot + 1}" if ev.kind == "delslot" else f"{words} on memslot {ev.slot + 1}"
+
+
+def _layout_words(sc: Scenario) -> str:
+    """A whole VM in words: each memslot in the VMM's order, its IPA and what it maps."""
+    from .space import slot_name
+    slots = "; ".join(f"memslot {s.number} at IPA {s.gpa:#x} ({slot_name(sc, s)})" for s in sc.layout.slots)
+    return f"Memory: {len(sc.layout.slots)} memslots, registered in this order: {slots}."

@@ -15,16 +15,33 @@ def render(tr: Trace, title: str, url: str) -> str:
     """In the VMM's order: the capability query, the memslot, then each access's KVM_RUN."""
     out = _wrap(f"s2viz {tr.model}: {title}") + [""]
     out += _wrap(f"KVM_CHECK_EXTENSION({tr.cap_number}) on the VM fd -> {tr.cap_cacheable_pfnmap}")
-    out += _wrap(f"memslot: KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}")
-    for s in tr.memslot.steps:
-        if in_mail(s):
-            out += _step(s, tr.model)
+    if len(tr.slots) > 1:
+        out += _slots(tr)
+    else:
+        out += _wrap(f"memslot: KVM_SET_USER_MEMORY_REGION -> {tr.memslot.result}")
+        for s in tr.memslot.steps:
+            if in_mail(s):
+                out += _step(s, tr.model)
     for kind, i in tr.items or [("fault", i) for i in range(len(tr.faults))]:
         out.append("")
         out += _fault(i + 1, tr.faults[i], tr) if kind == "fault" else _event(i + 1, tr.events[i], tr)
     out += ["", url]
     text = "\n".join(out) + "\n"
     return text.encode("ascii", "replace").decode("ascii")
+
+
+def _slots(tr: Trace) -> list[str]:
+    """A layout's memslots in the VMM's order, each with its answer and the steps that decided it."""
+    out = []
+    for a in tr.slots:
+        slot = tr.layout.slots[a.slot - 1]
+        answer = "not made: QEMU aborted at an earlier slot" if a.result == "not_run" else a.result
+        out += _wrap(f"memslot {a.slot} (IPA {slot.gpa:#x} +{size_text(slot.size)}, {len(slot.vmas)} VMA"
+                     f"{'' if len(slot.vmas) == 1 else 's'}): KVM_SET_USER_MEMORY_REGION -> {answer}")
+        for s in tr.memslot.steps[a.first:a.end]:
+            if in_mail(s):
+                out += _step(s, tr.model)
+    return out
 
 
 def render_compare(ta: Trace, tb: Trace, pairs: list, first: int | None, title: str, url: str) -> str:
@@ -40,6 +57,8 @@ def render_compare(ta: Trace, tb: Trace, pairs: list, first: int | None, title: 
         out += _side(a, sa) + _side(b, sb)
     out += ["", "verdicts:"]
     out += _wrap(f"memslot: {a} {ta.memslot.result}, {b} {tb.memslot.result}", 2)
+    for sa, sb in zip(ta.slots, tb.slots, strict=False) if len(ta.slots) > 1 else ():
+        out += _wrap(f"memslot {sa.slot}: {a} {sa.result}, {b} {sb.result}", 4)
     for i, (fa, fb) in enumerate(zip(ta.faults, tb.faults, strict=False), 1):
         out += _wrap(f"fault {i} ({fa.access} at {fa.ipa:#x}):", 2)
         for model, f in ((a, fa), (b, fb)):
@@ -89,7 +108,11 @@ def _side(model: str, s: Step | None, indent: int = 2) -> list[str]:
 
 def _fault(i: int, f: FaultResult, tr: Trace) -> list[str]:
     mods = "".join("." + m for m in f.mods)
-    head = f"fault {i}: {f.access}{mods} at {f.ipa:#x} -> {_verdict(f)}"
+    where = "" if len(tr.slots) <= 1 else f" (memslot {f.slot})" if f.slot else " (no memslot)"
+    refused = next((a.slot for a in tr.slots if a.result not in ("ok", "not_run")), None)
+    verdict = _verdict(f) if f.outcome != "not_run" or len(tr.slots) <= 1 else \
+        f"never runs: the VM never started (memslot {refused} was refused)"
+    head = f"fault {i}: {f.access}{mods} at {f.ipa:#x}{where} -> {verdict}"
     out = _wrap(head)
     hz = f.hazard
     if hz:

@@ -29,9 +29,17 @@ def calls(tr: Trace) -> list[dict]:
                     "no: a VMM that asks learns not to register a cacheable VM_PFNMAP slot (this kernel either "
                     "refuses one, or does not know the capability)")}]
     reg = tr.memslot.result
-    out.append({"call": "KVM_SET_USER_MEMORY_REGION", "on": "VM fd", "result": reg,
-                "vmm": "the slot exists; the vCPUs can run" if reg == "ok" else
-                f"QEMU reports \"error registering slot\" ({reg}) and aborts: the VM never starts"})
+    if len(tr.slots) <= 1:
+        out.append({"call": "KVM_SET_USER_MEMORY_REGION", "on": "VM fd", "result": reg,
+                    "vmm": "the slot exists; the vCPUs can run" if reg == "ok" else
+                    f"QEMU reports \"error registering slot\" ({reg}) and aborts: the VM never starts"})
+    for a in tr.slots if len(tr.slots) > 1 else ():
+        slot = tr.layout.slots[a.slot - 1]
+        out.append({"call": f"KVM_SET_USER_MEMORY_REGION (memslot {a.slot}, IPA {slot.gpa:#x})", "on": "VM fd",
+                    "slot": a.slot, "result": a.result,
+                    "vmm": "the slot exists" + ("; the vCPUs can run" if a.slot == len(tr.slots) else "")
+                    if a.result == "ok" else "never made: QEMU aborted at an earlier slot" if a.result == "not_run"
+                    else f"QEMU reports \"error registering slot\" ({a.result}) and aborts: the VM never starts"})
     for kind, i in tr.items or [("fault", i) for i in range(len(tr.faults))]:
         if kind == "event":
             out.append(event_call(tr.events[i], i + 1))

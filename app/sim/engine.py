@@ -18,11 +18,11 @@ from .kernel import scatter
 from .kernel.catalogue import MODELS
 from .kernel.kvm import KvmArm64
 from .kernel.types import Abort
-from .scenario import INSTRUCTION_MODS, Fault, Scenario
+from .scenario import INSTRUCTION_MODS, Fault, Scenario, in_memslot
 from .sources import source_for
 from .steps import MEMTYPE_STEPS, PLUMBING
 from .steps.facts import StateContext
-from .trace import NO_CMO, FaultResult, Phase, Recorder, Trace, leaf_of
+from .trace import NO_CMO, FaultResult, Phase, Recorder, SlotAnswer, Trace, leaf_of
 
 _INSTANCES = {mid: cls(source_for) for mid, cls in MODELS.items()}
 
@@ -92,15 +92,13 @@ def make_abort(f: Fault, fsc: str, level: int, pte: int | None = None) -> Abort:
 
 
 def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
-    """Register the memslot, query capability 243, then fire the faults in order on one table, with
+    """Register the memslots, query capability 243, then fire the faults in order on one table, with
     the host events between them changing that table and what the later faults find."""
     m = model(mid)
     geo = geometry(sc.page_shift, sc.ipa, sc.host_lpa2)
     ctx = StateContext(sc, geo, m.has_fwb(sc))
     t = Recorder(m, ctx) if trace else None
-    reg = m.prepare_memory_region(sc, t)
-    if t and reg != "ok" and t.deltas:
-        t.deltas[-1]["verdict"] = {"memslot": reg}
+    reg, answers = register(m, sc, t)
     memslot = Phase(reg, *t.freeze()) if t else Phase(reg, ())
     t = Recorder(m, ctx) if trace else None
     cap = m.check_extension(sc, t)
@@ -113,11 +111,14 @@ def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
     for kind, item in sc.items():
         if kind == "fault":
             items.append(("fault", len(faults)))
-            faults.append(fire(m, now, item, s2, trace) if reg == "ok" else _not_run(item))
+            at = now.sc.at(item.ipa)
+            fr = fire(m, StateContext(at, geo, ctx.has_fwb) if at is not now.sc else now, item, s2, trace) \
+                if reg == "ok" else _not_run(item)
+            faults.append(fr._replace(slot=_slot_number(now.sc, item.ipa)))
             continue
         items.append(("event", len(events)))
         if reg != "ok":
-            events.append(host.not_run(item, len(items) - 1, len(faults)))
+            events.append(host.not_run(item, len(items) - 1, len(faults), host.slot_of(sc, item)))
             continue
         ev, after = host.run_event(m, now, item, s2, trace, len(items) - 1, len(faults))
         events.append(ev)
@@ -126,7 +127,36 @@ def simulate(mid: str, sc: Scenario, trace: bool = True) -> Trace:
     leaves = tuple(leaf_of(ipa, level, pte, ctx.has_fwb, sc.page_shift) for ipa, level, pte in s2.leaves()) \
         if trace else ()
     return Trace(mid, memslot, capability, cap, tuple(faults), leaves, _geometry(geo), host_s1(sc),
-                 tuple(events), tuple(items))
+                 tuple(events), tuple(items), answers, sc.layout)
+
+
+def register(m: KvmArm64, sc: Scenario, t: Recorder | None) -> tuple[str, tuple[SlotAnswer, ...]]:
+    """KVM_SET_USER_MEMORY_REGION for every memslot, in the VMM's order, each walking its own VMAs;
+    QEMU aborts at the first refusal, so the slots after it are never registered. Returns the
+    registration as a whole (ok, or the first refusal) and each slot's answer."""
+    reg, answers = "ok", []
+    for i in range(len(sc.layout.slots) if sc.has_layout else 1):
+        first = len(t.steps) if t else 0
+        if reg != "ok":
+            answers.append(SlotAnswer(i + 1, "not_run", first, first))
+            continue
+        view = sc.slot_view(i)
+        if t:
+            t.ctx = StateContext(view, t.ctx.geo, t.ctx.has_fwb)
+        r = m.set_memory_region(view, t) if sc.has_layout else m.prepare_memory_region(sc, t)
+        if t and r != "ok" and len(t.deltas) > first:
+            t.deltas[-1]["verdict"] = {"memslot": r}
+        answers.append(SlotAnswer(i + 1, r, first, len(t.steps) if t else first))
+        reg = r
+    return reg, tuple(answers)
+
+
+def _slot_number(sc: Scenario, ipa: int) -> int | None:
+    """The memslot (1-based) an IPA falls in, as registered (whether or not an event deleted it)."""
+    if not sc.has_layout:
+        return 1 if in_memslot(ipa) else None
+    s = sc.layout.slot_at(ipa)
+    return None if s is None else s.number
 
 
 def fire(m: KvmArm64, ctx: StateContext, f: Fault, s2: Stage2, trace: bool) -> FaultResult:
@@ -147,12 +177,11 @@ def fire(m: KvmArm64, ctx: StateContext, f: Fault, s2: Stage2, trace: bool) -> F
     if fsc in (None, "guest_alignment"):
         eff = effective(sc, f, pte, ctx.has_fwb) if t and pte is not None else None
         hazards = ()
-        if pte is not None and sc.mem == "sg" and \
-                leaf_pa(pte, level, f.ipa, s2.geo, sc.page_size) != scatter.page_pa(f.ipa & ~(sc.page_size - 1),
-                                                                                     sc.page_size):
-            hazards = (("udmabuf_foreign_access", 0),)
+        foreign = foreign_leaf(sc, pte, level, f.ipa, s2.geo)
+        if foreign:
+            hazards = ((foreign, 0),)
             if t:
-                t.change(hazard="udmabuf_foreign_access")
+                t.change(hazard=foreign)
         fr = FaultResult(f.ipa, f.access, f.mod_list, None, level, None, "no_fault", effective=eff,
                          walk=walk.to_json() if t and fsc is None else (), hazards=hazards)
         fr = fr._replace(guest_result=guest_result(t, ctx, f, fr, pte, level, "", None))
@@ -207,12 +236,11 @@ def guest_result(t: Recorder | None, ctx: StateContext, f: Fault, fr: FaultResul
         kind, el, why = r.kind, r.el, r.why
         values |= {"s1": s1, "s2": pte_kind(pte, ctx.has_fwb), "type": typ}
         page = ctx.sc.page_size
-        if kind == "completes" and ctx.sc.mem == "sg" and f.kind != "x":
-            got = leaf_pa(pte, pte_level, f.ipa, ctx.geo, page)
-            expect = scatter.page_pa(f.ipa & ~(page - 1), page)
-            if got != expect:
-                why = "foreign_page"
-                values |= {"got": got, "expect": expect}
+        foreign = foreign_leaf(ctx.sc, pte, pte_level, f.ipa, ctx.geo) if kind == "completes" and f.kind != "x" \
+            else None
+        if foreign:
+            why = "foreign_page" if foreign == "udmabuf_foreign_access" else "foreign_vma"
+            values |= {"got": leaf_pa(pte, pte_level, f.ipa, ctx.geo, page), "expect": expected_pa(ctx.sc, f.ipa)}
     if t:
         t.step("guest.result", why, kind=kind, el=el, **values)
     return {"kind": kind, "el": el, "why": why}
@@ -240,6 +268,25 @@ def _settle(fr: FaultResult, t: Recorder | None, decider: int | None, settles: i
                                       "guest_s1": fr.effective["s1"], "forced_by_fwb": fr.effective["forced_by_fwb"]}
     deltas[settles]["verdict"] = {"outcome": fr.outcome, "errno": fr.errno, "inject": fr.inject}
     return fr._replace(steps=steps, states=tuple(deltas), decider=decider, settles=settles)
+
+
+def expected_pa(sc: Scenario, ipa: int) -> int:
+    """The host PA of the page the VMA at ipa maps there (a udmabuf's own page for `mem=sg`)."""
+    page = sc.page_size
+    if sc.mem == "sg":
+        return scatter.page_pa(ipa & ~(page - 1), page)
+    return sc.pa_of(ipa & ~(page - 1))
+
+
+def foreign_leaf(sc: Scenario, pte: int | None, level: int, ipa: int, geo: Geometry) -> str | None:
+    """The hazard of an access that needs no fault because a leaf maps ipa to a host page that is not
+    the one the VMA there maps: a udmabuf's over-sized block, or (in a layout) a VM_PFNMAP block that
+    reached past its VMA over another one. None when the leaf maps the right page."""
+    if pte is None or not (sc.mem == "sg" or sc.has_layout):
+        return None
+    if leaf_pa(pte, level, ipa, geo, sc.page_size) == expected_pa(sc, ipa):
+        return None
+    return "udmabuf_foreign_access" if sc.mem == "sg" else "pfnmap_block_foreign_access"
 
 
 def leaf_pa(pte: int, level: int, ipa: int, geo: Geometry, page: int) -> int:

@@ -54,6 +54,22 @@ CATALOGUE = {
         "itself, and so from the guest.",
         "71cc2c67fb8f \"KVM: arm64: Use stage-1 leaf size for VM_PFNMAP\" (mainline 7.3-rc6; stable 7.2.10, "
         "6.18.56, 6.12.113): the block follows the host's own stage-1 leaf, which never reaches past a VMA"),
+    "pfnmap_block_over_vma": HazardDef(
+        "foreign_memory",
+        "get_vma_page_shift() checks a VM_PFNMAP block against the VMA with ALIGN(hva, size) <= vm_end; for an hva "
+        "at the start of the block that is hva itself, so a block may reach past the end of the VMA. Inside this "
+        "memslot the next VMA maps other memory: the block maps the host memory that follows the VM_PFNMAP VMA's "
+        "instead, so the guest's accesses there need no fault and reach memory that is neither the device's "
+        "nor what the VMM mapped at those HVAs.",
+        "71cc2c67fb8f \"KVM: arm64: Use stage-1 leaf size for VM_PFNMAP\" (mainline 7.3-rc6; stable 7.2.10, "
+        "6.18.56, 6.12.113): the block follows the host's own stage-1 leaf, which never reaches past a VMA"),
+    "pfnmap_block_foreign_access": HazardDef(
+        "foreign_memory",
+        "A block an earlier fault wrote for a VM_PFNMAP VMA reaches over this IPA, whose HVA another VMA maps (or "
+        "none any more): the access needs no fault and reaches the host memory that follows the VM_PFNMAP VMA's, "
+        "not the memory the VMM mapped here.",
+        "71cc2c67fb8f \"KVM: arm64: Use stage-1 leaf size for VM_PFNMAP\" (mainline 7.3-rc6; stable 7.2.10, "
+        "6.18.56, 6.12.113)"),
     "cow_pfnmap_mmap_lock": HazardDef(
         "lock_leak",
         "The -EINVAL for a copy-on-write VM_PFNMAP returns between mmap_read_lock() and mmap_read_unlock(): the "

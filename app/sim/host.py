@@ -15,8 +15,7 @@ from dataclasses import replace
 
 from .hw.mm_ops import WalkRecord
 from .hw.stage2 import Stage2
-from .kernel.notifier import hva_of
-from .scenario import NO_EVENTS, Event, Scenario
+from .scenario import Event, Scenario
 from .trace import NO_EVENT_CMO, EventResult, Recorder
 
 SPECIAL = frozenset({"pfnmap", "mixedmap", "io"})       # VM_SPECIAL: such VMAs never merge
@@ -24,55 +23,77 @@ SPECIAL = frozenset({"pfnmap", "mixedmap", "io"})       # VM_SPECIAL: such VMAs 
 
 def run_event(m, ctx, ev: Event, s2: Stage2, trace: bool, at: int, after: int) -> tuple[EventResult, Scenario]:
     """One event on the table the faults build; returns its result and the scenario as the next
-    fault or event finds it."""
+    fault or event finds it. A range event is about the slot its IPAs fall in, a memslot change
+    about the slot it names; the model sees the view of that slot (and of the VMA at the range's
+    start)."""
     sc = ctx.sc
-    t = Recorder(m, ctx) if trace else None
-    state = sc.state or NO_EVENTS
+    here = sc.at(ev.ipa) if ev.ranged else sc.slot_view(ev.slot)
+    t = Recorder(m, replace(ctx, sc=here) if here is not sc else ctx) if trace else None
+    state = sc.host_state
     result, rec, new = "ok", None, sc
     if ev.kind == "unmap":
         had = state.has_vma(ev.ipa, ev.end)
         if t:
-            t.step("vmm.munmap", "" if had else "none", hva=hva_of(ev.ipa), size=ev.size, ipa=ev.ipa)
+            t.step("vmm.munmap", "" if had else "none", hva=here.hva_of(ev.ipa), size=ev.size, ipa=ev.ipa)
         if had:
-            rec = m.invalidate_range_start(sc, ev.ipa, ev.end, s2, t)
+            rec = m.invalidate_range_start(here, ev.ipa, ev.end, s2, t)
         new = replace(sc, state=state.unmapped(ev.ipa, ev.end))
     elif ev.kind == "replace":
         had = state.has_vma(ev.ipa, ev.end)
-        mergeable = not SPECIAL & sc.vma
+        mergeable = not SPECIAL & here.vma
         if t:
-            t.step("vmm.mmap", "over" if had else "hole", hva=hva_of(ev.ipa), size=ev.size, ipa=ev.ipa,
-                   mergeable=mergeable, flags=sc.vma)
+            t.step("vmm.mmap", "over" if had else "hole", hva=here.hva_of(ev.ipa), size=ev.size, ipa=ev.ipa,
+                   mergeable=mergeable, flags=here.vma)
         if had:
-            rec = m.invalidate_range_start(sc, ev.ipa, ev.end, s2, t)
-        new = replace(sc, state=state.remapped(ev.ipa, ev.end, mergeable))
+            rec = m.invalidate_range_start(here, ev.ipa, ev.end, s2, t)
+        new = replace(sc, state=state.remapped(ev.ipa, ev.end, mergeable, here.vma_index))
     elif ev.kind == "age":
         had = state.has_vma(ev.ipa, ev.end)
         if t:
-            t.step("host.reclaim", "" if had else "none", hva=hva_of(ev.ipa), size=ev.size, ipa=ev.ipa)
+            t.step("host.reclaim", "" if had else "none", hva=here.hva_of(ev.ipa), size=ev.size, ipa=ev.ipa)
         if had:
-            rec = m.clear_flush_young(sc, ev.ipa, ev.end, s2, t)
+            rec = m.clear_flush_young(here, ev.ipa, ev.end, s2, t)
     elif ev.kind in ("logon", "logoff"):
-        result, rec = m.set_dirty_logging(sc, ev.kind == "logon", s2, t)
+        result, rec = m.set_dirty_logging(here, ev.kind == "logon", s2, t)
         if result == "ok":
-            new = replace(sc, slot=(sc.slot | {"log"}) if ev.kind == "logon" else (sc.slot - {"log"}))
+            new = with_slot_flags(sc, ev.slot, (here.slot | {"log"}) if ev.kind == "logon" else (here.slot - {"log"}))
     elif ev.kind == "delslot":
-        result, rec = m.delete_memory_region(sc, s2, t)
+        result, rec = m.delete_memory_region(here, s2, t)
         if result == "ok":
-            new = replace(sc, state=replace(state, memslot=False))
-    return _result(ev, at, after, result, rec, t), new
+            new = replace(sc, state=replace(state, deleted=state.deleted | {ev.slot}))
+    return _result(ev, at, after, result, rec, t, slot_of(sc, ev)), new
 
 
-def not_run(ev: Event, at: int, after: int) -> EventResult:
-    """An event of a scenario whose memslot was never registered: the VMM never got that far."""
+def with_slot_flags(sc: Scenario, index: int, flags: frozenset) -> Scenario:
+    """The scenario with one slot's flags changed (KVM_MR_FLAGS_ONLY succeeded)."""
+    if index == 0:
+        return replace(sc, slot=flags)
+    slots = list(sc.slots)
+    slots[index - 1] = replace(slots[index - 1], flags=flags)
+    return replace(sc, slots=tuple(slots))
+
+
+def slot_of(sc: Scenario, ev: Event) -> int | None:
+    """The memslot (1-based) an event is about: the one its range falls in, or the one it names."""
+    if not ev.ranged:
+        return ev.slot + 1
+    if not sc.has_layout:
+        return 1
+    s = sc.layout.slot_at(ev.ipa)
+    return None if s is None else s.number
+
+
+def not_run(ev: Event, at: int, after: int, slot: int | None = None) -> EventResult:
+    """An event of a scenario whose memslots were never all registered: the VMM never got that far."""
     return EventResult(ev.kind, ev.ipa if ev.ranged else None, ev.size if ev.ranged else None, at, after,
-                       "not_run")
+                       "not_run", slot=slot)
 
 
 CHANGE_OF = {"pgt.unmap_walker": {"leaf": "unmapped", "block": "unmapped", "table": "freed"},
              "pgt.age_walker": {"young": "aged"}, "pgt.wrprotect": {"leaf": "wrprotected"}}
 
 
-def _result(ev: Event, at: int, after: int, result: str, rec: WalkRecord | None, t) -> EventResult:
+def _result(ev: Event, at: int, after: int, result: str, rec: WalkRecord | None, t, slot: int | None) -> EventResult:
     changes: dict[str, int] = {}
     cmo = dict(NO_EVENT_CMO)
     hazards: tuple = ()
@@ -91,4 +112,5 @@ def _result(ev: Event, at: int, after: int, result: str, rec: WalkRecord | None,
             deltas[settles]["verdict"] = {"event": ev.kind, "result": result}
         states = tuple(deltas)
     return EventResult(ev.kind, ev.ipa if ev.ranged else None, ev.size if ev.ranged else None, at, after, result,
-                       tuple(sorted(changes.items())), tuple(sorted(cmo.items())), steps, states, settles, hazards)
+                       tuple(sorted(changes.items())), tuple(sorted(cmo.items())), steps, states, settles, hazards,
+                       slot)

@@ -6,6 +6,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .layout import (  # noqa: F401  (the fixed layout of schema 1 is named here too)
+    BACKING_PA_OFFSET,
+    MAX_SLOT_SIZE,
+    MAX_SLOTS,
+    MAX_VMAS,
+    MEMSLOT_GPA,
+    MEMSLOT_HVA,
+    MEMSLOT_SIZE,
+    SZ_1G,
+    SZ_2M,
+    SZ_4K,
+    SZ_16K,
+    SZ_32M,
+    SZ_64K,
+    SZ_512M,
+    HostState,
+    Layout,
+    Slot,
+    SlotDef,
+    View,
+    Vma,
+    VmaDef,
+    resolve,
+)
+
 # Ordered vocabularies: the order is the canonical order of the contract.
 VMA_FLAGS = ("pfnmap", "mixedmap", "io", "shared", "maywrite", "uc", "mteok", "hugetlb")
 MEM_TYPES = ("normal", "tagged", "nc", "ngnrne", "ngnre")
@@ -30,9 +55,6 @@ RANGE_EVENTS = ("unmap", "replace", "age")
 IPA_BITS_MIN, IPA_BITS_MAX = 32, 52
 MAX_FAULTS = 64                     # items of f: faults and events together
 
-SZ_4K, SZ_16K, SZ_64K = 1 << 12, 1 << 14, 1 << 16
-SZ_2M, SZ_32M, SZ_512M, SZ_1G = 1 << 21, 1 << 25, 1 << 29, 1 << 30
-
 GRANULE_SIZE = {"4k": SZ_4K, "16k": SZ_16K, "64k": SZ_64K}
 
 # Host leaf sizes a granule allows for `pg` (PAGE, PMD and, for 4K, PUD).
@@ -42,12 +64,6 @@ HOST_LEAF_SIZES = {
     "64k": {"64k": SZ_64K, "512m": SZ_512M},
 }
 
-# Fixed in schema 1: one memslot of 1 GiB at guest PA 0x4000_0000, one VMA covering its
-# userspace range, HVA and backing PA congruent for every block size.
-MEMSLOT_GPA = 0x4000_0000
-MEMSLOT_SIZE = SZ_1G
-MEMSLOT_HVA = 0xFFFF_4000_0000
-BACKING_PA_OFFSET = 0x8_0000_0000   # PA = IPA + offset inside the memslot
 HOST_IPA_LIMIT = 52                 # kvm_ipa_limit of a host with 52-bit IPAs (64K pages, or LPA2)
 HOST_IPA_LIMIT_NO_LPA2 = 48         # 4K/16K pages without LPA2
 FAULT_IPA_MAX = 1 << 56             # HPFAR_EL2.FIPA reports IPA[55:12]
@@ -85,12 +101,14 @@ class Fault:
 @dataclass(frozen=True, slots=True)
 class Event:
     """One host event between faults. `after`: how many faults are fired before it (events with the
-    same `after` keep their order). A range event covers [ipa, ipa + size); the others have none."""
+    same `after` keep their order). A range event covers [ipa, ipa + size); the others have none but
+    the memslot they change (`slot`, 0-based: 0 is slot 1, schema 1's)."""
 
     kind: str
     ipa: int = 0
     size: int = 0
     after: int = 0
+    slot: int = 0
 
     @property
     def ranged(self) -> bool:
@@ -99,63 +117,6 @@ class Event:
     @property
     def end(self) -> int:
         return self.ipa + self.size
-
-
-@dataclass(frozen=True, slots=True)
-class HostState:
-    """What the events so far have left on the host side, as a fault or an event finds it. The
-    memslot's userspace range is covered by VMAs, given as IPA ranges (HVA and IPA are congruent):
-    one VMA over the whole slot until an event unmaps or replaces part of it. `cuts` lists, in order,
-    the ranges unmap and replace took away, for the host's huge mappings they split (host_leaf_at)."""
-
-    vmas: tuple[tuple[int, int], ...] = ((MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE),)
-    cuts: tuple[tuple[int, int], ...] = ()
-    memslot: bool = True               # the memslot exists (delslot deletes it)
-
-    def vma_at(self, ipa: int) -> tuple[int, int] | None:
-        """The VMA (as an IPA range) that vma_lookup() finds for the HVA of ipa, or None."""
-        return next(((a, b) for a, b in self.vmas if a <= ipa < b), None)
-
-    def has_vma(self, start: int, end: int) -> bool:
-        """Some VMA intersects [start, end)."""
-        return any(a < end and start < b for a, b in self.vmas)
-
-    def unmapped(self, start: int, end: int) -> HostState:
-        """munmap() of [start, end): the VMAs lose that range (a VMA across an edge is split)."""
-        out = []
-        for a, b in self.vmas:
-            if a < start:
-                out.append((a, min(b, start)))
-            if b > end:
-                out.append((max(a, end), b))
-        return replace(self, vmas=tuple(out), cuts=self.cuts + ((start, end),))
-
-    def remapped(self, start: int, end: int, mergeable: bool) -> HostState:
-        """mmap(MAP_FIXED) of [start, end): the range is unmapped, then one new VMA covers it; it merges
-        with the VMAs on either side unless it is VM_SPECIAL (VM_IO, VM_PFNMAP, VM_MIXEDMAP never merge)."""
-        cut = self.unmapped(start, end)
-        vmas = sorted(cut.vmas + ((start, end),))
-        if mergeable:
-            merged: list = []
-            for a, b in vmas:
-                if merged and merged[-1][1] == a:
-                    merged[-1] = (merged[-1][0], b)
-                else:
-                    merged.append((a, b))
-            vmas = merged
-        return replace(cut, vmas=tuple(vmas))
-
-    def split(self, base: int, size: int) -> bool:
-        """Whether the host's mapping of the block [base, base + size) was split by an unmap or a
-        replace that took only part of it (and no later one took all of it): the host then maps
-        what is left with smaller leaves (split_huge_pmd(), or the huge PFNMAP entry zapped)."""
-        out = False
-        for a, b in self.cuts:
-            if a <= base and base + size <= b:
-                out = False
-            elif a < base + size and base < b:
-                out = True
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +136,14 @@ class Scenario:
     remap: bool = False
     faults: tuple[Fault, ...] = field(default=())
     events: tuple[Event, ...] = field(default=())
+    # A whole VM (layout.py): slot 1's VMAs after its first, and memslots 2..8. Empty: schema 1.
+    v1: tuple[VmaDef, ...] = field(default=())
+    slots: tuple[SlotDef, ...] = field(default=())
     # Not part of a permalink: the host as the events so far have left it, set by the engine for the
     # fault or event it runs next (None: as registered, before any event).
     state: HostState | None = None
+    # Not part of a permalink: set on a view (at(), slot_view()) of a scenario with a layout.
+    here: View | None = None
 
     def items(self):
         """The faults and events in the order of `f`: ("fault", Fault) and ("event", Event)."""
@@ -192,32 +158,130 @@ class Scenario:
             yield "event", ev
             ev = next(events, None)
 
+    # ---- the VM's layout, and views of one slot and VMA of it (layout.py) ------------------------
+
+    @property
+    def has_layout(self) -> bool:
+        """More than schema 1's one memslot over one VMA."""
+        return bool(self.v1 or self.slots)
+
+    @property
+    def layout(self) -> Layout:
+        if self.here is not None:
+            return self.here.layout
+        return resolve(VmaDef(self.vma, self.mt, self.mem, self.pg), self.slot, self.v1, self.slots)
+
+    def at(self, ipa: int) -> Scenario:
+        """The scenario as a fault at ipa sees it: vma, mt, mem, pg and slot are those of the VMA and
+        the memslot ipa falls in (slot_gpa, slot_hva, ... those of its slot). Schema 1: itself."""
+        if not self.has_layout:
+            return self
+        lay = self.layout
+        v = lay.vma_at(ipa)
+        return self._view(lay, v) if v is not None else self._view(lay, lay.slots[0].vmas[0], slot=None)
+
+    def slot_view(self, index: int) -> Scenario:
+        """The scenario as the registration of slot `index` (0-based) sees it: its first VMA."""
+        if not self.has_layout:
+            return self
+        lay = self.layout
+        return self._view(lay, lay.slots[index].vmas[0])
+
+    def vma_views(self) -> tuple[Scenario, ...]:
+        """A view of every VMA of this view's slot, in HVA order."""
+        if not self.has_layout:
+            return (self,)
+        lay = self.layout
+        return tuple(self._view(lay, v) for v in lay.slots[self.slot_index].vmas)
+
+    def _view(self, lay: Layout, v: Vma, slot: int | None | bool = True) -> Scenario:
+        remap = self.here.remap if self.here is not None else self.remap
+        s = lay.slots[v.slot]
+        return replace(self, vma=v.flags, mt=v.mt, mem=v.mem, pg=v.pg, slot=s.flags, remap=remap and v.index == 0,
+                       here=View(lay, v.slot if slot is True else slot, v.index, remap))
+
+    @property
+    def slot_index(self) -> int:
+        """The 0-based index of the slot this view is of (slot 1, schema 1's, for the scenario itself)."""
+        return 0 if self.here is None or self.here.slot is None else self.here.slot
+
+    @property
+    def vma_index(self) -> int:
+        return 0 if self.here is None or self.here.vma is None else self.here.vma
+
+    @property
+    def the_slot(self) -> Slot:
+        return self.layout.slots[self.slot_index]
+
+    @property
+    def the_vma(self) -> Vma:
+        return self.layout.vmas[self.vma_index]
+
+    @property
+    def slot_gpa(self) -> int:
+        return MEMSLOT_GPA if not self.has_layout else self.the_slot.gpa
+
+    @property
+    def slot_size(self) -> int:
+        return MEMSLOT_SIZE if not self.has_layout else self.the_slot.size
+
+    @property
+    def slot_hva(self) -> int:
+        return MEMSLOT_HVA if not self.has_layout else self.the_slot.hva
+
+    def hva_of(self, ipa: int) -> int:
+        """The HVA of an IPA of this view's slot."""
+        return self.slot_hva + ipa - self.slot_gpa
+
+    def pa_of(self, ipa: int) -> int:
+        """The host PA behind an IPA of this view's VMA."""
+        return ipa + BACKING_PA_OFFSET if not self.has_layout else self.the_vma.pa_of(ipa)
+
+    def initial_state(self) -> HostState:
+        """The host as registered: the layout's VMAs, no slot deleted."""
+        if not self.has_layout:
+            return NO_EVENTS
+        return HostState(tuple((v.start, v.end, v.index) for v in self.layout.vmas))
+
+    @property
+    def host_state(self) -> HostState:
+        return self.state if self.state is not None else self.initial_state()
+
     @property
     def memslot_present(self) -> bool:
-        return self.state is None or self.state.memslot
+        """This view's slot (slot 1 for the scenario itself) exists: no delslot deleted it."""
+        return self.state is None or self.slot_index not in self.state.deleted
 
     def has_memslot(self, ipa: int) -> bool:
-        """A memslot covers ipa (the one of schema 1, unless an event deleted it)."""
-        return in_memslot(ipa) and self.memslot_present
+        """A memslot covers ipa, and no event deleted it."""
+        if not self.has_layout:
+            return in_memslot(ipa) and self.memslot_present
+        s = self.layout.slot_at(ipa)
+        return s is not None and (self.state is None or s.index not in self.state.deleted)
 
     def vma_at(self, ipa: int) -> tuple[int, int] | None:
         """The VMA over the HVA of a memslot IPA, as an IPA range; None where an event unmapped it."""
         if self.state is None:
-            return (MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE) if in_memslot(ipa) else None
+            if not self.has_layout:
+                return (MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE) if in_memslot(ipa) else None
+            v = self.layout.vma_at(ipa)
+            return None if v is None else (v.start, v.end)
         return self.state.vma_at(ipa)
 
     def host_s1_leaf_at(self, ipa: int) -> int:
-        """The host's stage-1 leaf at the HVA of ipa (get_user_mapping_size()): host_s1_leaf, unless the
-        events left its block outside one VMA or split it; then the next smaller size that is not."""
+        """The host's stage-1 leaf at the HVA of ipa (get_user_mapping_size()): host_s1_leaf, unless its
+        block is not inside one VMA (the layout's, or what the events left) or the events split it; then
+        the next smaller size that is."""
         leaf = self.host_s1_leaf
-        if self.state is None:
+        if self.state is None and not self.has_layout:
             return leaf
         page = self.page_size
         pmd = page << (self.page_shift - 3)
         while leaf > page:
             base = ipa & ~(leaf - 1)
-            vma = self.state.vma_at(ipa)
-            if vma is not None and vma[0] <= base and base + leaf <= vma[1] and not self.state.split(base, leaf):
+            vma = self.vma_at(ipa)
+            if vma is not None and vma[0] <= base and base + leaf <= vma[1] and \
+                    not (self.state is not None and self.state.split(base, leaf)):
                 return leaf
             leaf = pmd if leaf > pmd else page
         return page

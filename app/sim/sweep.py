@@ -57,7 +57,7 @@ def _class_vma(vma: frozenset) -> frozenset:
 def _class_key(sc: Scenario) -> tuple:
     """outcome_class(sc) as a cheap tuple (the memo key)."""
     return (_class_vma(sc.vma), sc.mt in NON_CACHEABLE or sc.mt, sc.mem, sc.host, sc.vm, sc.slot, sc.g,
-            sc.ipa, sc.pg, _class_remap(sc), _class_gs1(sc), sc.faults, sc.events)
+            sc.ipa, sc.pg, _class_remap(sc), _class_gs1(sc), sc.faults, sc.events, sc.v1, sc.slots)
 
 
 def outcomes(mid: str, sc: Scenario) -> tuple:

@@ -160,6 +160,7 @@ class FaultResult(NamedTuple):
     settles: int | None = None       # index of the step from which the outcome is settled
     hazards: tuple[tuple[str, int | None], ...] = ()   # (hazards.CATALOGUE key, index of the step)
     guest_result: dict | None = None  # what the instruction then does: kind, el, why
+    slot: int | None = None          # the memslot the IPA falls in (1-based; memslot 1 is schema 1's), or None
 
     @property
     def hazard(self) -> dict | None:
@@ -207,6 +208,7 @@ class EventResult(NamedTuple):
     states: tuple = ()
     settles: int | None = None       # index of the step that carries the event's verdict
     hazards: tuple[tuple[str, int | None], ...] = ()
+    slot: int | None = None          # the memslot the event is about (1-based), or None: no slot
 
     @property
     def hazard(self) -> dict | None:
@@ -224,6 +226,18 @@ class Phase:
 
 
 @dataclass(frozen=True, slots=True)
+class SlotAnswer:
+    """One memslot's registration, inside the memslot phase: its number (1-based), the ioctl's answer
+    (ok, an errno, or not_run: the VMM stopped at an earlier slot's refusal) and its steps, as the
+    range [first, end) of the memslot phase's steps."""
+
+    slot: int
+    result: str
+    first: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
     model: str
     memslot: Phase
@@ -235,6 +249,10 @@ class Trace:
     host_s1: dict
     events: tuple[EventResult, ...] = ()     # the host events between faults, in order
     items: tuple[tuple[str, int], ...] = ()  # f in order: ("fault", index in faults) / ("event", index in events)
+    # Every memslot's registration, in the VMM's order; `memslot` is the registration as a whole: ok when
+    # every slot was registered, else the first refusal (the VMM stops there).
+    slots: tuple[SlotAnswer, ...] = ()
+    layout: object = None            # the VM's memslots and VMAs as laid out (layout.Layout)
 
     @property
     def cap_number(self) -> int:

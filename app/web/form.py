@@ -10,7 +10,7 @@ from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode
 
 from ..permalink import Parsed, canonical_query, clip, parse_query
-from ..sim.presets import PRESETS
+from ..sim.presets import PRESETS, VM_PRESETS
 from ..sim.scenario import EVENT_KINDS, FAULT_KINDS, FAULT_MODS, HOST_LEAF_SIZES, RANGE_EVENTS
 
 SET_KEYS = ("vma", "host", "vm", "slot")
@@ -46,9 +46,10 @@ def parse_form(pairs: list[tuple[str, str]]) -> Parsed:
     sc = parsed.scenario
     preset = (extra.get("preset") or [""])[-1]
     if preset:
-        if preset not in PRESETS:
-            return Parsed(sc, parsed.step, [f"Unknown preset '{clip(preset)}': use {', '.join(PRESETS)}."])
-        sc = PRESETS[preset].apply(sc)
+        if preset not in PRESETS and preset not in VM_PRESETS:
+            return Parsed(sc, parsed.step, [f"Unknown preset '{clip(preset)}': use {', '.join(PRESETS)}, or a "
+                                            f"whole VM: {', '.join(VM_PRESETS)}."])
+        sc = (PRESETS.get(preset) or VM_PRESETS[preset]).apply(sc)
     for key, compose in (("fire", _composed_fault), ("event", _composed_event)):
         if key in extra:
             item, error = compose(extra)
@@ -104,12 +105,12 @@ def _composed_fault(extra: dict) -> tuple[str, str | None]:
 
 def _composed_event(extra: dict) -> tuple[str, str | None]:
     """The host event the form adds, as its f item: unmap/replace/age over an IPA range, or a
-    memslot change (logon, logoff, delslot)."""
+    memslot change (logon, logoff, delslot) of the slot its IPA falls in."""
     kind = (extra.get("event_kind") or [""])[-1]
     if kind not in EVENT_KINDS:
         return "", f"The host event must be one of {', '.join(EVENT_KINDS)}."
+    ipa = (extra.get("event_ipa") or [""])[-1].strip()
     if kind in RANGE_EVENTS:
-        ipa = (extra.get("event_ipa") or [""])[-1].strip()
         size = (extra.get("event_size") or [""])[-1].strip()
         return f"{kind}:{ipa}" + (f":{size}" if size else ""), None
-    return kind, None
+    return (f"{kind}:{ipa}" if ipa else kind), None         # the memslot the IPA falls in (slot 1: bare)

@@ -52,3 +52,11 @@ def grid(mid: str) -> dict:
 def grid_diff(a: str, b: str) -> dict:
     """Where the behaviour maps of two models differ."""
     return cache.memo(("diff", a, b), lambda: behaviour.diff(grid(a), grid(b)), size=lambda _: GRID_BYTES)
+
+
+def vm_grid(a: str, b: str | None = None) -> dict:
+    """The whole VMs of the behaviour map: one model's, or where two differ."""
+    one = cache.memo(("vmgrid", a), lambda: behaviour.vm_grid(a), size=lambda _: GRID_BYTES)
+    if b is None:
+        return one
+    return cache.memo(("vmdiff", a, b), lambda: behaviour.vm_diff(one, vm_grid(b)), size=lambda _: GRID_BYTES)

@@ -207,8 +207,11 @@
     catch (e) { hint.textContent = "Not a hex IPA."; return; }
     const lo = BigInt(input.dataset.slotLo), hi = BigInt(input.dataset.slotHi);
     const limit = BigInt(input.dataset.ipaLimit);
+    const slots = (input.dataset.slots || "").split(";").filter(Boolean).map((x) => x.split(","));
+    const hit = slots.find(([a, b]) => v >= BigInt(a) && v < BigInt(b));
     if (v >= limit) hint.textContent = "Beyond the VM's IPA space: KVM injects an abort.";
-    else if (v >= lo && v < hi) hint.textContent = "Inside the memslot: backed by the configured VMA.";
+    else if (hit) hint.textContent = "Inside memslot " + hit[2] + ".";
+    else if (!slots.length && v >= lo && v < hi) hint.textContent = "Inside the memslot: backed by the configured VMA.";
     else hint.textContent = "No memslot here: MMIO (or an injected abort for instruction fetches).";
   }
 

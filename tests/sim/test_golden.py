@@ -6,10 +6,10 @@ import pytest
 
 from app.permalink import parse_query
 from app.sim.presets import PRESETS
-from tests.goldens import GOLDEN, SCENARIOS, TEXT_SNAPSHOTS, TEXTS, diff, golden_text, mail_text
+from tests.goldens import GOLDEN, SCENARIOS, TEXT_SNAPSHOTS, TEXTS, VM_GOLDENS, diff, golden_text, mail_text
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", sorted(SCENARIOS) + sorted(VM_GOLDENS))
 def test_golden_trace(name):
     path = GOLDEN / f"{name}.txt"
     assert path.exists(), f"no golden file for {name}: run `make bless`"

@@ -7,6 +7,7 @@ from app.sim import MODELS, STEPS, simulate
 from app.sim.sources import source_for, table
 from tests.goldens import read_corpus
 from tests.sim.test_events import EVENT_CASES
+from tests.sim.test_layout import LAYOUT_CASES
 from tests.sim.test_models import CASES
 from tests.sim.test_series_models import HUNKS
 
@@ -27,7 +28,7 @@ EXTRA = ["vma=shared,maywrite&slot=gmem&f=40000000w,40000000w.atomic",
 
 def emitted() -> dict[str, set[str]]:
     queries = [link.split("?", 1)[1] if "?" in link else "" for link in read_corpus()]
-    queries += [c[1] for c in CASES] + [c[1] for c in EVENT_CASES] + [h[2] for h in HUNKS] + EXTRA
+    queries += [c[1] for c in CASES] + [c[1] for c in EVENT_CASES] + [h[2] for h in HUNKS] + EXTRA + LAYOUT_CASES
     seen: dict[str, set[str]] = {}
     for q in queries:
         sc = parse_query(q).scenario

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..hw import esr as esr_mod
 from ..hw.stage2 import Stage2
-from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, Scenario
+from ..scenario import Scenario
 from .types import EFAULT, ENOEXEC, Abort, Exit, FaultState
 
 
@@ -34,9 +34,9 @@ class GuestAbort:
         st.write_fault = self.kvm_is_write_fault(ab)
         have_slot = sc.has_memslot(f.ipa)
         if t:
-            t.step("abort.memslot", gfn=f.ipa >> sc.page_shift, hva=MEMSLOT_HVA + f.ipa - MEMSLOT_GPA,
+            t.step("abort.memslot", gfn=f.ipa >> sc.page_shift, hva=sc.hva_of(f.ipa),
                    slot_writable=slot_writable if have_slot else None, write_fault=st.write_fault,
-                   reason=_write_fault_reason(ab))
+                   reason=_write_fault_reason(ab), slot=(sc.slot_gpa, sc.slot_size, sc.slot_index + 1))
         if not have_slot or (st.write_fault and not slot_writable):
             return self.handle_noslot(sc, ab, have_slot, t), st
         if ab.fsc == "access_flag":

@@ -50,8 +50,8 @@ def faultin_pfn(sc: Scenario, pa: int, write_fault: bool) -> Pfn:
 
 
 def backing_pa(ipa: int, sc: Scenario | None = None) -> int:
-    """Host PA behind a memslot IPA: congruent with it, or for `mem=sg` the scattered layout."""
+    """Host PA behind a memslot IPA: its VMA's memory, congruent with it, or for `mem=sg` the scattered layout."""
     if sc is not None and sc.mem == "sg":
         from .scatter import page_pa
         return page_pa(ipa, sc.page_size)
-    return ipa + BACKING_PA_OFFSET
+    return ipa + BACKING_PA_OFFSET if sc is None else sc.pa_of(ipa)

@@ -12,8 +12,8 @@ from dataclasses import replace
 from ..hw.mm_ops import WalkRecord
 from ..hw.pgtable import KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W
 from ..hw.stage2 import Stage2, Visit
-from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Scenario
-from .types import EINVAL
+from ..scenario import MEMSLOT_HVA, Scenario
+from .types import EFAULT, EINVAL
 
 
 class Memslot:
@@ -63,31 +63,76 @@ class Memslot:
         """The guest_memfd checks of kvm_arch_prepare_memory_region() (none before 6.18)."""
         return None
 
+    def set_memory_region(self, sc: Scenario, t) -> str:
+        """KVM_SET_USER_MEMORY_REGION creating one memslot of a layout (kvm_set_memory_region():
+        KVM_MR_CREATE, no overlap with another slot, then kvm_set_memslot() -> the arch's prepare).
+        `sc` is the view of the slot."""
+        s = sc.the_slot
+        if t:
+            t.step("slot.register", n=s.number, gpa=s.gpa, size=s.size, hva=s.hva, flags=s.flags, nvma=len(s.vmas),
+                   slot=(s.gpa, s.size))
+        return self.prepare_memory_region(sc, t)
+
     def prepare_memory_region(self, sc: Scenario, t, change: str = "create") -> str:
-        """Model of kvm_arch_prepare_memory_region(), after the generic flag checks: at registration
-        (KVM_MR_CREATE) over the VMA the slot was registered on, or for KVM_MR_FLAGS_ONLY over the VMAs
-        there now (the events may have unmapped some)."""
+        """Model of kvm_arch_prepare_memory_region(), after the generic flag checks, for the slot `sc` is
+        a view of: at registration (KVM_MR_CREATE) over the VMAs the slot was registered on, or for
+        KVM_MR_FLAGS_ONLY over the VMAs there now (the events may have unmapped some). The walk visits
+        every VMA inside the slot's userspace range in address order; one VMA refuses the whole slot."""
         if change == "create":
             err = self.check_memory_region_flags(sc, t)
             if err:
                 return err
+        gpa, end = sc.slot_gpa, sc.slot_gpa + sc.slot_size
+        if end > 1 << sc.ipa:
+            if t:
+                t.step("prepare.entry", "beyond", gpa=gpa, end=end, ipa=sc.ipa)
+            return EFAULT
         if t:
-            t.step("prepare.entry", "" if change == "create" else change, gpa=MEMSLOT_GPA,
-                   end=MEMSLOT_GPA + MEMSLOT_SIZE, ipa=sc.ipa)
+            t.step("prepare.entry", "" if change == "create" else change, gpa=gpa, end=end, ipa=sc.ipa)
         err = self.prepare_gmem(sc, t)
         if err:
             return err
-        if change == "create":
-            flags, mt = self.registration_vma(sc)
-            if t:
-                t.step("prepare.vma_loop", hva=MEMSLOT_HVA, flags=flags, remap=sc.remap)
-        else:
+        for flags, mt in self.vma_walk(sc, change, t):
+            err = self.check_vma(sc, flags, mt, t)
+            if err != "ok":
+                return err
+        return "ok"
+
+    def vma_walk(self, sc: Scenario, change: str, t):
+        """The VMAs find_vma_intersection() finds over the slot's userspace range, in order, as
+        (vm_flags, pgprot type); each announced by its step."""
+        if not sc.has_layout:
+            if change == "create":
+                flags, mt = self.registration_vma(sc)
+                if t:
+                    t.step("prepare.vma_loop", hva=MEMSLOT_HVA, flags=flags, remap=sc.remap)
+                yield flags, mt
+                return
             flags, mt = self.current_vma(sc)
             n = len(sc.state.vmas) if sc.state is not None else 1
             if t:
                 t.step("prepare.vma_loop", "flags_only" if n else "none", hva=MEMSLOT_HVA, flags=flags, n=n)
-            if not n:
-                return "ok"
+            if n:
+                yield flags, mt
+            return
+        views = sc.vma_views()
+        if change != "create":                     # the VMAs there now: pieces of the layout's VMAs
+            now = [o for a, b, o in sc.host_state.vmas if sc.slot_gpa <= a < sc.slot_gpa + sc.slot_size]
+            views = tuple(v for v in views if v.vma_index in now)
+            if not views and t:
+                t.step("prepare.vma_loop", "layout_none", hva=sc.slot_hva, flags=frozenset(), n=0)
+        for k, v in enumerate(views):
+            flags, mt = self.registration_vma(v) if change == "create" else self.current_vma(v)
+            vma = v.the_vma
+            if t:
+                t.step("prepare.vma_loop", "layout" if change == "create" else "layout_now", hva=sc.hva_of(vma.start),
+                       end=sc.hva_of(vma.end), k=k + 1, n=len(views), flags=flags, remap=v.remap,
+                       pieces=sum(1 for *_, o in sc.host_state.vmas if o == vma.index))
+            yield flags, mt
+
+    def check_vma(self, sc: Scenario, flags, mt: str, t) -> str:
+        """The body of the walk for one VMA: MTE, then VM_PFNMAP with dirty logging, then (v6.17 on) a
+        cacheable VM_PFNMAP on a host without FWB and DIC. `sc` carries the slot's (new) flags."""
         if "mte" in sc.vm:
             if "mteok" not in flags:
                 if t:
@@ -164,7 +209,7 @@ class Memslot:
                 t.step("slot.delete", "none")
             return EINVAL, None
         if t:
-            t.step("slot.delete", "delete", gpa=MEMSLOT_GPA, size=MEMSLOT_SIZE)
+            t.step("slot.delete", "delete", gpa=sc.slot_gpa, size=sc.slot_size)
             t.step("slot.invalidate")
         rec = self.flush_shadow_memslot(sc, s2, t)
         if t:
@@ -175,8 +220,8 @@ class Memslot:
     def flush_shadow_memslot(self, sc: Scenario, s2: Stage2, t) -> WalkRecord:
         """Model of kvm_arch_flush_shadow_memslot(): unmap the whole slot from stage 2."""
         if t:
-            t.step("slot.flush_shadow", gpa=MEMSLOT_GPA, size=MEMSLOT_SIZE)
-        return self.kvm_pgtable_stage2_unmap(sc, MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE, s2, t)
+            t.step("slot.flush_shadow", gpa=sc.slot_gpa, size=sc.slot_size)
+        return self.kvm_pgtable_stage2_unmap(sc, sc.slot_gpa, sc.slot_gpa + sc.slot_size, s2, t)
 
     def commit_memory_region(self, new: Scenario, change: str, s2: Stage2, t) -> WalkRecord | None:
         """Model of kvm_arch_commit_memory_region(). With logging on (and no manual-protect with
@@ -196,7 +241,7 @@ class Memslot:
         """Model of kvm_mmu_wp_memory_region(): kvm_pgtable_stage2_wrprotect() over the slot (the attr
         walker clears S2AP[1] in every valid leaf), then kvm_flush_remote_tlbs_memslot()."""
         if t:
-            t.step("slot.wp", gpa=MEMSLOT_GPA, size=MEMSLOT_SIZE)
+            t.step("slot.wp", gpa=sc.slot_gpa, size=sc.slot_size)
         rec = WalkRecord(t, "pgt.wrprotect")
 
         def stage2_attr_walker(ctx: Visit) -> None:
@@ -207,7 +252,7 @@ class Memslot:
             rec.entry("leaf", [{"level": ctx.level, "ipa": ctx.addr, "state": "wrprotected", "pte": new}],
                       ipa=ctx.addr, level=ctx.level, old=ctx.old, new=new)
 
-        s2.walk_range(MEMSLOT_GPA, MEMSLOT_GPA + MEMSLOT_SIZE, stage2_attr_walker)
+        s2.walk_range(sc.slot_gpa, sc.slot_gpa + sc.slot_size, stage2_attr_walker)
         rec.close()
         rec.cmo["tlb"] = "done"
         return rec

@@ -10,18 +10,19 @@ from __future__ import annotations
 from ..hw.mm_ops import WalkRecord
 from ..hw.pgtable import KVM_PTE_LEAF_ATTR_LO_S2_AF, stage2_pte_cacheable
 from ..hw.stage2 import Stage2, Visit
-from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Scenario
+from ..scenario import Scenario
 
 
 class MmuNotifier:
-    """KVM's mmu_notifier_ops, for the one memslot of a scenario."""
+    """KVM's mmu_notifier_ops. A scenario's HVA ranges each lie inside one memslot's userspace range:
+    `sc` is the view of that slot."""
 
     def invalidate_range_start(self, sc: Scenario, start: int, end: int, s2: Stage2, t) -> WalkRecord | None:
         """Model of kvm_mmu_notifier_invalidate_range_start(): munmap() (or the unmap inside
         mmap(MAP_FIXED)) of [start, end), given as IPAs; every memslot it meets is unmapped from stage 2
         by kvm_mmu_unmap_gfn_range(). Returns what the unmap walk did, or None if no memslot was met."""
         if t:
-            t.step("mn.invalidate_start", hva=hva_of(start), end=hva_of(end))
+            t.step("mn.invalidate_start", hva=sc.hva_of(start), end=sc.hva_of(end))
         rng = self.handle_hva_range(sc, start, end, t, "kvm_mmu_unmap_gfn_range")
         if rng is None:
             return None
@@ -33,7 +34,7 @@ class MmuNotifier:
         kvm_age_gfn() and, if any was young, flushes the VM's TLBs (flush_on_ret: arm64 does not select
         CONFIG_KVM_ELIDE_TLB_FLUSH_IF_YOUNG)."""
         if t:
-            t.step("mn.age", hva=hva_of(start), end=hva_of(end))
+            t.step("mn.age", hva=sc.hva_of(start), end=sc.hva_of(end))
         rng = self.handle_hva_range(sc, start, end, t, "kvm_age_gfn")
         if rng is None:
             return None
@@ -48,14 +49,14 @@ class MmuNotifier:
     def handle_hva_range(self, sc: Scenario, start: int, end: int, t, handler: str) -> tuple[int, int] | None:
         """Model of __kvm_handle_hva_range(): the memslots whose userspace range the HVA range meets,
         each as a gfn range for the handler (taken under mmu_lock). (start, end) as IPAs, or None."""
-        lo, hi = max(start, MEMSLOT_GPA), min(end, MEMSLOT_GPA + MEMSLOT_SIZE)
+        lo, hi = max(start, sc.slot_gpa), min(end, sc.slot_gpa + sc.slot_size)
         if not sc.memslot_present or lo >= hi:
             if t:
                 t.step("mn.hva_range", "none", handler=handler)
             return None
         if t:
             t.step("mn.hva_range", "slot", gfn=lo >> sc.page_shift, gfn_end=hi >> sc.page_shift, ipa=lo,
-                   size=hi - lo, hva=hva_of(lo), handler=handler)
+                   size=hi - lo, hva=sc.hva_of(lo), handler=handler, slot=(sc.slot_gpa, sc.slot_size))
         return lo, hi
 
     # ---- arch/arm64/kvm/mmu.c ------------------------------------------------------------------
@@ -91,7 +92,6 @@ class MmuNotifier:
         on the way back up, on every table; the TLB entries of what it clears are invalidated (one range
         TLBI after the walk with FWB and FEAT_TLBIRANGE, per entry otherwise)."""
         has_fwb = self.has_fwb(sc)
-        linear = sc.mem != "dev"
         if t:
             t.step("pgt.unmap", ipa=start, size=end - start, fwb=has_fwb)
         rec = WalkRecord(t, "pgt.unmap_walker")
@@ -107,6 +107,7 @@ class MmuNotifier:
                 rec.cmo["tlb"] = "done"
                 return
             need_flush = stage2_pte_cacheable(ctx.old, has_fwb) and not has_fwb
+            linear = sc.at(ctx.addr).mem != "dev"           # the memory of the VMA the leaf maps
             ctx.clear()
             whole = start <= ctx.addr and ctx.addr + ctx.size <= end
             rec.entry("leaf" if whole else "block", [{"level": ctx.level, "ipa": ctx.addr, "state": "broken",
@@ -124,7 +125,3 @@ class MmuNotifier:
         rec.close()
         return rec
 
-
-def hva_of(ipa: int) -> int:
-    """The HVA of a memslot IPA (schema 1: one slot, HVA and IPA congruent)."""
-    return MEMSLOT_HVA + ipa - MEMSLOT_GPA

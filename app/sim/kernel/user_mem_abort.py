@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..hw.memattr import S2_DEVICE, S2_NORMAL, S2_NORMAL_NC
 from ..hw.pgtable import Prot
-from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE, Scenario
+from ..scenario import Scenario
 from . import kvm_main, scatter
 from .types import EFAULT, ENOEXEC, Exit, FaultState
 
@@ -48,7 +48,7 @@ class UserMemAbort:
 
     def uma_vma_lookup(self, sc, st, s2, t):
         """mmap_read_lock(); vma_lookup(hva): an event may have unmapped it, and then -EFAULT."""
-        hva = MEMSLOT_HVA + st.ipa - MEMSLOT_GPA
+        hva = sc.hva_of(st.ipa)
         if sc.vma_at(st.ipa) is None:
             if t:
                 t.step("uma.vma_lookup", "none", hva=hva)
@@ -92,32 +92,39 @@ class UserMemAbort:
         notes = []
         if why == "pfnmap" and shift < sc.host_leaf.bit_length() - 1:
             notes.append("vma_demoted")
-        if shift == pud_shift and sc.page_size == 4096 and not huge_mapping_ok(st.ipa, 1 << pud_shift):
+        if shift == pud_shift and sc.page_size == 4096 and not huge_mapping_ok(sc, st.ipa, 1 << pud_shift):
             shift = pmd_shift
             notes.append("pud_demoted")
-        if shift == pmd_shift and not huge_mapping_ok(st.ipa, 1 << pmd_shift):
+        if shift == pmd_shift and not huge_mapping_ok(sc, st.ipa, 1 << pmd_shift):
             shift, st.force_pte = sc.page_shift, True
             notes.append("pmd_demoted")
         st.vma_shift, st.vma_pagesize = shift, 1 << shift
-        past = why == "pfnmap" and self.block_past_vma(sc, st.ipa, st.vma_pagesize)
+        past = self.block_past_vma(sc, st.ipa, st.vma_pagesize) if why == "pfnmap" else None
         if past:
-            notes.append("past_vma")
+            notes.append("past_vma" if past == "pfnmap_block_past_vma" else "over_vma")
         st.ipa = st.ipa & ~(st.vma_pagesize - 1)
         if t:
             t.step("uma.vma_size", shift=shift, why=why, notes=tuple(notes), force_pte=st.force_pte,
                    vma_pagesize=st.vma_pagesize, leaf=sc.host_leaf, page=sc.page_size)
         if past:
-            st.pending.append(("pfnmap_block_past_vma", t.last if t else None))
+            st.pending.append((past, t.last if t else None))
         return None
 
     @staticmethod
-    def block_past_vma(sc: Scenario, ipa: int, size: int) -> bool:
-        """The block the VMA sizing chose covers HVAs that no VMA maps any more (an event unmapped them)."""
-        if sc.state is None:
-            return False
+    def block_past_vma(sc: Scenario, ipa: int, size: int) -> str | None:
+        """Whether the block the VMA sizing chose reaches past the VMA (a hazard key), or None: over HVAs
+        another VMA of the slot maps ("over"), or that no VMA maps any more, an event unmapped them."""
+        if sc.state is None and not sc.has_layout:
+            return None
         base = ipa & ~(size - 1)
-        covered = sum(min(b, base + size) - max(a, base) for a, b in sc.state.vmas if a < base + size and base < b)
-        return covered < size
+        own = other = 0
+        for a, b, origin in sc.host_state.vmas:
+            if a < base + size and base < b:
+                n = min(b, base + size) - max(a, base)
+                own, other = (own + n, other) if origin == sc.vma_index else (own, other + n)
+        if own == size:
+            return None
+        return "pfnmap_block_over_vma" if other else "pfnmap_block_past_vma"
 
     def uma_snapshot(self, sc, st, s2, t):
         st.mte_allowed = "mteok" in sc.vma
@@ -213,7 +220,7 @@ class UserMemAbort:
             return None
         pmd = sc.page_size << (sc.page_shift - 3)
         leaf = sc.host_s1_leaf_at(st.ipa)           # get_user_mapping_size(): the host's own leaf
-        if leaf >= pmd and huge_mapping_ok(st.ipa, pmd):
+        if leaf >= pmd and huge_mapping_ok(sc, st.ipa, pmd):
             faulting_pfn = st.pfn
             self.align_to(st, pmd, sc)
             if t:
@@ -274,12 +281,12 @@ class UserMemAbort:
         return None
 
 
-def huge_mapping_ok(ipa: int, size: int) -> bool:
-    """fault_supports_stage2_huge_mapping(): GPA and HVA congruent modulo size (schema 1 makes them
-    so) and the aligned block inside the memslot."""
+def huge_mapping_ok(sc: Scenario, ipa: int, size: int) -> bool:
+    """fault_supports_stage2_huge_mapping(): the memslot's GPA and HVA congruent modulo size (every
+    layout makes them so) and the aligned block inside the memslot: a block never spans two slots."""
     start = ipa & ~(size - 1)
-    return start >= MEMSLOT_GPA and start + size <= MEMSLOT_GPA + MEMSLOT_SIZE and \
-        (MEMSLOT_HVA - MEMSLOT_GPA) % size == 0
+    gpa, end = sc.slot_gpa, sc.slot_gpa + sc.slot_size
+    return start >= gpa and start + size <= end and (sc.slot_hva - gpa) % size == 0
 
 
 def granule_at(sc: Scenario, level: int) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..hw.memattr import s2_memattr_name
-from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE
 from .facts import existing_leaf
 from .registry import declare
 
@@ -52,8 +51,8 @@ def _walk_state(case, v, ctx):
         pa = (pte & ctx.geo.addr_mask()) + (v["ipa"] & (size - 1) & ~(ctx.sc.page_size - 1))
         d["know"] |= {"pfn": pa >> ctx.sc.page_shift, "pa": pa}
         if v["fsc"] is None and ctx.sc.has_memslot(v["ipa"]):
-            d["know"] |= {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, "ro" not in ctx.sc.slot),
-                          "hva": MEMSLOT_HVA + v["ipa"] - MEMSLOT_GPA}
+            d["know"] |= {"memslot": (ctx.sc.slot_gpa, ctx.sc.slot_size, "ro" not in ctx.sc.slot),
+                          "hva": ctx.sc.hva_of(v["ipa"])}
         if v["fsc"] == "access_flag":
             d["table"] = [{"level": v["walk"][-1].level, "ipa": v["ipa"], "state": "aged", "pte": pte}]
         elif v.get("hw_af"):
@@ -108,8 +107,9 @@ def _memslot_words(v) -> str:
     if v["slot_writable"] is None:
         where = "no memslot covers it (error hva)"
     else:
-        where = "memslot at {:#x}, hva {:#x}, slot {}".format(
-            MEMSLOT_GPA, v["hva"], "writable" if v["slot_writable"] else "read-only")
+        gpa, size, n = v["slot"]
+        where = "memslot {}at {:#x}, hva {:#x}, slot {}".format(
+            f"{n} " if n > 1 else "", gpa, v["hva"], "writable" if v["slot_writable"] else "read-only")
     return "gfn {:#x}: {}; write_fault={} (kvm_is_write_fault: {}).".format(
         v["gfn"], where, v["write_fault"], WRITE_FAULT_WHY[v["reason"]])
 
@@ -117,7 +117,7 @@ def _memslot_words(v) -> str:
 def _memslot_state(case, v, ctx):
     if v["slot_writable"] is None:
         return {"know": {"memslot": None, "hva": None}}
-    return {"know": {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, v["slot_writable"]), "hva": v["hva"]}}
+    return {"know": {"memslot": (v["slot"][0], v["slot"][1], v["slot_writable"]), "hva": v["hva"]}}
 
 
 declare("abort.memslot", ABORT, MMU_C, "fault", "memslot", _memslot_words,

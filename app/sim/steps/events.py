@@ -80,8 +80,7 @@ declare("mn.age", "kvm_mmu_notifier_clear_flush_young", KVM_MAIN_C, "event", "hv
 def _slot_state(case, v, ctx):
     if case == "none":
         return {"know": {"memslot": None}}
-    from ..scenario import MEMSLOT_GPA, MEMSLOT_SIZE
-    return {"know": {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, "ro" not in ctx.sc.slot), "ipa": v["ipa"]}}
+    return {"know": {"memslot": (v["slot"][0], v["slot"][1], "ro" not in ctx.sc.slot), "ipa": v["ipa"]}}
 
 
 declare("mn.hva_range", "__kvm_handle_hva_range", KVM_MAIN_C, "event", "memslot", {

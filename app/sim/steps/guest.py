@@ -32,6 +32,12 @@ def _foreign(v) -> str:
             "that is not its own.")
 
 
+def _foreign_vma(v) -> str:
+    return (f"The {instruction_words(v)} completes on {_on(v)} memory, but at host PA {v['got']:#x}, the memory "
+            f"that follows the VM_PFNMAP VMA whose block covers this IPA, not what the VMA here maps (PA "
+            f"{v['expect']:#x}): the guest reads or writes host memory that is not its own.")
+
+
 def _not_wb(v) -> str:
     what = "Exclusives" if v["instruction"] == "excl" else "Atomics"
     return (f"The {instruction_words(v)} reaches {_on(v)} memory. {what} are guaranteed only on Normal Write-Back "
@@ -79,7 +85,7 @@ declare("guest.result", "AArch64.MemSingle", ARM_ARM, "fault", "va", {
     "s2_device": _s2_device,
     "atomic_unaligned": lambda v: f"An {instruction_words(v)} must be naturally aligned: it takes an Alignment "
                                   "fault at EL1 whatever the memory type.",
-    "excl_not_wb": _not_wb, "lse_not_wb": _not_wb, "foreign_page": _foreign,
+    "excl_not_wb": _not_wb, "lse_not_wb": _not_wb, "foreign_page": _foreign, "foreign_vma": _foreign_vma,
     **{k: _completes for k in ("ldst", "ldst_unaligned", "pair", "pair_unaligned", "zva", "excl", "lse")},
 }, state=_guest_state, key=True, mail=True, decides=False)
 

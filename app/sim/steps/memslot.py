@@ -3,7 +3,7 @@
 kvm_vm_ioctl_check_extension() (arch/arm64/kvm/arm.c)."""
 from __future__ import annotations
 
-from ..scenario import MEMSLOT_GPA, MEMSLOT_HVA, MEMSLOT_SIZE
+from ..units import size_text
 from .registry import declare
 
 KVM_MAIN_C, MMU_C, ARM_C = "virt/kvm/kvm_main.c", "arch/arm64/kvm/mmu.c", "arch/arm64/kvm/arm.c"
@@ -33,16 +33,30 @@ declare("memslot.flags", "check_memory_region_flags", KVM_MAIN_C, "memslot", "me
          "cacheable_ok": "KVM_MEM_ENABLE_CACHEABLE_PFNMAP is in valid_flags"},
     key=True, mail=True)
 
+declare("slot.register", "kvm_set_memory_region", KVM_MAIN_C, "memslot", "memslot",
+        lambda v: "The VMM registers memslot {}: KVM_SET_USER_MEMORY_REGION for IPA [{:#x}, {:#x}) ({}), userspace "
+                  "address {:#x}, flags {}. No slot has this id yet, so KVM_MR_CREATE; its gfn range meets no other "
+                  "slot's (or -EEXIST). kvm_set_memslot() then asks the arch whether it may be created, walking "
+                  "the {} VMA{} in its userspace range.".format(
+                      v["n"], v["gpa"], v["gpa"] + v["size"], size_text(v["size"]), v["hva"], _slot_flags(v["flags"]),
+                      v["nvma"], "" if v["nvma"] == 1 else "s"),
+        code={"": "KVM_SET_USER_MEMORY_REGION(slot n): a new slot -> KVM_MR_CREATE\n"
+                  "gfn range overlaps another slot -> -EEXIST\nkvm_set_memslot() -> the arch's prepare"},
+        state=lambda case, v, ctx: {"know": {"memslot": (v["gpa"], v["size"], "ro" not in v["flags"]),
+                                             "hva": v["hva"]}}, key=True)
+
 declare("prepare.entry", PREPARE, MMU_C, "memslot", "memslot", {
     "": "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends below the VM's {ipa}-bit IPA space, so no "
         "-EFAULT.",
+    "beyond": "KVM_MR_CREATE of slot [{gpa:#x}, {end:#x}): the slot ends above the VM's {ipa}-bit IPA space, "
+              "which the guest could never address: -EFAULT.",
     "flags_only": "KVM_MR_FLAGS_ONLY of slot [{gpa:#x}, {end:#x}): the checks of registration run again, on the "
                   "VMAs there now and with the new flags.",
     "delete": "KVM_MR_DELETE: nothing to check, return 0.",
 }, code={"*": "change is not create/move/flags-only -> accept, no checks\n"
               "slot ends above 2^ipa_bits -> -EFAULT"},
     state=lambda case, v, ctx: None if case == "delete" else
-    {"know": {"memslot": (MEMSLOT_GPA, MEMSLOT_SIZE, "ro" not in ctx.sc.slot)}})
+    {"know": {"memslot": (ctx.sc.slot_gpa, ctx.sc.slot_size, "ro" not in ctx.sc.slot)}}, mail={"beyond"})
 
 declare("prepare.gmem", PREPARE, MMU_C, "memslot", "memslot",
         "A guest_memfd slot whose memory userspace can also map (the guest_memfd is mmap-able and shared, as "
@@ -61,8 +75,20 @@ declare("prepare.vma_loop", PREPARE, MMU_C, "memslot", "vma", {
         v["hva"], "one VMA" if v["n"] == 1 else f"{v['n']} VMAs (the events split it)", _flags(v["flags"])),
     "none": "Walk the VMAs covering HVA [{hva:#x}, +1 GiB): there is none any more (the VMM unmapped them all), so "
             "there is nothing to check.",
-}, code={"*": "for each VMA over the slot's user range:"},
-    state=lambda case, v, ctx: {"know": {"hva": MEMSLOT_HVA}})
+    "layout_none": "find_vma_intersection() over the slot's userspace range from HVA {hva:#x}: there is no VMA "
+                   "any more (the VMM unmapped them all), so there is nothing to check.",
+    "layout": lambda v: "find_vma_intersection() over the slot's userspace range: VMA {} of {}, HVA [{:#x}, {:#x}), "
+                        "flags {}{}.".format(v["k"], v["n"], v["hva"], v["end"], _flags(v["flags"]),
+                                             " (anonymous RAM: the configured VMA is mapped over it only later)"
+                                             if v["remap"] else ""),
+    "layout_now": lambda v: "find_vma_intersection() over the slot's userspace range as it is now: VMA {} of {}, "
+                            "HVA [{:#x}, {:#x}) as laid out{}, flags {}.".format(
+                                v["k"], v["n"], v["hva"], v["end"],
+                                "" if v["pieces"] == 1 else f", in {v['pieces']} pieces the events left",
+                                _flags(v["flags"])),
+}, code={"*": "for each VMA over the slot's user range:"}, mail={"layout", "layout_now", "layout_none"},
+    state=lambda case, v, ctx: {"know": {"hva": v["hva"], **({"vma": v["flags"]} if case.startswith("layout_") or
+                                                            case == "layout" else {})}})
 
 NO_MTE_WHY = {
     "driver": "A driver's mapping never has it.",
@@ -131,3 +157,10 @@ declare("cap.arch_supports", "kvm_arch_supports_cacheable_pfnmap", MMU_C, "cap",
 def _flags(flags) -> str:
     from .words import flags_text
     return flags_text(flags)
+
+
+SLOT_FLAG_WORDS = {"log": "KVM_MEM_LOG_DIRTY_PAGES", "ro": "KVM_MEM_READONLY", "gmem": "KVM_MEM_GUEST_MEMFD"}
+
+
+def _slot_flags(flags) -> str:
+    return "|".join(w for k, w in SLOT_FLAG_WORDS.items() if k in flags) or "0"

@@ -39,7 +39,10 @@ VMA_SIZE_NOTES = {"pud_demoted": "PUD block does not fit the memslot: try PMD",
                   "pmd_demoted": "PMD block does not fit the memslot: PAGE_SIZE",
                   "vma_demoted": "the larger block would start before the VMA (an event split it): smaller",
                   "past_vma": "the block starts at this HVA, so ALIGN(hva, size) is hva itself and the test against "
-                              "vm_end passes: the block reaches past the end of the VMA, over HVAs the VMM unmapped"}
+                              "vm_end passes: the block reaches past the end of the VMA, over HVAs the VMM unmapped",
+                  "over_vma": "the block starts at this HVA, so ALIGN(hva, size) is hva itself and the test against "
+                              "vm_end passes: the block reaches past the end of the VMA, over HVAs another VMA of "
+                              "the memslot maps"}
 
 
 def _vma_size_words(v) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from flask import Blueprint, Response, redirect, render_template, request
 
 from ...permalink import ScenarioError, canonical_query, canonical_url, resolve_model
-from ...present import compare, figure_export, figures, ogimage, presenters, preview, stage
+from ...present import compare, figure_export, figures, ogimage, presenters, preview, space, stage
 from ...present.summary import title
 from ...present.text import render as render_text
 from ...sim import KERNELS, MODELS, SERIES
@@ -109,6 +109,7 @@ def every_model(req: Wanted):
 
 def _every_model(sc) -> str:
     runs = {mid: traces.trace(mid, sc) for mid in KERNELS}
+    slots = space.slots_by_model(sc, runs) if sc.has_layout else []
     rows = [{"label": "KVM_SET_USER_MEMORY_REGION", "cells": [
         {**compare.matrix_cell(tr, None), "href": canonical_url(mid, sc, 1)} for mid, tr in runs.items()]}]
     rows.append({"label": "KVM_CHECK_EXTENSION(243)", "cells": [
@@ -117,7 +118,10 @@ def _every_model(sc) -> str:
     for i, f in enumerate(sc.faults):
         rows.append({"label": f"fault {i + 1}: {f.access} at {f.ipa:#x}", "cells": [
             {**compare.matrix_cell(tr, i), "href": canonical_url(mid, sc)} for mid, tr in runs.items()]})
-    return render_template("all.html", rows=rows, models=list(KERNELS), sc=sc, title=title(sc),
+    for row in slots:
+        for c in row["cells"]:
+            c["href"] = canonical_url(c["mid"], sc)
+    return render_template("all.html", rows=rows, slots=slots, models=list(KERNELS), sc=sc, title=title(sc),
                            query=canonical_query(sc))
 
 
@@ -220,5 +224,5 @@ def behaviour_map(name: str):
     def build():
         grid = traces.grid_diff(*ids) if diff else traces.grid(ids[0])
         return render_template("map.html", grid=grid, figure=figures.behaviour_map(grid, diff=diff), name=name,
-                               models=list(KERNELS), diff=diff), "text/html"
+                               models=list(KERNELS), diff=diff, vms=traces.vm_grid(*ids)), "text/html"
     return memoised(build)

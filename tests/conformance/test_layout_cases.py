@@ -1,0 +1,51 @@
+"""The whole-VM cases proposed for the probe (conformance/layout_cases.py): each permalink is canonical
+on every host a run can have, and the models' answers, which a recording will be compared with."""
+import pytest
+
+from app.permalink import canonical_query, parse_query
+from app.sim import simulate
+from conformance.layout_cases import BY_ID, CASES, split_query
+from tests.conftest import MODEL_IDS, story
+
+HOSTS = ({"fwb", "dic"}, {"fwb"}, set(), {"fwb", "dic", "mte"})
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_layout_case_has_a_canonical_permalink_on_every_host(case):
+    assert case.id.startswith("vm-")
+    for host in HOSTS:
+        link, why = case.permalink("v6.17", host)
+        if link is None:
+            assert "mte" in case.needs and "mte" not in host, why
+            continue
+        query = link.split("?", 1)[1]
+        parsed = parse_query(query)
+        assert parsed.ok, parsed.errors
+        assert canonical_query(parsed.scenario) == query
+
+
+def answer(case_id: str, model: str) -> str:
+    case = BY_ID[case_id]
+    link, _ = case.permalink(model, {"fwb", "dic", "mte"} if "mte" in case.needs else {"fwb", "dic"})
+    tr = simulate(model, parse_query(link.split("?", 1)[1]).scenario)
+    return " ".join(a.result for a in tr.slots) + " : " + story(tr)
+
+
+@pytest.mark.parametrize("model", MODEL_IDS)
+def test_what_the_models_expect_of_the_layout_cases(model):
+    assert answer("vm-two-slots", model) == ("ok ok : reg=ok | map normal RWX 4K | map device_nGnRE RW- 2M | "
+                                             "inject iabt | exit_mmio")
+    assert answer("vm-split-log", model) == "ok -EINVAL : reg=-EINVAL | not_run"
+    assert answer("vm-split-mte", model) == "ok -EINVAL : reg=-EINVAL | not_run"
+    block = "map device_nGnRE RW- 2M | no_fault" if model in ("v6.14", "patch-v3", "v6.17", "v7.1") else \
+        "map device_nGnRE RW- 4K | map normal RWX 4K"
+    assert answer("vm-split-block", model) == "ok ok : reg=ok | " + block
+    assert answer("vm-delslot2", model).endswith("delslot ok freed=2 unmapped=1 | exit_mmio | no_fault")
+
+
+def test_the_split_backing_is_memslot_1_over_a_dev_mem_page_and_anonymous_memory():
+    sc = parse_query(split_query(["40000000r", "40001000r"])).scenario
+    (slot,) = sc.layout.slots
+    assert [(v.start, v.size, v.mem) for v in slot.vmas] == [(0x4000_0000, 0x1000, "dev"),
+                                                             (0x4000_1000, (1 << 30) - 0x1000, "ram")]
+    assert story(simulate("v7.1", sc)) == "reg=ok | map device_nGnRE RW- 2M | no_fault"
