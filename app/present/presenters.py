@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from ..sim import hazards
 from ..sim.hw.pgtable import DESC_FIELDS
 from ..sim.sources import ARCH, patch, tag
-from ..sim.trace import FaultResult, Step, Trace, decisive_step
+from ..sim.trace import FaultResult, Step, Trace, decisive_step, worst_hazard
 from ..sim.units import size_text
 
 MEMTYPE_NAMES = {"normal": "Normal", "normal_nc": "Normal Non-cacheable", "device_nGnRE": "Device-nGnRE",
@@ -153,14 +153,27 @@ def overall_verdict(tr: Trace) -> Verdict | None:
     return memslot_verdict(tr) or (fault_verdict(tr.faults[-1]) if tr.faults else None)
 
 
-def fault_verdict(f: FaultResult, first: int | None = None) -> Verdict:
+def fault_verdict(f: FaultResult, first: int | None = None, n: int | None = None) -> Verdict:
     """The fault's verdict: KVM's answer, its host-safety hazard and what the guest then sees.
-    first: the trace position of the fault's first step, for the link to the deciding step."""
+    first: the trace position of the fault's first step, for the link to the deciding step; n: the
+    step shown, which sees a hazard only from the step that causes it and the guest's side only
+    from its re-run (None: the whole trace)."""
     v = _answer(f)
+    hazard, rerun = _reached(f, first, n, "guest.result")
     step = next((s for s in reversed(f.steps) if s.id == "guest.result"), None)
     decided = None if first is None or f.decider is None else first + f.decider
-    return replace(v, ok=v.ok and f.hazard is None, hazard=f.hazard, guest_then=step.text if step else "",
+    return replace(v, ok=v.ok and hazard is None, hazard=hazard, guest_then=step.text if step and rerun else "",
                    decided_n=decided)
+
+
+def _reached(item, first: int | None, n: int | None, step_id: str | None = None):
+    """What of a fault or event step n has reached (n None: all of it): the hazards met so far, and
+    whether the step with step_id (the guest's re-run) has been shown. first: the item's first step."""
+    def seen(i: int | None) -> bool:
+        return n is None or first is None or i is None or first + i <= n
+    met = [(k, i) for k, i in item.hazards if seen(i)]
+    at = next((i for i in range(len(item.steps) - 1, -1, -1) if item.steps[i].id == step_id), None)
+    return worst_hazard(met, item.steps), at is not None and seen(at)
 
 
 def _answer(f: FaultResult) -> Verdict:
@@ -171,9 +184,10 @@ def _answer(f: FaultResult) -> Verdict:
         return Verdict(True, f"{verb} {MEMTYPE_NAMES[leaf.memtype]}, {leaf.perm}, {size_text(leaf.size)}",
                        "at fault time (kvm_handle_guest_abort)",
                        "nothing: KVM handles the fault and KVM_RUN carries on",
-                       f"the access completes as {MEMTYPE_NAMES.get(f.effective['type'], '?')}"
+                       f"{MEMTYPE_NAMES.get(f.effective['type'], '?')} memory"
                        + (" (forced by FWB)" if f.effective and f.effective["forced_by_fwb"] else "")
-                       if f.effective else "the access completes", check)
+                       + "; its instruction is run again on it" if f.effective else
+                       "its instruction is run again on the new entry", check)
     if f.outcome == "run_error":
         return Verdict(False, f"Rejected at fault time: KVM_RUN fails with {f.errno}",
                        "at fault time, inside the KVM_RUN ioctl",
@@ -212,16 +226,18 @@ CHANGE_WORDS = {"unmapped": ("stage-2 leaf unmapped", "stage-2 leaves unmapped")
                 "wrprotected": ("leaf write-protected", "leaves write-protected")}
 
 
-def event_verdict(ev) -> Verdict:
-    """What a host event did to the stage-2 table, and its hazard."""
+def event_verdict(ev, first: int | None = None, n: int | None = None) -> Verdict:
+    """What a host event did to the stage-2 table, and its hazard (from the step that causes it, as
+    fault_verdict sees it)."""
+    hazard, _ = _reached(ev, first, n)
     changes = ", ".join(f"{n} {CHANGE_WORDS[what][n > 1]}" if what in CHANGE_WORDS else f"{n} {what}"
                         for what, n in ev.changes if n) or "nothing to change"
     ok = ev.result in ("ok", "not_run")
     head = f"{EVENT_WORDS.get(ev.kind, ev.kind)}: " + (changes if ev.result == "ok" else f"the ioctl fails {ev.result}"
                                                        if ev.result != "not_run" else "not run")
-    return Verdict(ok and ev.hazard is None, head, "between faults, in the host", "the ioctl's answer: " + ev.result
+    return Verdict(ok and hazard is None, head, "between faults, in the host", "the ioctl's answer: " + ev.result
                    if ev.kind in ("logon", "logoff", "delslot") else "nothing: the host acted on its own memory",
-                   "nothing at once: its next access meets the table as the event left it", "", hazard=ev.hazard)
+                   "nothing at once: its next access meets the table as the event left it", "", hazard=hazard)
 
 
 def _check(s: Step | None) -> str:

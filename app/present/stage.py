@@ -81,14 +81,14 @@ def box(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> Box:
         ev = tr.events[snap.event]
         reveal = reveal_steps(tr, "event")[snap.event]
         if snap.verdict is not None:
-            v = presenters.event_verdict(ev)
+            v = presenters.event_verdict(ev, presenters.phase_starts(tr)[("event", snap.event)], snap.n)
             return Box("decided", v.headline, v, reveal=reveal)
         return Box("deciding", f"Host event {snap.event + 1}: {ev.kind}…", last_fact=_last_fact(steps, snap.n),
                    reveal=reveal)
     f = tr.faults[snap.fault]
     reveal = reveals[snap.fault]
     if snap.verdict is not None:
-        v = presenters.fault_verdict(f, presenters.phase_starts(tr)[("fault", snap.fault)])
+        v = presenters.fault_verdict(f, presenters.phase_starts(tr)[("fault", snap.fault)], snap.n)
         return Box("decided", v.headline, v, reveal=reveal)
     return Box("deciding", f"Fault {snap.fault + 1}: deciding…", last_fact=_last_fact(steps, snap.n),
                reveal=reveal)
@@ -222,12 +222,12 @@ def _phases(tr: Trace, steps: list, snap: Snapshot, reveals: list) -> list[dict]
         elif sv.fault is not None:
             r = reveals[sv.fault]
             if r is not None and snap.n >= r:
-                v = presenters.fault_verdict(tr.faults[sv.fault])
+                v = presenters.fault_verdict(tr.faults[sv.fault], sv.n, snap.n)
                 outcome = (f"⚠ {v.hazard_words}: " if v.hazard else "") + v.headline
         elif sv.event is not None:
             r = reveal_steps(tr, "event")[sv.event]
             if r is not None and snap.n >= r:
-                v = presenters.event_verdict(tr.events[sv.event])
+                v = presenters.event_verdict(tr.events[sv.event], sv.n, snap.n)
                 outcome = (f"⚠ {v.hazard_words}: " if v.hazard else "") + v.headline
         label = {"memslot": "Memslot registration" if len(tr.slots) <= 1 else
                  f"Memslot registration ({len(tr.slots)} slots)", "cap": "Capability query"}.get(sv.phase)

@@ -114,3 +114,28 @@ def test_host_events_are_phases_of_the_page_with_their_own_verdict(client):
     assert total == sum(len(f["steps"]) for f in api["faults"]) + sum(len(e["steps"]) for e in api["events"]) + \
         len(api["memslot"]["steps"]) + len(api["capability"]["steps"])
     assert "KVM_RUN error" in html or "-EFAULT" in html                 # the fault after the unmap finds no VMA
+
+
+@pytest.mark.parametrize("url", [V3_OOPS, "/v6.14/?vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r.ua",
+                                 "/v6.17/?" + UDMABUF])
+def test_the_verdict_box_shows_a_hazard_and_the_guests_side_only_from_the_step_that_reaches_them(client, url):
+    from app.permalink import parse_url
+    from app.present import presenters
+    from app.sim import simulate
+    mid, parsed = parse_url(url)
+    tr = simulate(mid, parsed.scenario)
+    starts = presenters.phase_starts(tr)
+    hazard_at = min(starts[("fault", i)] + at for i, f in enumerate(tr.faults) for _, at in f.hazards)
+    rerun_at = [starts[("fault", i)] + j for i, f in enumerate(tr.faults) for j, s in enumerate(f.steps)
+                if s.id == "guest.result"]
+    seen_hazard = seen_rerun = False
+    total = len(tr.all_steps())
+    for n in range(1, total + 1):
+        box = verdict_box(page(client, f"{url}&step={n}" if n < total else url))
+        if 'data-testid="hazard"' in box:
+            assert n >= hazard_at, (n, hazard_at)
+            seen_hazard = True
+        if 'data-testid="guest-then"' in box:
+            assert any(r <= n for r in rerun_at), n
+            seen_rerun = True
+    assert seen_hazard and seen_rerun
