@@ -182,6 +182,21 @@ def test_a_vma_cut_inside_a_pmd_unmaps_the_whole_pmd_at_stage_2():
         assert _unmapped(tr.events[0]) == [(0x4000_0000, 0x200_0000), (0x4000_4000, 0x4000)], m
 
 
+def test_with_hardware_af_the_retried_access_makes_a_relaxed_leaf_young():
+    """Recorded (conformance anon-age-log): an aged leaf that a write relaxes keeps AF clear
+    (kvm_pgtable_stage2_relax_perms() sets S2AP and XN only); the guest's retried store then walks a leaf
+    it may use, and with FEAT_HAFDBS and VTCR_EL2.HA the walk sets AF: the next aging finds it young."""
+    for m in MODEL_IDS:
+        tr = run(m, "host=fwb,dic,ha&f=40000000w,age:40000000,logon,40000000w,age:40000000")
+        assert tr.faults[1].outcome == "relax" and not tr.faults[1].s2.pte & (1 << 10), m
+        assert dict(tr.events[2].changes).get("aged") == 1, m
+        # Without ha the store's first fault is the access-flag fault (handle_access_fault() makes the leaf
+        # young), and its permission fault comes after, a fault of the permalink's own.
+        tr = run(m, "host=fwb,dic&f=40000000w,age:40000000,logon,40000000w.af,40000000w,age:40000000")
+        assert [f.outcome for f in tr.faults] == ["map", "resume", "relax"], m
+        assert tr.faults[2].s2.pte & (1 << 10) and dict(tr.events[2].changes).get("aged") == 1, m
+
+
 def test_unmapping_a_cacheable_leaf_without_fwb_cleans_it_and_one_without_a_linear_alias_is_a_hazard():
     for m in MODEL_IDS:
         e = run(m, "host=dic&f=40000000r,unmap:40000000").events[0]
