@@ -63,15 +63,15 @@ def run_event(m, ctx, ev: Event, s2: Stage2, trace: bool, at: int, after: int) -
 
 
 def split_points(state, start: int, end: int, pmd: int) -> list[tuple[int, int]]:
-    """The cuts (the IPA of the cut, the base of its PMD range) whose PMD range's MMU notifier a munmap() or mmap(MAP_FIXED) of [start, end)
-    calls before its own, where it splits a VMA (vms_gather_munmap_vmas() in mm/vma.c: the first VMA at
-    `start`, then the last at `end`): __split_vma() -> vma_adjust_trans_huge() -> split_huge_pmd_if_needed()
-    (mm/huge_memory.c: 6.12.117:2991, v6.14:3007, 6.17.8:3093, 7.1.3:3408, 7.3.4:3510) invalidates the PMD
-    range around a split address that is not PMD-aligned when the VMA covers that range whole, and
-    __split_huge_pmd() (6.12.117:2964, v6.14:2980, 6.17.8:3066, 7.1.3:3381, 7.3.4:3483) calls
-    mmu_notifier_invalidate_range_start() on it before it looks for a huge PMD (mm_find_pmd() finds the
-    PMD entry whenever the PUD is present). A merge of the new VMA never does: commit_merge() tests the
-    target's old bounds, which stop at the range. hugetlbfs VMAs are cut only at huge-page boundaries."""
+    """The cuts (the IPA of the cut, the base of its PMD range) whose PMD range's MMU notifier a munmap() or
+    mmap(MAP_FIXED) of [start, end) calls before its own, where it splits a VMA (vms_gather_munmap_vmas() in
+    mm/vma.c: the first VMA at `start`, then the last at `end`): __split_vma() -> vma_adjust_trans_huge() ->
+    split_huge_pmd_if_needed() (mm/huge_memory.c: 6.12.117:2991, v6.14:3007, 6.17.8:3093, 7.1.3:3408,
+    7.3.4:3510) invalidates the PMD range around a split address that is not PMD-aligned when the VMA covers
+    that range whole, and __split_huge_pmd() (6.12.117:2964, v6.14:2980, 6.17.8:3066, 7.1.3:3381, 7.3.4:3483)
+    calls mmu_notifier_invalidate_range_start() on it before it looks for a huge PMD (mm_find_pmd() finds the
+    PMD entry whenever the PUD is present). A merge of the new VMA never does: commit_merge() tests the target's
+    old bounds, which stop at the range. hugetlbfs VMAs are cut only at huge-page boundaries."""
     out = []
     first = state.vma_at(start)
     if first is not None and first[0] < start:
