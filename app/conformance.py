@@ -173,7 +173,8 @@ def real_event(op: dict, window: tuple[int, int]) -> dict:
     r = {"outcome": "event", "event": op["event"], "result": "ok" if result == "0" else result,
          "unmap": _clip(_calls(op, "unmap"), window), "wrprotect": _clip(_calls(op, "wrprotect"), window)}
     if op["op"] == "age":
-        r["young"] = any(c.split(" (x")[0] == "young ret=1" for c in op.get("kvm", ()))
+        r["young"] = op["young"] if "young" in op else \
+            any(c.split(" (x")[0] == "young ret=1" for c in op.get("kvm", ()))
     return r
 
 
@@ -333,19 +334,48 @@ def compare_case(fx: dict, case: dict) -> dict:
 STATUSES = ("same", "known", "differs", "not_compared")
 
 
+COMPARED = ("same", "known", "differs")
+EVENT_KINDS = ("unmap", "replace", "age", "logon", "logoff", "delslot")
+
+
+def tally(rows) -> dict:
+    """Counts of compared rows: per status, how many had host events and which event kinds they had,
+    and why the others were not compared."""
+    out: dict = {s: 0 for s in STATUSES + ("bad_permalink", "no_model")}
+    out |= {"compared": 0, "with_events": 0, "events": {k: 0 for k in EVENT_KINDS}, "not_compared_why": {}}
+    for r in rows:
+        out[r["status"]] = out.get(r["status"], 0) + 1
+        if r["status"] in COMPARED:
+            out["compared"] += 1
+            if r.get("events"):
+                out["with_events"] += 1
+                for e in r["events"]:
+                    out["events"][e.split(":")[0]] += 1
+        elif r["status"] == "not_compared":
+            out["not_compared_why"][r["why"]] = out["not_compared_why"].get(r["why"], 0) + 1
+    return out
+
+
+def add_tally(a: dict, b: dict) -> dict:
+    keys = STATUSES + ("bad_permalink", "no_model", "compared", "with_events", "cases")
+    out = {k: a.get(k, 0) + b.get(k, 0) for k in keys}
+    out["events"] = {k: a.get("events", {}).get(k, 0) + b.get("events", {}).get(k, 0) for k in EVENT_KINDS}
+    why = dict(a.get("not_compared_why", {}))
+    for k, n in b.get("not_compared_why", {}).items():
+        why[k] = why.get(k, 0) + n
+    out["not_compared_why"] = why
+    return out
+
+
 @cache
 def campaign_report() -> dict[str, dict]:
     """Each run's random campaign compared: counts, and the rows that are not the same."""
     out = {}
     for fx in campaigns():
         rows = [compare_case(fx, c) for c in fx["cases"]]
-        counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES + ("bad_permalink", "no_model")}
-        why: dict[str, int] = {}
-        for r in rows:
-            if r["status"] == "not_compared":
-                why[r["why"]] = why.get(r["why"], 0) + 1
-        out[run_id(fx)] = {"file": fx["file"], "seed": fx["campaign"]["seed"], "cases": len(rows), **counts,
-                           "not_compared_why": why, "model": fx.get("model"), "kernel": fx["kernel"]["version"],
+        out[run_id(fx)] = {"file": fx["file"], "seed": fx["campaign"]["seed"], "cases": len(rows), **tally(rows),
+                           "model": fx.get("model"), "kernel": fx["kernel"]["version"],
+                           "granule": fx["kernel"].get("granule", "4k"),
                            "rows": [r for r in rows if r["status"] not in ("same", "not_compared")]}
     return out
 
@@ -364,15 +394,25 @@ def report() -> dict:
     models = []
     for mid in KERNELS:
         mine = [r for r in rows if r["model"] == mid]
-        counts = {s: sum(r["status"] == s for r in mine) for s in STATUSES}
         drawn = [c for c in camp.values() if c["model"] == mid]
-        random_counts = {s: sum(c[s] for c in drawn) for s in STATUSES}
+        random_counts: dict = tally(())
+        for c in drawn:
+            random_counts = add_tally(random_counts, {k: v for k, v in c.items() if k != "rows"})
+        by_granule = []
+        for g in sorted({r["granule"] for r in mine}):
+            rnd: dict = tally(())
+            for c in drawn:
+                if c["granule"] == g:
+                    rnd = add_tally(rnd, {k: v for k, v in c.items() if k != "rows"})
+            by_granule.append({"granule": g, "kernels": sorted({r["label"] for r in mine if r["granule"] == g}),
+                               "runs": len({r["run"] for r in mine if r["granule"] == g}),
+                               "hand": tally(r for r in mine if r["granule"] == g), "random": rnd})
+        hand = tally(mine)
         models.append({"model": mid, "kernels": sorted({r["label"] for r in mine}),
                        "granules": sorted({r["granule"] for r in mine}),
                        "source_read_only": SOURCE_READ_ONLY.get(mid) if not mine else None,
-                       "compared": counts["same"] + counts["known"] + counts["differs"], **counts,
-                       "random": {"compared": random_counts["same"] + random_counts["known"] + random_counts["differs"],
-                                  **random_counts}})
+                       **{k: hand[k] for k in STATUSES}, "compared": hand["compared"], "hand": hand,
+                       "random": random_counts, "by_granule": by_granule})
     waiting = sorted({(fx["kernel"]["version"], fx.get("model") or "") for fx in fixtures()
                       if fx.get("model") not in MODELS})
     return {"schema": 1, "runs": runs, "models": models, "bugs": {"split_slot": split_slot_rows(),

@@ -527,7 +527,18 @@ def _event_result(case, i: int, page: int, events: list, leaves: dict) -> dict:
     if calls:
         res["kvm"] = _summarise(calls)
     if op == "age":
-        aged = union(_ranges(calls, "test_clear_young", "mkold=1"))
+        # Only what KVM did in the probe's slot: a sample of another mapping of the VMM's would age its
+        # own memslot. Each mkold call is paired with the return after it.
+        slot = (0x4000_0000, 0x4000_0000 + page * page // 8)
+        mine = [r for r in _ranges(calls, "test_clear_young", "mkold=1") if slot[0] <= r[0] < slot[1]]
+        young = False
+        for n, c in enumerate(calls):
+            if c.startswith("test_clear_young ") and "mkold=1" in c.split():
+                lo = int(dict(_KV.findall(c))["ipa"], 16)
+                after = calls[n + 1] if n + 1 < len(calls) else ""
+                young |= slot[0] <= lo < slot[1] and after == "young ret=1"
+        res["young"] = young
+        aged = union(mine)
         if len(aged) == 1:
             # DAMON asks KVM about the page of each address it samples and the next (the address is
             # random inside its page), a PMD-mapped THP from that address for a PMD: the event is named by

@@ -163,7 +163,7 @@ static void setup_kprobes(void)
 		rec("@@K %.*s %s", (int)strcspn(name, " "), name, e ? err_name(-e) : "ok");
 		n += !e;
 	}
-	write_file(TRACING "/buffer_size_kb", "256", 0);
+	write_file(TRACING "/buffer_size_kb", "4096", 0);
 	if (n && !write_file(TRACING "/events/kprobes/enable", "1", 0))
 		trace_ok = 1;
 	/* The tracepoint with the ESR_EL2 of every guest abort. */
@@ -177,6 +177,8 @@ static void setup_kprobes(void)
  * read without blocking and consumes what it returns: clearing `trace` instead would reset the ring
  * buffer, which waits for an RCU grace period every time (slow under TCG). */
 static int trace_fd = -1;
+
+static int aged_calls;        /* kvm_pgtable_stage2_test_clear_young(mkold) calls seen (damon_age()) */
 
 static void drain_trace(int op)
 {
@@ -202,6 +204,8 @@ static void drain_trace(int op)
 				ev = strstr(line, " kvm_guest_fault:");
 			if (line[0] == '#' || !ev)
 				continue;
+			if (!strncmp(ev + 1, "s2v_young:", 10) && strstr(ev, "mkold=1"))
+				aged_calls++;
 			rec("@@T %s %d %s", cur, op, ev + 1);
 		}
 		buf[done] = save;
@@ -628,10 +632,10 @@ static int replace_range(struct slotdesc *sd, uint8_t *at, size_t len, size_t fi
  * is cleared there. The sampled address is random inside its page, so KVM is asked about that page
  * and the next one (__kvm_handle_hva_range() rounds the end up); a PMD-mapped THP is aged from the
  * sampled address for HPAGE_PMD_SIZE. The kprobes record each range; the harness names the event by
- * their union. Stopped after 50 ms. (Debian's kernels have no IDLE_PAGE_TRACKING, and MADV_PAGEOUT
+ * their union. (Debian's kernels have no IDLE_PAGE_TRACKING, and MADV_PAGEOUT
  * reclaims without a reference check.) */
 #define DAMON "/sys/kernel/mm/damon/admin/kdamonds"
-static int damon_age(uint8_t *at, size_t len)
+static int damon_age(uint8_t *at, size_t len, int op)
 {
 	char b[64];
 	int e;
@@ -648,9 +652,11 @@ static int damon_age(uint8_t *at, size_t len)
 #define CTX(x) (snprintf(path, sizeof path, "%s/%s", c, x), path)
 	if ((e = write_file(CTX("operations"), "vaddr", 0)))
 		return e;
-	write_file(CTX("monitoring_attrs/intervals/sample_us"), "1000", 0);
-	write_file(CTX("monitoring_attrs/intervals/aggr_us"), "20000", 0);
-	write_file(CTX("monitoring_attrs/intervals/update_us"), "1000000", 0);
+	/* A sample every 5 ms, and no update of the target's regions from the process's mappings while it
+	 * runs (damon_va_update() would widen them to the whole address space). */
+	write_file(CTX("monitoring_attrs/intervals/sample_us"), "5000", 0);
+	write_file(CTX("monitoring_attrs/intervals/aggr_us"), "100000", 0);
+	write_file(CTX("monitoring_attrs/intervals/update_us"), "1000000000", 0);
 	write_file(CTX("targets/nr_targets"), "1", 0);
 	snprintf(b, sizeof b, "%d", getpid());
 	write_file(CTX("targets/0/pid_target"), b, 0);
@@ -671,11 +677,32 @@ static int damon_age(uint8_t *at, size_t len)
 		write_file(CTX(rp), b, 0);
 	}
 #undef CTX
+	/* DAMON ages a page only if it is on an LRU list (damon_get_folio(): folio_test_lru()); the pages
+	 * faulted in last still sit in this CPU's LRU-add batch. MADV_COLD of a scratch page of our own calls
+	 * lru_add_drain() first (madvise_cold()), which moves them onto the LRU. */
+	static uint8_t *scratch;
+	if (!scratch && (scratch = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) ==
+	    MAP_FAILED)
+		scratch = NULL;
+	if (scratch) {
+		scratch[0] = 1;
+		madvise(scratch, PAGE, MADV_COLD);
+	}
+	drain_trace(op);
+	aged_calls = 0;
 	if ((e = write_file(DAMON "/0/state", "on", 0))) {
 		rec("@@E %s 0 damon state %s", cur, err_name(-e));
 		return e;
 	}
-	usleep(50000);
+	/* Until DAMON has sampled every region once (each sample asks KVM to age, if the host maps the page
+	 * at all), or for 200 ms once it has begun; at most 1 s. Its thread may take a while to start under
+	 * TCG: a fixed wait sometimes ended before any sample. */
+	for (int i = 0; i < 500; i++) {
+		usleep(2000);
+		drain_trace(op);
+		if ((size_t)aged_calls >= n || (aged_calls && i >= 100))
+			break;
+	}
 	write_file(DAMON "/0/state", "off", 0);
 	write_file(DAMON "/nr_kdamonds", "0", 0);
 	return 0;
@@ -683,7 +710,7 @@ static int damon_age(uint8_t *at, size_t len)
 
 /* Perform event `c` ('U' unmap, 'R' replace, 'A' age, 'L' logging on, 'l' logging off, 'D' delete
  * the slot) on pages [page, page+npages) of the test slot. Returns 0 or -errno. */
-static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned long npages)
+static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned long npages, int op)
 {
 	uint8_t *at = sd->back ? sd->back + page * PAGE : NULL;
 	size_t len = npages ? npages * PAGE : TEST_SIZE - page * PAGE;     /* 0: to the end of the slot */
@@ -693,7 +720,7 @@ static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned 
 	case 'R':
 		return replace_range(sd, at, len, page * PAGE / SZ_4K);
 	case 'A':
-		return damon_age(at, len);
+		return damon_age(at, len, op);
 	case 'L':
 	case 'l': {
 		/* The slot keeps its flags when KVM refuses the change: so does the VMM's copy, which a
@@ -924,7 +951,7 @@ static void run_case(char *line)
 					op = (int)v;
 					if (opev[op - 1]) {
 						rec("@@O %s %d %c %lu %lu", id, op, opev[op - 1], evpage[op - 1], evn[op - 1]);
-						int e = host_event(&sd, opev[op - 1], evpage[op - 1], evn[op - 1]);
+						int e = host_event(&sd, opev[op - 1], evpage[op - 1], evn[op - 1], op);
 						drain_trace(op);
 						rec("@@E %s %d event %s", id, op, err_name(-e));
 					} else {
