@@ -38,6 +38,28 @@ SOURCE_READ_ONLY: dict[str, str] = {
 
 # A run recorded before the probe read ID_AA64MMFR1_EL1: whether its stage 2 sets the access flag itself
 # (the permalink's `ha`), which decides what an access after an age event does, is not known.
+# What the recordings cannot show, and why (shown on /conformance/ and in the README).
+QEMU_LIMITS = (
+    "QEMU's TCG performs DC CIVAC without a stage-2 walk, so cache maintenance to an IPA outside every memslot "
+    "never faults: the `.cm` path (kvm_handle_guest_abort()'s cache-maintenance skip) is checked by reading the "
+    "source only, and no case issues DC CIVAC.",
+    "QEMU raises no stage-2 alignment fault (an unaligned access to a Device leaf) and no FSC 0x35 (an exclusive "
+    "or atomic to memory that does not support it): the `.ua` on Device and `.atomic` paths are checked by "
+    "reading the source only, and no case draws them.",
+    "Every QEMU CPU model recorded (max, cortex-a710, neoverse-n1) implements FEAT_HAFDBS (ID_AA64MMFR1_EL1.HAFDBS "
+    "2, read by the probe), and Debian's kernels set VTCR_EL2.HA: after an age event the next access sets the "
+    "access flag without a fault (host `ha`). The access-flag fault path (`.af`, handle_access_fault()) is reached "
+    "only on the patch-v3 kernel built here, whose configuration lacks CONFIG_ARM64_HW_AFDBM.",
+    "A walk that ends in a permission fault does not set the access flag in QEMU (the architecture lets it or "
+    "not); the models make the same choice, and the guest's retried access sets it.",
+    "Destroying a VM with a 52-bit IPA space on 16K pages takes QEMU about a minute (the kernel's range TLB "
+    "invalidation, one instruction at a time): the 16K campaigns draw no 52-bit VM (the hand-written cases keep "
+    "two).",
+    "Not QEMU's but the probe's: the host ages pages with DAMON's virtual-address monitor (mmu_notifier_clear_young(), "
+    "no TLB flush), where the models' `age` is page reclaim's clear_flush_young(); what the TLB holds is not "
+    "compared, and which pages KVM was asked to age is read from its calls.",
+)
+
 # The v3 patch leaves the mmap lock held after refusing a COW VM_PFNMAP, so a munmap() or mmap() event
 # after it never returns: the probe gives up on the VMM, and nothing after the event ran.
 VMM_HUNG = "the VMM hung in the event (the v3 patch's refusal left its mmap lock held: munmap() and mmap() wait " \
@@ -408,15 +430,16 @@ def report() -> dict:
                                "runs": len({r["run"] for r in mine if r["granule"] == g}),
                                "hand": tally(r for r in mine if r["granule"] == g), "random": rnd})
         hand = tally(mine)
-        models.append({"model": mid, "kernels": sorted({r["label"] for r in mine}),
+        why = add_tally(hand, random_counts)["not_compared_why"]
+        models.append({"model": mid, "kernels": sorted({r["label"] for r in mine}), "not_compared_why": why,
                        "granules": sorted({r["granule"] for r in mine}),
                        "source_read_only": SOURCE_READ_ONLY.get(mid) if not mine else None,
                        **{k: hand[k] for k in STATUSES}, "compared": hand["compared"], "hand": hand,
                        "random": random_counts, "by_granule": by_granule})
     waiting = sorted({(fx["kernel"]["version"], fx.get("model") or "") for fx in fixtures()
                       if fx.get("model") not in MODELS})
-    return {"schema": 1, "runs": runs, "models": models, "bugs": {"split_slot": split_slot_rows(),
-                                                                  "fsdax": list(bug_runs())},
+    return {"schema": 1, "runs": runs, "models": models, "qemu_limits": list(QEMU_LIMITS),
+            "bugs": {"split_slot": split_slot_rows(), "fsdax": list(bug_runs())},
             "no_model_yet": [{"kernel": k, "model": m or None} for k, m in waiting], "cases": rows,
             "random_rows": [r for c in camp.values() for r in c["rows"]]}
 

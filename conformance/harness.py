@@ -63,7 +63,11 @@ MODEL_NOTE = {
                    "these cases are read with a page-sized leaf and v6.14's VMA-based block sizing goes unchecked; "
                    "its THP-adjust gate lacks `device` (no recorded case has a device PFN under a huge stage-1 "
                    "leaf); hugetlb VMAs are not VM_MTE_ALLOWED on 6.12; its PFN lookup is __gfn_to_pfn_memslot(), "
-                   "not __kvm_faultin_pfn() (the same outcomes for these cases).",
+                   "not __kvm_faultin_pfn() (the same outcomes for these cases). Its small configuration lacks "
+                   "CONFIG_ARM64_HW_AFDBM, so kvm_get_vtcr() does not set VTCR_EL2.HA: stage 2 leaves the access "
+                   "flag to KVM although every recorded CPU model has FEAT_HAFDBS, and its permalinks say no `ha`: "
+                   "these are the runs where an access after an age event takes the access-flag fault "
+                   "(handle_access_fault()).",
 }
 
 # CPU models and the host variant each gives under QEMU 10 (checked against the boot log).
