@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 TEST_IPA, NOSLOT_IPA, PAGE = 0x4000_0000, 0x8000_0000, 0x1000
+MEMSLOT_SIZE = 0x4000_0000                     # schema 1's memslot, at TEST_IPA
 GRANULES = {0x1000: "4k", 0x4000: "16k"}
 BLOCK = {0x1000: "2m", 0x4000: "32m"}          # a level-2 block of each granule, the `pg` of a block
 EVENTS = {"unmap": "U", "replace": "R", "age": "A", "logon": "L", "logoff": "l", "delslot": "D"}
@@ -127,7 +128,10 @@ class Case:
             return f"{self.ipa(i, page):x}{OPS[op[0]][1]}"
         if op[0] not in RANGE_EVENTS:
             return op[0]
-        size = op[3] * page if op[3] else page * page // 8 - op[2] * page   # 0 pages: to the slot's end
+        # 0 pages: to the end of the probe's slot, which is the end of its memslot; the permalink's memslot
+        # is 1 GiB, so the same is to its end (what is left of a VMA past the probe's slot would still be
+        # there for a later memslot change to look at).
+        size = op[3] * page if op[3] else TEST_IPA + MEMSLOT_SIZE - self.ipa(i, page)
         return f"{op[0]}:{self.ipa(i, page):x}" + (f":{size:x}" if size != page else "")
 
     def permalink(self, model: str, host: set[str], page: int = PAGE, items: list[str] | None = None,
