@@ -10,9 +10,11 @@ Host events (the VMM's actions between two accesses; in a permalink's `f` list, 
 faults; the size is one host page unless given):
   unmap:<ipa>[:<size>]    munmap() of the part of the slot's VMA backing that IPA range: the MMU
                           notifier unmaps it at stage 2, and the range then has no VMA.
-  replace:<ipa>[:<size>]  mmap(MAP_FIXED) of a fresh mapping of the same kind over the range
-                          (anonymous private, shared anonymous, a new memfd, a hugetlb page, /dev/mem at
-                          the same offset); its pages carry new markers ("S2VN").
+  replace:<ipa>[:<size>]  mmap(MAP_FIXED) over the range of what the backing maps there: the same
+                          object where there is one to map again (the slot's memfd at the same offset,
+                          /dev/mem at the same PA), else a fresh private anonymous (THP: with
+                          MADV_HUGEPAGE) or hugetlb mapping, whose pages carry new markers ("S2VN"), as
+                          do /dev/mem's. Shared anonymous memory has no object to map again: not drawn.
   age:<ipa>[:<size>]      the host ages the range: DAMON's virtual-address monitor (sysfs), started on
                           the VMM for that range alone with a 1 ms sampling interval for 50 ms, makes
                           sampled pages old with ptep_clear_young_notify(), whose MMU notifier
@@ -29,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 TEST_IPA, NOSLOT_IPA, PAGE = 0x4000_0000, 0x8000_0000, 0x1000
+MEMSLOT_SIZE = 0x4000_0000                     # schema 1's memslot, at TEST_IPA
 GRANULES = {0x1000: "4k", 0x4000: "16k"}
 BLOCK = {0x1000: "2m", 0x4000: "32m"}          # a level-2 block of each granule, the `pg` of a block
 EVENTS = {"unmap": "U", "replace": "R", "age": "A", "logon": "L", "logoff": "l", "delslot": "D"}
@@ -125,7 +128,10 @@ class Case:
             return f"{self.ipa(i, page):x}{OPS[op[0]][1]}"
         if op[0] not in RANGE_EVENTS:
             return op[0]
-        size = op[3] * page if op[3] else page * page // 8        # 0 pages: the whole slot, one block
+        # 0 pages: to the end of the probe's slot, which is the end of its memslot; the permalink's memslot
+        # is 1 GiB, so the same is to its end (what is left of a VMA past the probe's slot would still be
+        # there for a later memslot change to look at).
+        size = op[3] * page if op[3] else TEST_IPA + MEMSLOT_SIZE - self.ipa(i, page)
         return f"{op[0]}:{self.ipa(i, page):x}" + (f":{size:x}" if size != page else "")
 
     def permalink(self, model: str, host: set[str], page: int = PAGE, items: list[str] | None = None,
@@ -139,6 +145,10 @@ class Case:
         if self.backing == "split":
             return None, ("a memslot over two VMAs (a one-page /dev/mem VM_PFNMAP, then anonymous memory) is not "
                           "expressible in schema 1, which has one VMA per slot")
+        if self.backing.endswith("4k") and any(op[0] in ("unmap", "replace") for op in self.ops):
+            return None, ("the slot's HVA is one page past 2 MiB alignment, which schema 1 cannot say (its HVAs are "
+                          "congruent with the IPAs): where munmap() cuts the VMA, the host invalidates the PMD ranges "
+                          "of the HVA (__split_huge_pmd()), not of the IPA")
         if vma is None and self.vm == "mte":
             # No test slot: the schema-1 memslot stands for the VMM's ordinary RAM, which an MTE VM
             # needs to be VM_MTE_ALLOWED (anonymous memory on an MTE host is).
@@ -153,7 +163,7 @@ class Case:
                 q.append("mt=" + mt)
             if mem != "ram":
                 q.append("mem=" + mem)
-        hs = ",".join(h for h in ("fwb", "dic", "mte", "lpa2") if h in host)
+        hs = ",".join(h for h in ("fwb", "dic", "mte", "lpa2", "ha") if h in host)
         if hs != "fwb,dic":
             q.append("host=" + hs)
         if self.vm:
@@ -289,7 +299,7 @@ def _cases() -> list[Case]:
              (T("r"), E("unmap", 1), T("r"), T("r", 1))),
         Case("thp-age", "THP: load (a block), age it, load", "thp", (T("r"), E("age", 0, 2), T("r"))),
         Case("memfd-age", "memfd: load, age the page, load", "memfd", (T("r"), E("age"), T("r"))),
-        Case("memfd-replace", "memfd: load, a fresh memfd over the page, load", "memfd",
+        Case("memfd-replace", "memfd: load, the same memfd mapped again over the page, load", "memfd",
              (T("r"), E("replace"), T("r"))),
         Case("devmem-unmap", "/dev/mem shared: load, munmap the page, load", "devmem",
              (T("r"), E("unmap"), T("r"))),
@@ -299,6 +309,23 @@ def _cases() -> list[Case]:
              (T("r"), E("logon"), T("r"))),
         Case("hugetlb-unmap", "hugetlb: load, munmap the whole huge page, load", "hugetlb",
              (T("r"), E("unmap", 0, 0), T("r"))),
+        # munmap() of part of a VMA splits it; __split_vma() -> vma_adjust_trans_huge() invalidates the
+        # whole PMD range around a split address that is not PMD-aligned (__split_huge_pmd()), so KVM
+        # unmaps the neighbours at stage 2 too, whether or not a huge page was there.
+        Case("anon-unmap-next", "anonymous memory: load pages 0 and 1, munmap page 0, load page 1", "anon",
+             (T("r"), T("r", 1), E("unmap"), T("r", 1))),
+        Case("memfd-unmap-mid", "memfd: load pages 0 and 5, munmap pages 2-3, load pages 0 and 5, munmap page 7, "
+             "load page 5", "memfd", (T("r"), T("r", 5), E("unmap", 2, 2), T("r"), T("r", 5), E("unmap", 7),
+                                      T("r", 5))),
+        Case("anon-replace-next", "anonymous memory: load pages 0 and 1, a fresh mapping over page 1, load pages 0 "
+             "and 1", "anon", (T("r"), T("r", 1), E("replace", 1), T("r"), T("r", 1))),
+        Case("devmem-unmap-end", "/dev/mem shared: load pages 0 and 511, munmap the last page, load page 0", "devmem",
+             (T("r"), T("r", 511), E("unmap", 511), T("r"))),
+        # Aging: DAMON samples an address inside each page and asks KVM about that page and the next.
+        Case("anon-age-next", "anonymous memory: load page 1, age page 0, load page 1, age page 0", "anon",
+             (T("r", 1), E("age"), T("r", 1), E("age"))),
+        Case("anon-age-log", "anonymous memory: store, age, dirty logging on, store, age, logging off, delete the "
+             "slot", "anon", (T("w"), E("age"), E("logon"), T("w"), E("age"), E("logoff"), E("delslot"))),
     ]
     # Suspected bug (kernel-behaviour.md 3.6 b): 6.17's and 7.1's get_vma_page_shift() bound check
     # `ALIGN(hva, PMD_SIZE) <= vma->vm_end` cannot fail for a block-aligned HVA, so a one-page VM_PFNMAP

@@ -63,7 +63,11 @@ MODEL_NOTE = {
                    "these cases are read with a page-sized leaf and v6.14's VMA-based block sizing goes unchecked; "
                    "its THP-adjust gate lacks `device` (no recorded case has a device PFN under a huge stage-1 "
                    "leaf); hugetlb VMAs are not VM_MTE_ALLOWED on 6.12; its PFN lookup is __gfn_to_pfn_memslot(), "
-                   "not __kvm_faultin_pfn() (the same outcomes for these cases).",
+                   "not __kvm_faultin_pfn() (the same outcomes for these cases). Its small configuration lacks "
+                   "CONFIG_ARM64_HW_AFDBM, so kvm_get_vtcr() does not set VTCR_EL2.HA: stage 2 leaves the access "
+                   "flag to KVM although every recorded CPU model has FEAT_HAFDBS, and its permalinks say no `ha`: "
+                   "these are the runs where an access after an age event takes the access-flag fault "
+                   "(handle_access_fault()).",
 }
 
 # CPU models and the host variant each gives under QEMU 10 (checked against the boot log).
@@ -276,6 +280,12 @@ def host_features(raw: str) -> dict:
     text = "\n".join(boot_lines)
     page = re.search(r"^@@H page_size (\d+)", raw, re.M)
     max_ipa = re.search(r"^@@H max_ipa (-?\d+)", raw, re.M)
+    mmfr1 = re.search(r"^@@H id_aa64mmfr1_el1 (0x[0-9a-f]+)", raw, re.M)
+    hafdbs = int(mmfr1.group(1), 16) & 0xF if mmfr1 else None
+    # CONFIG_ARM64_HW_AFDBM: cpufeature.c's "Hardware dirty bit management" entry exists only with it (6.12's
+    # has_hw_dbm() says yes on every CPU, 7.x's names the CPUs that have DBM), and only with it does
+    # kvm_get_vtcr() set VTCR_EL2.HA. Debian's kernels have it; the v3 kernel's allnoconfig does not.
+    afdbm = "Hardware dirty bit management" in text
     return {
         "page_size": int(page.group(1)) if page else 4096,
         "max_ipa": int(max_ipa.group(1)) if max_ipa else None,
@@ -287,6 +297,12 @@ def host_features(raw: str) -> dict:
         "nvhe": "nVHE mode initialized" in text,
         "vfio": ("@@B vfio-pci driver present" in text or "@@B loaded 3-vfio-pci.ko" in text)
                 and "insmod:" not in text,
+        # ID_AA64MMFR1_EL1.HAFDBS of the CPU (the probe reads a vCPU's reset value, the host's sanitised
+        # register), and whether stage 2 then sets the access flag itself: the permalink's `ha`.
+        "id_aa64mmfr1_el1": mmfr1.group(1) if mmfr1 else None,
+        "hafdbs": hafdbs,
+        "hw_afdbm": afdbm,
+        "ha": bool(hafdbs and afdbm),
     }
 
 
@@ -356,6 +372,7 @@ def parse(raw: str, kver: str, host: dict, cases: list | None = None) -> tuple[l
 
 _FAULT = re.compile(r"kvm_guest_fault: ipa (0x[0-9a-f]+), (?:esr|hsr) (0x[0-9a-f]+)")
 _PTE = re.compile(r"s2v_pte: .* new=(0x[0-9a-f]+) addr=(0x[0-9a-f]+) level=(-?\d+)")
+_ATTR = re.compile(r"s2v_attr: .* old=(0x[0-9a-f]+) addr=(0x[0-9a-f]+) level=(-?\d+)")
 
 
 def fault_item(ipa: int, esr: int) -> str:
@@ -380,7 +397,7 @@ def _fault_result(case, i: int, op: str, ipa: int, events: list, n: int, last: b
     res = {"op": op, "ipa": f"{ipa:#x}", "fault": case.item(i, page)}
     if n:
         res["retry"] = n
-    mapped = relaxed = None
+    mapped = relaxed = relax_with = None
     runerr = inject = exit_ = None
     esrs = []
     maps = []
@@ -401,10 +418,22 @@ def _fault_result(case, i: int, op: str, ipa: int, events: list, n: int, last: b
                     maps.append({"ipa": kv["ipa"], "size": int(kv["size"], 16), "phys": kv["phys"]})
             elif body.startswith("s2v_relax:"):
                 kv = dict(_KV.findall(body))
+                relax_with = relax_prot(int(kv["prot"], 16), kver)
                 for addr, (desc, level) in list(leaves.items()):
                     size = level_size(level, page)
                     if addr <= ipa < addr + size:
-                        leaves[addr] = (apply_relax(desc, relax_prot(int(kv["prot"], 16), kver)), level)
+                        leaves[addr] = (apply_relax(desc, relax_with), level)
+                        relaxed = addr
+            elif body.startswith("s2v_attr:"):
+                # The leaf as stage2_attr_walker() found it (after the relax call, before its change):
+                # host events and the CPU's access-flag updates since the map are in it, so the relaxed
+                # leaf is this one with the relax applied.
+                m = _ATTR.search(body)
+                desc, addr, level = int(m.group(1), 16), int(m.group(2), 16), int(m.group(3))
+                if addr <= ipa < addr + level_size(level, page):
+                    leaves[addr] = (desc, level)
+                    if relaxed is not None:
+                        leaves[addr] = (apply_relax(desc, relax_with), level)
                         relaxed = addr
             else:
                 m2 = _FAULT.search(body)
@@ -501,7 +530,50 @@ def _event_result(case, i: int, page: int, events: list, leaves: dict) -> dict:
                         del leaves[addr]
     if calls:
         res["kvm"] = _summarise(calls)
+    if op == "age":
+        # Only what KVM did in the probe's slot: a sample of another mapping of the VMM's would age its
+        # own memslot. Each mkold call is paired with the return after it.
+        slot = (0x4000_0000, 0x4000_0000 + page * page // 8)
+        mine = [r for r in _ranges(calls, "test_clear_young", "mkold=1") if slot[0] <= r[0] < slot[1]]
+        young = False
+        for n, c in enumerate(calls):
+            if c.startswith("test_clear_young ") and "mkold=1" in c.split():
+                lo = int(dict(_KV.findall(c))["ipa"], 16)
+                after = calls[n + 1] if n + 1 < len(calls) else ""
+                young |= slot[0] <= lo < slot[1] and after == "young ret=1"
+        res["young"] = young
+        aged = union(mine)
+        if len(aged) == 1:
+            # DAMON asks KVM about the page of each address it samples and the next (the address is
+            # random inside its page), a PMD-mapped THP from that address for a PMD: the event is named by
+            # what KVM was asked to age.
+            lo, hi = aged[0]
+            res["event"] = f"age:{lo:x}" + (f":{hi - lo:x}" if hi - lo != page else "")
+            if res["event"] != case.item(i, page):
+                res["asked"] = case.item(i, page)
     return res
+
+
+def _ranges(calls: list[str], name: str, *want: str) -> list[tuple[int, int]]:
+    out = []
+    for c in calls:
+        words = c.split()
+        if words[0] == name and all(w in words for w in want):
+            kv = dict(_KV.findall(c))
+            lo = int(kv["ipa"], 16)
+            out.append((lo, lo + int(kv["size"], 16)))
+    return out
+
+
+def union(ranges) -> list[tuple[int, int]]:
+    """Address ranges merged where they touch or overlap, in order."""
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(a, b) for a, b in out]
 
 
 def _summarise(calls: list[str]) -> list[str]:
@@ -574,7 +646,10 @@ def _case_result(case, rec, kver: str, host: dict) -> dict:
     out["ops"] = ops
     if out["memslot"] != "ok":
         for o in ops:
-            o["outcome"] = "not_run"
+            if o["outcome"] == "event":
+                o["result"] = "not_run"
+            else:
+                o["outcome"] = "not_run"
     return out
 
 
@@ -631,7 +706,7 @@ def name_permalink(c: dict, model: str | None, host: dict, case=None, kernel: st
     c.pop("no_permalink", None)
     case = case or next(x for x in CASES if x.id == c["id"])
     items = [op.get("event") or op["fault"] for op in c["ops"]] if c.get("ops") else None
-    link, why = case.permalink(model or "MODEL", {k for k in ("fwb", "dic", "mte", "lpa2") if host.get(k)},
+    link, why = case.permalink(model or "MODEL", {k for k in ("fwb", "dic", "mte", "lpa2", "ha") if host.get(k)},
                                host.get("page_size", 4096), items, kernel)
     if link:
         c["query"] = link.split("?", 1)[1]

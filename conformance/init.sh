@@ -6,7 +6,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 echo "@@H uname $(uname -r)"
-dmesg | grep -E 'Stage-2 Force Write-Back|Instruction cache invalidation not required|Memory Tagging|VHE mode|Hyp mode|KVM|LPA2|52-bit|Large System Extensions' | sed 's/^/@@B /'
+dmesg | grep -E 'Stage-2 Force Write-Back|Instruction cache invalidation not required|Memory Tagging|VHE mode|Hyp mode|KVM|LPA2|52-bit|Large System Extensions|Hardware dirty bit management|Access Flag' | sed 's/^/@@B /'
 for m in /mods/*.ko; do
     [ -e "$m" ] && { insmod "$m" 2>&1 | sed 's/^/@@B insmod: /'; echo "@@B loaded ${m#/mods/}"; }
 done

@@ -198,6 +198,12 @@ def fire(m: KvmArm64, ctx: StateContext, f: Fault, s2: Stage2, trace: bool) -> F
                      st.leaf, tuple(st.ops.cmo.items()) if st.ops else NO_CMO, eff,
                      walk.to_json() if t else (), decided=_decided(st) if t else (), hazards=tuple(st.hazards))
     fr = fr._replace(guest_result=guest_result(t, ctx, f, fr, after, after_level, st.result, st))
+    if sc.host_ha and after is not None and not after & KVM_PTE_LEAF_ATTR_LO_S2_AF and \
+            fr.guest_result["kind"] == "completes":
+        # The guest retries the access on the leaf KVM left; with FEAT_HAFDBS and VTCR_EL2.HA the walk
+        # sets the access flag. A relax keeps an aged leaf's AF clear (kvm_pgtable_stage2_relax_perms()
+        # changes S2AP and XN only), so after an age event the retry is what makes the leaf young again.
+        s2.set_leaf(f.ipa, after_level, after | KVM_PTE_LEAF_ATTR_LO_S2_AF)
     if not t:
         return fr
     decider = _decider(t, ex.outcome)

@@ -36,7 +36,8 @@ def run_event(m, ctx, ev: Event, s2: Stage2, trace: bool, at: int, after: int) -
         if t:
             t.step("vmm.munmap", "" if had else "none", hva=here.hva_of(ev.ipa), size=ev.size, ipa=ev.ipa)
         if had:
-            rec = m.invalidate_range_start(here, ev.ipa, ev.end, s2, t)
+            rec = _merge([_split_pmds(m, here, state, ev, s2, t),
+                          m.invalidate_range_start(here, ev.ipa, ev.end, s2, t)])
         new = replace(sc, state=state.unmapped(ev.ipa, ev.end))
     elif ev.kind == "replace":
         had = state.has_vma(ev.ipa, ev.end)
@@ -45,7 +46,8 @@ def run_event(m, ctx, ev: Event, s2: Stage2, trace: bool, at: int, after: int) -
             t.step("vmm.mmap", "over" if had else "hole", hva=here.hva_of(ev.ipa), size=ev.size, ipa=ev.ipa,
                    mergeable=mergeable, flags=here.vma)
         if had:
-            rec = m.invalidate_range_start(here, ev.ipa, ev.end, s2, t)
+            rec = _merge([_split_pmds(m, here, state, ev, s2, t),
+                          m.invalidate_range_start(here, ev.ipa, ev.end, s2, t)])
         new = replace(sc, state=state.remapped(ev.ipa, ev.end, mergeable, here.vma_index))
     elif ev.kind == "age":
         had = state.has_vma(ev.ipa, ev.end)
@@ -62,6 +64,58 @@ def run_event(m, ctx, ev: Event, s2: Stage2, trace: bool, at: int, after: int) -
         if result == "ok":
             new = replace(sc, state=replace(state, deleted=state.deleted | {ev.slot}))
     return _result(ev, at, after, result, rec, t, slot_of(sc, ev)), new
+
+
+def split_points(state, start: int, end: int, pmd: int) -> list[tuple[int, int]]:
+    """The cuts (the IPA of the cut, the base of its PMD range) whose PMD range's MMU notifier a munmap() or
+    mmap(MAP_FIXED) of [start, end) calls before its own, where it splits a VMA (vms_gather_munmap_vmas() in
+    mm/vma.c: the first VMA at `start`, then the last at `end`): __split_vma() -> vma_adjust_trans_huge() ->
+    split_huge_pmd_if_needed() (mm/huge_memory.c: 6.12.117:2991, v6.14:3007, 6.17.8:3093, 7.1.3:3408,
+    7.3.4:3510) invalidates the PMD range around a split address that is not PMD-aligned when the VMA covers
+    that range whole, and __split_huge_pmd() (6.12.117:2964, v6.14:2980, 6.17.8:3066, 7.1.3:3381, 7.3.4:3483)
+    calls mmu_notifier_invalidate_range_start() on it before it looks for a huge PMD (mm_find_pmd() finds the
+    PMD entry whenever the PUD is present). A merge of the new VMA never does: commit_merge() tests the target's
+    old bounds, which stop at the range. hugetlbfs VMAs are cut only at huge-page boundaries."""
+    out = []
+    first = state.vma_at(start)
+    if first is not None and first[0] < start:
+        lo = start & ~(pmd - 1)
+        if start % pmd and first[0] <= lo and lo + pmd <= first[1]:
+            out.append((start, lo))
+    last = state.vma_at(end)
+    if last is not None and last[0] < end:
+        vstart = start if first == last and first[0] < start else last[0]
+        lo = end & ~(pmd - 1)
+        if end % pmd and vstart <= lo and lo + pmd <= last[1]:
+            out.append((end, lo))
+    return out
+
+
+def _split_pmds(m, here, state, ev: Event, s2: Stage2, t) -> WalkRecord | None:
+    """What the VMA splits of an unmap or replace tell KVM (split_points()), in their order."""
+    pmd = here.page_size << (here.page_shift - 3)
+    recs = []
+    for at, lo in split_points(state, ev.ipa, ev.end, pmd):
+        if t:
+            t.step("vmm.split_pmd", event=ev.kind, at=here.hva_of(at), hva=here.hva_of(lo), size=pmd, ipa=lo)
+        recs.append(m.invalidate_range_start(here, lo, lo + pmd, s2, t))
+    return _merge(recs)
+
+
+def _merge(recs: list) -> WalkRecord | None:
+    """Several unmap walks of one event as one record: counts summed, maintenance and hazards joined."""
+    recs = [r for r in recs if r is not None]
+    if not recs:
+        return None
+    out = recs[0]
+    for r in recs[1:]:
+        for case, n in r.counts.items():
+            out.counts[case] = out.counts.get(case, 0) + n
+        for k, v in r.cmo.items():
+            if v != "none" and out.cmo.get(k, "none") == "none":
+                out.cmo[k] = v
+        out.hazards += [h for h in r.hazards if h[0] not in {k for k, _ in out.hazards}]
+    return out
 
 
 def with_slot_flags(sc: Scenario, index: int, flags: frozenset) -> Scenario:

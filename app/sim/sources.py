@@ -14,7 +14,7 @@ ARCH_FILE = "Arm ARM (ASL)"
 ARCH = {sid: Source(d.func, d.file, (0, 0)) for sid, d in REGISTRY.items() if d.file == ARCH_FILE}
 # Steps that are what the VMM or the host's mm does to start an event (munmap(), mmap(), page
 # reclaim): named by the call, with no kernel lines: the simulator models KVM, not them.
-OUTSIDE_FILES = ("the VMM (userspace)", "the host's page reclaim (mm)")
+OUTSIDE_FILES = ("the VMM (userspace)", "the host's page reclaim (mm)", "the host's mm (mm/vma.c, mm/huge_memory.c)")
 OUTSIDE = {sid: Source(d.func, d.file, (0, 0)) for sid, d in REGISTRY.items() if d.file in OUTSIDE_FILES}
 
 

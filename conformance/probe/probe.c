@@ -130,6 +130,9 @@ static const char *const kprobes[] = {
 	"p:s2v_pte stage2_make_pte new=%x1:x64 addr=+40(%x0):x64 level=+56(%x0):s8",
 	"p:s2v_map kvm_pgtable_stage2_map ipa=%x1:x64 size=%x2:x64 phys=%x3:x64 prot=%x4:x64",
 	"p:s2v_relax kvm_pgtable_stage2_relax_perms ipa=%x1:x64 prot=%x2:x64",
+	/* The leaf a permission change starts from (relax, write-protect, the access flag set): ctx->old
+	 * (offset 8), with whatever the CPU's own access-flag update left in it. */
+	"p:s2v_attr stage2_attr_walker old=+8(%x0):x64 addr=+40(%x0):x64 level=+56(%x0):s8",
 	"r:s2v_uma user_mem_abort ret=$retval:s32",
 	"r:s2v_abort kvm_handle_guest_abort ret=$retval:s32",
 	"r:s2v_prep kvm_arch_prepare_memory_region ret=$retval:s32",
@@ -160,7 +163,7 @@ static void setup_kprobes(void)
 		rec("@@K %.*s %s", (int)strcspn(name, " "), name, e ? err_name(-e) : "ok");
 		n += !e;
 	}
-	write_file(TRACING "/buffer_size_kb", "256", 0);
+	write_file(TRACING "/buffer_size_kb", "4096", 0);
 	if (n && !write_file(TRACING "/events/kprobes/enable", "1", 0))
 		trace_ok = 1;
 	/* The tracepoint with the ESR_EL2 of every guest abort. */
@@ -174,6 +177,8 @@ static void setup_kprobes(void)
  * read without blocking and consumes what it returns: clearing `trace` instead would reset the ring
  * buffer, which waits for an RCU grace period every time (slow under TCG). */
 static int trace_fd = -1;
+
+static int aged_calls;        /* kvm_pgtable_stage2_test_clear_young(mkold) calls seen (damon_age()) */
 
 static void drain_trace(int op)
 {
@@ -199,6 +204,8 @@ static void drain_trace(int op)
 				ev = strstr(line, " kvm_guest_fault:");
 			if (line[0] == '#' || !ev)
 				continue;
+			if (!strncmp(ev + 1, "s2v_young:", 10) && strstr(ev, "mkold=1"))
+				aged_calls++;
 			rec("@@T %s %d %s", cur, op, ev + 1);
 		}
 		buf[done] = save;
@@ -431,6 +438,8 @@ static void page_count(const char *when, const char *name, void *va)
 	rec("@@E %s 0 kpagecount %s %s pfn=%#lx count=%lu present=%d", cur, when, name, pfn, cnt, (int)(ent >> 63));
 }
 
+static int memfd_fd = -1;              /* the memfd backing the test slot, while its case runs */
+
 /* Returns the host address of the test slot's backing, or NULL. */
 static void *make_backing(const char *kind, void **remap_later, int *markers_done)
 {
@@ -452,6 +461,7 @@ static void *make_backing(const char *kind, void **remap_later, int *markers_don
 		int fd = memfd_create("s2v-memfd", 0);
 		if (fd >= 0 && !ftruncate(fd, TEST_SIZE))
 			p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+		memfd_fd = fd;                  /* kept for a replace event: the same memfd again */
 	} else if (!strcmp(kind, "devmem")) {
 		return map_devmem(at, 1);
 	} else if (!strcmp(kind, "devmem4k")) {
@@ -582,25 +592,24 @@ static int set_slot(struct slotdesc *sd, uint32_t flags, uint64_t size)
 	return ioctl(sd->vm, KVM_SET_USER_MEMORY_REGION, &tr) ? -errno : 0;
 }
 
-/* A fresh mapping of the same kind as the slot's backing over [at, at+len). */
+/* mmap(MAP_FIXED) over [at, at+len) of what the slot's backing maps there: the same object where it has
+ * one to map again (the memfd at the same offset, /dev/mem at the same PA: the pages are the same, and a
+ * memfd's new VMA merges with its neighbours), a fresh private anonymous or hugetlb mapping otherwise
+ * (new pages, "S2VN" markers; the anonymous VMA merges with its neighbours once it has their flags). */
 static int replace_range(struct slotdesc *sd, uint8_t *at, size_t len, size_t first4k)
 {
 	const char *k = sd->kind;
 	void *p = MAP_FAILED;
+	int fresh = 1;
 	if (!strcmp(k, "anon") || !strcmp(k, "thp")) {
 		p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 		if (p != MAP_FAILED)
 			madvise(p, len, strcmp(k, "thp") ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
 	} else if (!strcmp(k, "hugetlb")) {
 		p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED, -1, 0);
-	} else if (!strcmp(k, "anonshared")) {
-		p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	} else if (!strcmp(k, "memfd")) {
-		int fd = memfd_create("s2v-memfd-new", 0);
-		if (fd >= 0 && !ftruncate(fd, len))
-			p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-		if (fd >= 0)
-			close(fd);
+		p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, memfd_fd, at - sd->back);
+		fresh = 0;
 	} else if (!strcmp(k, "devmem")) {
 		/* The same physical range again: a new VMA, the same PFNs. */
 		p = map_devmem_at(at, len, at - sd->back, 1);
@@ -611,17 +620,22 @@ static int replace_range(struct slotdesc *sd, uint8_t *at, size_t len, size_t fi
 	}
 	if (p == MAP_FAILED)
 		return -errno;
-	put_markers_from(p, len, first4k, 1);
+	if (fresh)
+		put_markers_from(p, len, first4k, 1);
 	return 0;
 }
 
 /* Age [at, at+len) the way the host's own access tracking does: DAMON's virtual-address monitor,
- * started on this process for that range alone, samples it every millisecond and makes each sampled
- * page old with ptep_clear_young_notify(), whose MMU notifier (clear_young) ages the stage-2 range:
- * the access flag is cleared there. Stopped after 50 ms. (Debian's kernels have no
- * IDLE_PAGE_TRACKING, and MADV_PAGEOUT reclaims without a reference check.) */
+ * started on this process for that range alone, one region per page, samples each region every
+ * millisecond and makes the page of each sampled address old with damon_ptep_mkold(), whose MMU
+ * notifier (mmu_notifier_clear_young(addr, addr + PAGE_SIZE)) ages the stage-2 range: the access flag
+ * is cleared there. The sampled address is random inside its page, so KVM is asked about that page
+ * and the next one (__kvm_handle_hva_range() rounds the end up); a PMD-mapped THP is aged from the
+ * sampled address for HPAGE_PMD_SIZE. The kprobes record each range; the harness names the event by
+ * their union. (Debian's kernels have no IDLE_PAGE_TRACKING, and MADV_PAGEOUT
+ * reclaims without a reference check.) */
 #define DAMON "/sys/kernel/mm/damon/admin/kdamonds"
-static int damon_age(uint8_t *at, size_t len)
+static int damon_age(uint8_t *at, size_t len, int op)
 {
 	char b[64];
 	int e;
@@ -638,23 +652,57 @@ static int damon_age(uint8_t *at, size_t len)
 #define CTX(x) (snprintf(path, sizeof path, "%s/%s", c, x), path)
 	if ((e = write_file(CTX("operations"), "vaddr", 0)))
 		return e;
-	write_file(CTX("monitoring_attrs/intervals/sample_us"), "1000", 0);
-	write_file(CTX("monitoring_attrs/intervals/aggr_us"), "20000", 0);
-	write_file(CTX("monitoring_attrs/intervals/update_us"), "1000000", 0);
+	/* A sample every 5 ms, and no update of the target's regions from the process's mappings while it
+	 * runs (damon_va_update() would widen them to the whole address space). */
+	write_file(CTX("monitoring_attrs/intervals/sample_us"), "5000", 0);
+	write_file(CTX("monitoring_attrs/intervals/aggr_us"), "100000", 0);
+	write_file(CTX("monitoring_attrs/intervals/update_us"), "1000000000", 0);
 	write_file(CTX("targets/nr_targets"), "1", 0);
 	snprintf(b, sizeof b, "%d", getpid());
 	write_file(CTX("targets/0/pid_target"), b, 0);
-	write_file(CTX("targets/0/regions/nr_regions"), "1", 0);
-	snprintf(b, sizeof b, "%lu", (unsigned long)(uintptr_t)at);
-	write_file(CTX("targets/0/regions/0/start"), b, 0);
-	snprintf(b, sizeof b, "%lu", (unsigned long)(uintptr_t)(at + len));
-	write_file(CTX("targets/0/regions/0/end"), b, 0);
+	/* One region per page, so that every page is sampled (DAMON samples one address per region;
+	 * a single region over many pages would age a few of them in 50 ms). */
+	size_t n = len / PAGE;
+	snprintf(b, sizeof b, "%zu", n > 1000 ? n : 1000);
+	write_file(CTX("monitoring_attrs/nr_regions/max"), b, 0);
+	snprintf(b, sizeof b, "%zu", n);
+	write_file(CTX("targets/0/regions/nr_regions"), b, 0);
+	for (size_t i = 0; i < n; i++) {
+		char rp[64];
+		snprintf(rp, sizeof rp, "targets/0/regions/%zu/start", i);
+		snprintf(b, sizeof b, "%lu", (unsigned long)(uintptr_t)(at + i * PAGE));
+		write_file(CTX(rp), b, 0);
+		snprintf(rp, sizeof rp, "targets/0/regions/%zu/end", i);
+		snprintf(b, sizeof b, "%lu", (unsigned long)(uintptr_t)(at + (i + 1) * PAGE));
+		write_file(CTX(rp), b, 0);
+	}
 #undef CTX
+	/* DAMON ages a page only if it is on an LRU list (damon_get_folio(): folio_test_lru()); the pages
+	 * faulted in last still sit in this CPU's LRU-add batch. MADV_COLD of a scratch page of our own calls
+	 * lru_add_drain() first (madvise_cold()), which moves them onto the LRU. */
+	static uint8_t *scratch;
+	if (!scratch && (scratch = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) ==
+	    MAP_FAILED)
+		scratch = NULL;
+	if (scratch) {
+		scratch[0] = 1;
+		madvise(scratch, PAGE, MADV_COLD);
+	}
+	drain_trace(op);
+	aged_calls = 0;
 	if ((e = write_file(DAMON "/0/state", "on", 0))) {
 		rec("@@E %s 0 damon state %s", cur, err_name(-e));
 		return e;
 	}
-	usleep(50000);
+	/* Until DAMON has sampled every region once (each sample asks KVM to age, if the host maps the page
+	 * at all), or for 200 ms once it has begun; at most 1 s. Its thread may take a while to start under
+	 * TCG: a fixed wait sometimes ended before any sample. */
+	for (int i = 0; i < 500; i++) {
+		usleep(2000);
+		drain_trace(op);
+		if ((size_t)aged_calls >= n || (aged_calls && i >= 100))
+			break;
+	}
 	write_file(DAMON "/0/state", "off", 0);
 	write_file(DAMON "/nr_kdamonds", "0", 0);
 	return 0;
@@ -662,7 +710,7 @@ static int damon_age(uint8_t *at, size_t len)
 
 /* Perform event `c` ('U' unmap, 'R' replace, 'A' age, 'L' logging on, 'l' logging off, 'D' delete
  * the slot) on pages [page, page+npages) of the test slot. Returns 0 or -errno. */
-static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned long npages)
+static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned long npages, int op)
 {
 	uint8_t *at = sd->back ? sd->back + page * PAGE : NULL;
 	size_t len = npages ? npages * PAGE : TEST_SIZE - page * PAGE;     /* 0: to the end of the slot */
@@ -672,13 +720,17 @@ static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned 
 	case 'R':
 		return replace_range(sd, at, len, page * PAGE / SZ_4K);
 	case 'A':
-		return damon_age(at, len);
+		return damon_age(at, len, op);
 	case 'L':
-		sd->flags |= KVM_MEM_LOG_DIRTY_PAGES;
-		return set_slot(sd, sd->flags, TEST_SIZE);
-	case 'l':
-		sd->flags &= ~KVM_MEM_LOG_DIRTY_PAGES;
-		return set_slot(sd, sd->flags, TEST_SIZE);
+	case 'l': {
+		/* The slot keeps its flags when KVM refuses the change: so does the VMM's copy, which a
+		 * later change or the deletion passes again (check_memory_region_flags() checks them). */
+		uint32_t flags = c == 'L' ? sd->flags | KVM_MEM_LOG_DIRTY_PAGES : sd->flags & ~KVM_MEM_LOG_DIRTY_PAGES;
+		int r = set_slot(sd, flags, TEST_SIZE);
+		if (!r)
+			sd->flags = flags;
+		return r;
+	}
 	case 'D':
 		return set_slot(sd, sd->flags, 0);
 	}
@@ -899,7 +951,7 @@ static void run_case(char *line)
 					op = (int)v;
 					if (opev[op - 1]) {
 						rec("@@O %s %d %c %lu %lu", id, op, opev[op - 1], evpage[op - 1], evn[op - 1]);
-						int e = host_event(&sd, opev[op - 1], evpage[op - 1], evn[op - 1]);
+						int e = host_event(&sd, opev[op - 1], evpage[op - 1], evn[op - 1], op);
 						drain_trace(op);
 						rec("@@E %s %d event %s", id, op, err_name(-e));
 					} else {
@@ -949,6 +1001,10 @@ out:
 		close(gmem);
 	close(vm);
 	munmap(code, CODE_SIZE);
+	if (memfd_fd >= 0) {
+		close(memfd_fd);
+		memfd_fd = -1;
+	}
 	if (dax_fd >= 0 && back) {
 		page_count("after-vm", "page0", back);
 		page_count("after-vm", "page1", (uint8_t *)back + PAGE);
@@ -973,6 +1029,27 @@ out:
 		close(dax_fd);
 		dax_fd = -1;
 	}
+}
+
+/* The host CPU's ID_AA64MMFR1_EL1, as a vCPU's reset value: KVM resets the register to the host's
+ * sanitised value (kvm_read_sanitised_id_reg() -> read_sanitised_ftr_reg(); HAFDBS is limited only for
+ * a nested guest), where a userspace MRS would read HAFDBS as 0 (a hidden field). HAFDBS (bits [3:0])
+ * says whether the CPU updates the access flag itself: 1 AF, 2 AF and dirty state, 3 also table AF. */
+static void report_id_regs(void)
+{
+	uint64_t v = 0;
+	int vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	int vcpu = vm < 0 ? -1 : ioctl(vm, KVM_CREATE_VCPU, 0);
+	struct kvm_vcpu_init init;
+	if (vcpu < 0 || ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) || ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) ||
+	    get_reg(vcpu, ARM64_SYS_REG(3, 0, 0, 7, 1), &v))
+		rec("@@H id_aa64mmfr1_el1 error %s", err_name(errno));
+	else
+		rec("@@H id_aa64mmfr1_el1 %#lx", (unsigned long)v);
+	if (vcpu >= 0)
+		close(vcpu);
+	if (vm >= 0)
+		close(vm);
 }
 
 /* A private /dev/mem mapping (a COW VM_PFNMAP) is run in a child process: the v3 patch refuses it with
@@ -1018,6 +1095,7 @@ int main(void)
 		return 1;
 	}
 	rec("@@H max_ipa %d", ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IPA_SIZE));
+	report_id_regs();
 	setup_kprobes();
 	char line[2048];
 	while (fgets(line, sizeof line, stdin))

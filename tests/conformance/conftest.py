@@ -11,8 +11,9 @@ def pytest_terminal_summary(terminalreporter):
             tr.write_line(f"{m['model']}: source-read only ({m['source_read_only']})")
         elif m["compared"]:
             tr.write_line(f"{m['model']}: Linux {', '.join(m['kernels'])}: {m['same']} of {m['compared']} cases "
-                          f"the same, {m['known']} known differences, {m['differs']} different; random: "
-                          f"{m['random']['same']} of {m['random']['compared']} the same")
+                          f"the same ({m['hand']['with_events']} with host events), {m['known']} known differences, "
+                          f"{m['differs']} different; random: {m['random']['same']} of {m['random']['compared']} the "
+                          f"same ({m['random']['with_events']} with host events)")
     for k in rep["no_model_yet"]:
         why = NO_MODEL_YET.get(k["kernel"], "")
         tr.write_line(f"Linux {k['kernel']}: recorded, not compared: {why}")

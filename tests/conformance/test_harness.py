@@ -175,3 +175,68 @@ def test_a_livelock_is_kept_as_its_first_faults():
     assert harness.collapse_repeats(f[:3]) == f[:3]
     varied = f[:2] + [{"fault": "40004000w", "outcome": "map"}] + f[3:]
     assert harness.collapse_repeats(varied) == varied
+
+
+def test_the_host_says_whether_stage_2_sets_the_access_flag():
+    raw = RAW + "@@H id_aa64mmfr1_el1 0x10112010312122\n"
+    host = harness.host_features(raw)
+    assert host["hafdbs"] == 2 and not host["hw_afdbm"] and not host["ha"]     # no AFDBM in this boot log
+    raw += "@@B [    0.9] CPU features: detected: Hardware dirty bit management on CPU0\n"
+    host = harness.host_features(raw)
+    assert host["hw_afdbm"] and host["ha"]
+    assert not harness.host_features(raw.replace("0x10112010312122", "0x10112010312120"))["ha"]
+    assert harness.host_features(RAW)["hafdbs"] is None
+
+
+EVENTS = """\
+@@C anon-age-log begin 1
+@@C anon-age-log cap_vm 0 0
+@@C anon-age-log reg 0
+@@O anon-age-log 1 w 0x40000010
+@@T anon-age-log 1 kvm_guest_fault: ipa 0x40000000, esr 0x93c08047, far 0x40000010, pc 0x10000070
+@@T anon-age-log 1 s2v_map: (kvm_pgtable_stage2_map+0x0/0x138) ipa=0x40000000 size=0x1000 phys=0x4809e000 prot=0x6
+@@T anon-age-log 1 s2v_pte: (stage2_make_pte+0x0/0x70) new=0x004000004809e4df addr=0x40000000 level=3
+@@O anon-age-log 2 A 0 1
+@@T anon-age-log 2 s2v_young: (kvm_pgtable_stage2_test_clear_young+0x0/0x98) ipa=0x10000000 size=0x1000 mkold=1
+@@T anon-age-log 2 s2v_youngret: (kvm_age_gfn+0x50/0x98 <- kvm_pgtable_stage2_test_clear_young) ret=1
+@@T anon-age-log 2 s2v_young: (kvm_pgtable_stage2_test_clear_young+0x0/0x98) ipa=0x40000000 size=0x2000 mkold=1
+@@T anon-age-log 2 s2v_youngret: (kvm_age_gfn+0x50/0x98 <- kvm_pgtable_stage2_test_clear_young) ret=0
+@@T anon-age-log 2 s2v_young: (kvm_pgtable_stage2_test_clear_young+0x0/0x98) ipa=0x40000000 size=0x1000 mkold=0
+@@T anon-age-log 2 s2v_youngret: (kvm_age_gfn+0x50/0x98 <- kvm_pgtable_stage2_test_clear_young) ret=1
+@@E anon-age-log 2 event 0
+@@O anon-age-log 3 L
+@@T anon-age-log 3 s2v_wrprot: (kvm_pgtable_stage2_wrprotect+0x0/0x90) ipa=0x40000000 size=0x200000
+@@E anon-age-log 3 event 0
+@@O anon-age-log 4 w 0x40000010
+@@T anon-age-log 4 kvm_guest_fault: ipa 0x40000000, esr 0x93c0804f, far 0x40000010, pc 0x10000070
+@@T anon-age-log 4 s2v_relax: (kvm_pgtable_stage2_relax_perms+0x0/0xa0) ipa=0x40000000 prot=0x6
+@@T anon-age-log 4 s2v_attr: (stage2_attr_walker+0x0/0x130) old=0x004000004809e05f addr=0x40000000 level=3
+@@C anon-age-log end 4
+"""
+
+
+def test_events_are_read_with_what_kvm_did_and_a_relax_starts_from_the_leaf_the_walker_saw():
+    """An age event is named by the ranges KVM was asked to age in the probe's slot (another memslot's
+    call is left out, and so is its young answer; a test-only call's answer is no aging's); a relaxed
+    leaf is the walker's old leaf (AF cleared by the aging, W by the write protection) with the relax
+    applied, not the leaf as mapped."""
+    from conformance.cases import Case, E, T
+    case = Case("anon-age-log", "t", "anon", (T("w"), E("age"), E("logon"), T("w")))
+    host = {"fwb": True, "dic": False, "mte": False, "page_size": 4096}
+    res = harness.parse(EVENTS, "6.17.13", host, [case])[0][0]
+    store, age, logon, again = res["ops"]
+    assert store["s2"]["desc"] == "0x004000004809e4df"
+    assert (age["event"], age["asked"], age["young"]) == ("age:40000000:2000", "age:40000000", False)
+    assert logon["kvm"] == ["wrprotect ipa=0x40000000 size=0x200000"] and logon["result"] == "0"
+    assert (again["outcome"], again["s2"]["desc"], again["s2"]["perm"]) == ("relax", "0x004000004809e0df", "RW-")
+    harness.name_permalink(res, "v6.17", {**host, "ha": True}, case, "6.17.13")
+    assert res["query"].endswith("f=40000000w,age:40000000:2000,logon,40000000w")
+    assert "host=fwb,ha" in res["query"]
+
+
+def test_events_of_a_refused_memslot_are_not_run():
+    from conformance.cases import Case, E, T
+    case = Case("devmem-log", "t", "devmem", (T("r"), E("logoff")), slot="log")
+    host = {"fwb": True, "dic": False, "mte": False, "page_size": 4096}
+    res = harness.parse(RAW, "6.17.13", host, [case])[0][0]
+    assert [(o["outcome"], o.get("result")) for o in res["ops"]] == [("not_run", None), ("event", "not_run")]

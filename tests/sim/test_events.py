@@ -50,6 +50,12 @@ EVENT_CASES = [
      {**{m: "reg=ok | unmap ok | replace ok | map device_nGnRE RW- 2M | no_fault" for m in VMA_SIZED},
       "v6.12": "reg=ok | unmap ok | replace ok | map device_nGnRE RW- 4K | run_error -EFAULT",
       "v7.3": "reg=ok | unmap ok | replace ok | map device_nGnRE RW- 4K | run_error -EFAULT"}),
+    ("a cut inside a 1 GiB block: the PMD around the cut is unmapped first (__split_huge_pmd()), which "
+     "clears the block whole though only part of it is inside",
+     DEVMEM + "&pg=1g&f=40000000r,unmap:40001000,40000000r",
+     {**{m: "reg=ok | map device_nGnRE RW- 1G | unmap ok unmapped=1 | map device_nGnRE RW- 1G" for m in VMA_SIZED},
+      "v6.12": "reg=ok | map device_nGnRE RW- 2M | unmap ok freed=1 unmapped=1 | map device_nGnRE RW- 4K",
+      "v7.3": "reg=ok | map device_nGnRE RW- 2M | unmap ok freed=1 unmapped=1 | map device_nGnRE RW- 4K"}),
     # --- replace: the same object mapped again ---------------------------------------------------
     ("replace over a mapped page unmaps it through the notifier; the next fault maps it again",
      "vma=shared,maywrite&f=40000000r,replace:40000000,40000000r",
@@ -135,12 +141,60 @@ def _steps(e) -> list[tuple[str, str]]:
 def test_unmap_runs_the_notifier_then_the_stage2_walker():
     for m in MODEL_IDS:
         e = run(m, "pg=2m&f=40000000r,unmap:40001000").events[0]
-        assert _steps(e)[:6] == [("vmm.munmap", ""), ("mn.invalidate_start", ""), ("mn.hva_range", "slot"),
-                                 ("unmap.gfn_range", ""), ("pgt.unmap", ""), ("pgt.unmap_walker", "block")], m
+        # munmap() cuts the VMA at 0x40001000, inside a PMD the VMA covers: __split_huge_pmd() tells the
+        # notifiers about the whole PMD first (mm/huge_memory.c), then the unmap tells them about the page.
+        assert _steps(e)[:7] == [("vmm.munmap", ""), ("vmm.split_pmd", ""), ("mn.invalidate_start", ""),
+                                 ("mn.hva_range", "slot"), ("unmap.gfn_range", ""), ("pgt.unmap", ""),
+                                 ("pgt.unmap_walker", "leaf")], m
+        assert [dict(s.vars)["size"] for s in e.steps if s.id == "pgt.unmap"] == [0x200000, 0x1000], m
         assert dict(e.cmo) == {"dcache": "none", "tlb": "done"}
-        block = e.states[5]["table"]
+        block = e.states[6]["table"]
         assert block == [{"level": 2, "ipa": 0x4000_0000, "state": "broken", "pte": run(m, "pg=2m&f=40000000r")
                           .faults[0].s2.pte}]
+
+
+def _unmapped(e) -> list[tuple[int, int]]:
+    return [(dict(s.vars)["ipa"], dict(s.vars)["size"]) for s in e.steps if s.id == "pgt.unmap"]
+
+
+def test_a_vma_cut_inside_a_pmd_unmaps_the_whole_pmd_at_stage_2():
+    """Recorded on every kernel (conformance: anon-unmap-next, memfd-unmap-mid): munmap() of one page of a
+    VMA of small pages also unmaps its neighbours at stage 2, because __split_vma() ->
+    vma_adjust_trans_huge() -> split_huge_pmd_if_needed() invalidates the PMD range around a cut that is
+    not PMD-aligned when the VMA covers that PMD whole; a cut on a PMD boundary, or in a PMD the VMA no
+    longer covers whole, invalidates nothing more than the range."""
+    for m in MODEL_IDS:
+        tr = run(m, "f=40000000r,40001000r,unmap:40000000,40001000r")
+        assert _unmapped(tr.events[0]) == [(0x4000_0000, 0x20_0000), (0x4000_0000, 0x1000)], m
+        assert [f.outcome for f in tr.faults] == ["map", "map", "map"], m
+        # A cut at each end (a range in the middle): the PMD once, then the range.
+        tr = run(m, "f=40000000r,40005000r,unmap:40002000:2000,40000000r,40005000r,unmap:40007000,40005000r")
+        assert _unmapped(tr.events[0]) == [(0x4000_0000, 0x20_0000), (0x4000_2000, 0x2000)], m
+        # The VMA left now starts at 0x40004000: the PMD around 0x40007000 is no longer inside it.
+        assert _unmapped(tr.events[1]) == [(0x4000_7000, 0x1000)], m
+        assert [f.outcome for f in tr.faults] == ["map", "map", "map", "map", "no_fault"], m
+        # On PMD boundaries no PMD is cut; nor over a hole, where nothing is unmapped at all.
+        assert _unmapped(run(m, "f=40000000r,unmap:40000000:200000").events[0]) == [(0x4000_0000, 0x20_0000)]
+        tr = run(m, "f=40000000r,unmap:40001000,replace:40001000,40000000r")
+        assert _unmapped(tr.events[1]) == [] and tr.faults[1].outcome == "map", m
+        # 16K pages: the PMD is 32 MiB.
+        tr = run(m, "g=16k&f=40000000r,unmap:40004000")
+        assert _unmapped(tr.events[0]) == [(0x4000_0000, 0x200_0000), (0x4000_4000, 0x4000)], m
+
+
+def test_with_hardware_af_the_retried_access_makes_a_relaxed_leaf_young():
+    """Recorded (conformance anon-age-log): an aged leaf that a write relaxes keeps AF clear
+    (kvm_pgtable_stage2_relax_perms() sets S2AP and XN only); the guest's retried store then walks a leaf
+    it may use, and with FEAT_HAFDBS and VTCR_EL2.HA the walk sets AF: the next aging finds it young."""
+    for m in MODEL_IDS:
+        tr = run(m, "host=fwb,dic,ha&f=40000000w,age:40000000,logon,40000000w,age:40000000")
+        assert tr.faults[1].outcome == "relax" and not tr.faults[1].s2.pte & (1 << 10), m
+        assert dict(tr.events[2].changes).get("aged") == 1, m
+        # Without ha the store's first fault is the access-flag fault (handle_access_fault() makes the leaf
+        # young), and its permission fault comes after, a fault of the permalink's own.
+        tr = run(m, "host=fwb,dic&f=40000000w,age:40000000,logon,40000000w.af,40000000w,age:40000000")
+        assert [f.outcome for f in tr.faults] == ["map", "resume", "relax"], m
+        assert tr.faults[2].s2.pte & (1 << 10) and dict(tr.events[2].changes).get("aged") == 1, m
 
 
 def test_unmapping_a_cacheable_leaf_without_fwb_cleans_it_and_one_without_a_linear_alias_is_a_hazard():
@@ -228,7 +282,8 @@ def test_delslot_invalidates_then_unmaps_the_whole_slot():
 
 
 def test_a_long_walk_shows_four_entries_and_sums_up_the_rest():
-    tr = run("v7.3", "f=" + ",".join(f"{0x4000_0000 + i * 0x1000:x}r" for i in range(7)) + ",unmap:40000000:7000")
+    # The whole PMD, so that no VMA cut adds a walk of its own (test_a_vma_cut_inside_a_pmd_...).
+    tr = run("v7.3", "f=" + ",".join(f"{0x4000_0000 + i * 0x1000:x}r" for i in range(7)) + ",unmap:40000000:200000")
     e = tr.events[0]
     walker = [s for s in e.steps if s.id == "pgt.unmap_walker"]
     assert [s.case for s in walker] == ["leaf"] * 4 + ["more"]

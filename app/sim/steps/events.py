@@ -51,6 +51,19 @@ declare("vmm.mmap", "mmap", VMM, "event", "hva", {
 }, code={"*": "mmap(hva, size, prot, MAP_SHARED | MAP_FIXED, fd, offset)"}, state=_no_vma_state, key=True,
     mail=True)
 
+HOST_VMA = "the host's mm (mm/vma.c, mm/huge_memory.c)"
+
+declare("vmm.split_pmd", "__split_huge_pmd", HOST_VMA, "event", "hva",
+        lambda v: f"The {'munmap()' if v['event'] == 'unmap' else 'mmap(MAP_FIXED)'} cuts the VMA at HVA {v['at']:#x}, "
+                  f"which is not {size_text(v['size'])}-aligned, inside a {size_text(v['size'])} range the VMA covers "
+                  "whole: __split_vma() calls vma_adjust_trans_huge(), whose split_huge_pmd_if_needed() calls "
+                  f"__split_huge_pmd() on HVA [{v['hva']:#x}, +{size_text(v['size'])}) (IPA {v['ipa']:#x}), and that "
+                  "tells the MMU notifiers about the whole PMD range before it looks for a huge page to split, "
+                  "whether or not there is one. So KVM unmaps the neighbours of the cut from stage 2 as well.",
+        code={"": "__split_vma(vma, addr) -> vma_adjust_trans_huge() -> split_huge_pmd_if_needed(vma, addr):\n"
+                  "    addr not PMD-aligned and the PMD around it inside the VMA ->\n"
+                  "    __split_huge_pmd(): mmu_notifier_invalidate_range_start(PMD range)"}, mail=True)
+
 declare("host.reclaim", "folio_referenced", HOST_MM, "event", "hva", {
     "": lambda v: f"Page reclaim looks at the pages behind {_range(v)}: folio_referenced() asks each mapping "
                   "whether the page was used since the last look, clearing the host's own young bits and, through "
