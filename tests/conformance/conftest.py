@@ -13,7 +13,8 @@ def pytest_terminal_summary(terminalreporter):
             tr.write_line(f"{m['model']}: Linux {', '.join(m['kernels'])}: {m['same']} of {m['compared']} cases "
                           f"the same ({m['hand']['with_events']} with host events), {m['known']} known differences, "
                           f"{m['differs']} different; random: {m['random']['same']} of {m['random']['compared']} the "
-                          f"same ({m['random']['with_events']} with host events)")
+                          f"same ({m['random']['with_events']} with host events), {m['random']['known']} known, "
+                          f"{m['random']['differs']} different")
     for k in rep["no_model_yet"]:
         why = NO_MODEL_YET.get(k["kernel"], "")
         tr.write_line(f"Linux {k['kernel']}: recorded, not compared: {why}")
