@@ -294,8 +294,8 @@ def _diff(real: dict, model: dict) -> list[str]:
 
 
 # Backings whose host stage 1 is made of PAGE_SIZE PTEs (remap_pfn_range() of /dev/mem and of a sysfs
-# PCI resource), however the VMA is aligned.
-PAGE_LEAF_BACKINGS = frozenset({"devmem", "devmemp", "remapdev", "bar", "barwc"})
+# PCI resource), however the VMA is aligned (`split`: its first VMA, the /dev/mem page).
+PAGE_LEAF_BACKINGS = frozenset({"devmem", "devmemp", "remapdev", "bar", "barwc", "split"})
 
 
 # Kernels a model is compared with although their base is another kernel: patch-v3 is v6.14 + the v3

@@ -77,8 +77,14 @@ CASES = (
 BY_ID = {c.id: c for c in CASES}
 
 
-def split_query(ops: list[str]) -> str:
-    """The permalink query of the conformance branch's `split` backing (its test slot: the first page
-    /dev/mem at a 2 MiB-aligned PA and HVA, the rest anonymous memory), for a host with FWB and DIC:
-    memslot 1's first VMA is the /dev/mem page, `v1` the anonymous rest of the slot."""
-    return "vma=pfnmap,io,shared,maywrite&mt=ngnrne&mem=dev&pg=2m&v1=maywrite@3ffff000&f=" + ",".join(ops)
+def split_query(ops: list[str], page: int = 0x1000, host: frozenset[str] = frozenset({"fwb", "dic"}),
+                kernel: str = "7.3.4") -> str:
+    """The permalink query of the `split` backing the one-slot cases record (case `split-pfnmap-block`: its
+    test slot's first page /dev/mem at a block-aligned PA and HVA, the rest anonymous memory), for a host
+    with these features and page size: memslot 1's first VMA is the /dev/mem page, `v1` the anonymous rest
+    of the slot. `ops`: the `f` items."""
+    from .cases import BY_ID as ONE_SLOT
+
+    link, why = ONE_SLOT["split-pfnmap-block"].permalink("v7.3", set(host), page, list(ops), kernel)
+    assert link, why
+    return link.split("?", 1)[1]

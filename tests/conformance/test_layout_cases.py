@@ -49,3 +49,15 @@ def test_the_split_backing_is_memslot_1_over_a_dev_mem_page_and_anonymous_memory
     assert [(v.start, v.size, v.mem) for v in slot.vmas] == [(0x4000_0000, 0x1000, "dev"),
                                                              (0x4000_1000, (1 << 30) - 0x1000, "ram")]
     assert story(simulate("v7.1", sc)) == "reg=ok | map device_nGnRE RW- 2M | no_fault"
+
+
+def test_the_split_query_follows_the_run_s_host_and_granule():
+    """On a 16K host the /dev/mem VMA is one 16K page at a 32 MiB-aligned HVA and PA; an MTE host's
+    anonymous VMA is VM_MTE_ALLOWED, the /dev/mem one never."""
+    q = split_query(["40000000r", "40004000r"], 0x4000, frozenset({"fwb", "mte"}))
+    sc = parse_query(q).scenario
+    assert canonical_query(sc) == q
+    assert "host=fwb,mte" in q and "g=16k" in q and "pg=32m" in q and "gs1=off" in q
+    (slot,) = sc.layout.slots
+    assert [(v.start, v.size, v.mem, "mteok" in v.flags) for v in slot.vmas] == [
+        (0x4000_0000, 0x4000, "dev", False), (0x4000_4000, (1 << 30) - 0x4000, "ram", True)]
