@@ -121,6 +121,10 @@ class Case:
         where, n = self.ops[i][1], self.ops[i][2]
         return (NOSLOT_IPA if where == "N" else TEST_IPA) + n * page
 
+    def slot_base(self, i: int) -> int | None:
+        """The IPA of the memslot access i is in (None: no memslot)."""
+        return None if self.ops[i][1] == "N" else TEST_IPA
+
     def item(self, i: int, page: int = PAGE) -> str:
         """Access or event i as an item of a permalink's `f` list."""
         op = self.ops[i]
