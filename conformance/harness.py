@@ -30,6 +30,7 @@ from pathlib import Path
 from . import campaign
 from .cases import CASES, EVENTS
 from .layout_cases import CASES as LAYOUT_CASES
+from .layout_cases import at_page
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -106,8 +107,9 @@ def cases_for(kid: str) -> list:
 
 
 def layout_cases_for(kid: str) -> list:
-    """The whole-VM cases a run of kernel id `kid` performs (its granule's)."""
-    return [c for c in LAYOUT_CASES if granule_of(kid) in c.granules]
+    """The whole-VM cases a run of kernel id `kid` performs (its granule's, sized for its pages)."""
+    page = {"4k": 0x1000, "16k": 0x4000}[granule_of(kid)]
+    return [at_page(c, page) for c in LAYOUT_CASES if granule_of(kid) in c.granules]
 
 
 def run_cases(kid: str, cpu: str, random_cases: bool = True) -> list:
@@ -747,8 +749,9 @@ def requery() -> int:
         fx["kernel"].setdefault("id", fx["kernel"]["version"])
         fx["kernel"].setdefault("granule", "4k")
         _note(fx)
+        layout = {x.id: x for x in layout_cases_for(fx["kernel"]["id"])} if path.name.startswith("layout-") else {}
         for c in fx["cases"]:
-            name_permalink(c, fx["model"], fx["host"], kernel=fx["kernel"]["version"])
+            name_permalink(c, fx["model"], fx["host"], layout.get(c["id"]), kernel=fx["kernel"]["version"])
         path.write_text(dump(fx))
     return 0
 
@@ -852,6 +855,9 @@ def record(kernels: list[str], cpus: list[str], timeout: int, out: Path = FIXTUR
         for cpu in cpus:
             cases = [] if only_layout else run_cases(r["kernel"], cpu, random_cases)
             layout = layout_cases_for(r["kernel"])
+            if not cases + layout:
+                log(f"Linux {r['kernel']}: no whole-VM case is run with its page size; not booted")
+                break
             initrd = build_initramfs(probe, r["kernel"], cases + layout)
             raw, secs = boot(image, cpu, initrd, timeout)
             # A run of the whole-VM cases alone keeps its own log, so that --reparse still finds the last

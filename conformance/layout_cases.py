@@ -1,29 +1,28 @@
 """Cases for a whole VM (issue 16): several memslots, and a memslot over several VMAs, as the probe
-would build them, each with the permalink that expresses it.
+builds them, each with the permalink that expresses it.
 
-Nothing here is run yet: the probe registers one test slot (conformance/probe/probe.c). These cases
-use ids of their own (`vm-...`), so that adding them never disturbs a recording of the others. What
-a recording needs, from the probe and the harness:
+The probe runs them (conformance/probe/probe.c, a line with the backing `layout`): every memslot is
+registered with its own KVM slot id (1, 2, ...) at its own IPA, memslot 2 at 0xc000_0000 (the guest's
+port, which the one-slot cases keep at 0xc000_0000, moves to 0xf000_0000 for these), with its own
+flags; its userspace range is one block-aligned PROT_NONE reservation into which each VMA is mapped
+with MAP_FIXED at its offset, in order, each backed as the one-slot cases back theirs (anonymous with
+MADV_NOHUGEPAGE; /dev/mem MAP_SHARED over hidden RAM at a PA congruent with its IPA modulo a block,
+with "S2VH" markers in the hidden RAM around it; the scattered udmabuf). Registration goes in slot
+order and stops at the first refusal, as QEMU does (`@@C <id> memslot <slot> <errno>`). An access is
+written `<op>:T<page>` (memslot 1), `<op>:S<slot>:<page>` or `<op>:N<page>`; `delslot`, `logon` and
+`logoff` name their slot (`D:S2`). The harness (`--only-layout` runs only these) writes them to a
+fixture of their own per run, app/data/conformance/layout-<kernel id>-<cpu>.json, with each memslot's
+result as `memslots`; app/conformance.py compares that list with the model's (the JSON API's
+`memslots[].result`) and every access and event as it does for the one-slot cases. The sizes are 4K
+pages' (a /dev/mem VMA of 0x1000 bytes): the cases are run on the 4K kernels.
 
-- a second memslot (KVM slot id 2) at IPA 0xc000_0000, above the no-memslot IPA the cases use
-  (0x8000_0000), registered after the test slot, with its own flags; its userspace range one
-  2 MiB-aligned hole (an anonymous PROT_NONE reservation) into which each VMA is mapped with
-  MAP_FIXED at its offset, in order, each backing built as the one-slot cases build it (anonymous
-  with MADV_NOHUGEPAGE, /dev/mem MAP_SHARED over hidden RAM with "S2VH" markers in the pages past
-  the mapped one, as the existing `split` backing does);
-- registration in slot order, stopping at the first refusal as QEMU does, each slot's errno recorded
-  (`@@C <id> memslot <slot> <errno>`), and the harness writing them as the fixture's `memslots`;
-- accesses to any slot: an op's place written `S<slot>:<page>` (slot 1 is `T`), the guest reaching
-  the IPA the probe computes for it;
-- `delslot`, `logon` and `logoff` naming their slot (`D:S2`), the probe passing that slot's id;
-- app/conformance.py comparing `memslots` with the trace's `slots` and each access as today.
-
-`split_query()` answers for the `split` backing the conformance branch already records (one memslot
-over a one-page /dev/mem VMA and anonymous memory), which schema 1 could not express.
+`split_query()` answers for the `split` backing the one-slot cases record (`split-pfnmap-block`: one
+memslot over a one-page /dev/mem VMA and anonymous memory), which schema 1 alone could not express.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 SLOT2_IPA = 0xC000_0000
@@ -60,7 +59,7 @@ class LayoutCase:
     slot: str = ""
     gs1: str = "off"
     ipa_bits: int = 40
-    granules: tuple[str, ...] = ("4k",)         # the sizes above are 4K pages' (a /dev/mem page is 4 KiB)
+    granules: tuple[str, ...] = ("4k", "16k")
 
     @cached_property
     def _words(self) -> list[str]:
@@ -151,6 +150,63 @@ class LayoutCase:
         return f"/{model}/?{q}", None
 
 
+def _scale(n: int, page: int) -> int:
+    """A size or offset written for 4K pages (so many 2 MiB blocks and 4K pages) for a host whose pages are
+    `page` bytes: as many level-2 blocks and pages of its own."""
+    blocks, rest = divmod(n, 0x20_0000)
+    assert rest % 0x1000 == 0, hex(n)
+    return blocks * (page * page // 8) + rest // 0x1000 * page
+
+
+def at_page(case: LayoutCase, page: int) -> LayoutCase:
+    """The case for a host with `page`-byte pages: every size, offset and page number written for 4K pages
+    made as many of the host's blocks and pages (a one-page /dev/mem VMA stays one page, a 2 MiB-aligned
+    offset is block-aligned), the permalink's block size and granule with them."""
+    if page == PAGE:
+        return case
+    ratio = (page * page // 8) // 0x20_0000 * 0x1000 // page       # 4K pages of a 2 MiB block -> host pages
+
+    def spec(m):
+        head, vmas = m.group(1), m.group(2)
+        ipa, size, flags = head.split(":")
+        vmas = "/".join(v if "@" not in v else f"{v.split('@')[0]}@{_scale(int(v.split('@')[1], 16), page):x}"
+                        for v in vmas.split("/"))
+        return f"{ipa}:{_scale(int(size, 16), page):x}:{flags}={vmas}"
+
+    def op(tok):
+        m = re.fullmatch(r"([a-zA-Z]):(T|N|S\d+:)(\d+)(:\d+)?", tok)
+        if not m:
+            return tok
+        blocks, rest = divmod(int(m.group(3)), 512)
+        return f"{m.group(1)}:{m.group(2)}{blocks * 512 * ratio + rest}{m.group(4) or ''}"
+
+    words = case.probe.split()
+    words = [re.sub(r"^([0-9a-f]+:[0-9a-f]+:[a-z,-]+)=(.*)$", spec, w) for w in words[:-1]] + \
+        [",".join(op(t) for t in words[-1].split(","))]
+    block = {0x4000: "32m", 0x10000: "512m"}[page]
+    assert "v1=" not in case.query, "memslot 1's other VMAs take what its first leaves of 1 GiB: not scaled"
+    slots = replace(case, probe=" ".join(words)).slots
+    parts = []
+    for p in case.query.split("&"):
+        key, value = p.split("=", 1)
+        if re.fullmatch(r"s\d", key):
+            ipa, size, *flags = value.split(":")
+            value = ":".join([ipa, f"{_scale(int(size, 16), page):x}", *flags])
+        elif re.fullmatch(r"v\d", key):
+            # The slot's VMAs after its first, sized as the probe's (the first takes what they leave).
+            vmas = slots[int(key[1:]) - 1][3]
+            value = "/".join(v if j == 0 else f"{v.split('@')[0]}@{vmas[j][1]:x}"
+                             for j, v in enumerate(value.split("/"))).replace(":2m", ":" + block)
+        elif key == "pg":
+            value = block
+        parts.append(f"{key}={value}")
+    query = _with("&".join(parts), "g", {0x4000: "16k", 0x10000: "64k"}[page], (),
+                  before=("ipa", "pg", "gs1") + _AFTER_GS1)
+    scaled = replace(case, probe=" ".join(words), query=query)
+    return replace(scaled, query=query.split("&f=")[0] + "&f=" + ",".join(scaled.item(i, page)
+                                                                          for i in range(len(scaled.ops))))
+
+
 def _with(query: str, key: str, value: str | None, after: tuple[str, ...], before: tuple[str, ...] = ()) -> str:
     """The query with `key` set to `value` (None: left out), placed after the keys `after` or before the
     first of `before`, as the canonical order has it."""
@@ -193,7 +249,7 @@ CASES = (
                "the udmabuf, of the anonymous MiB, of slot 2",
                "vm-udmabuf-split 40000000:200000:-=udmabuf@100000/anon c0000000:200000:-=anon r:T0,r:T256,r:S2:0",
                "vma=pfnmap,shared,maywrite&mem=sg&pg=2m&v1=maywrite@3ff00000&s2=c0000000:200000"
-               "&f=40000000r,40100000r,c0000000r"),
+               "&f=40000000r,40100000r,c0000000r", granules=("4k",)),
 )
 BY_ID = {c.id: c for c in CASES}
 
