@@ -99,12 +99,14 @@ KNOWN_RULES: tuple = (
 
 
 @cache
-def fixtures() -> tuple[dict, ...]:
+def fixtures(prefix: str = "linux-") -> tuple[dict, ...]:
+    """The recorded runs' one-slot cases (linux-<kernel id>-<cpu>.json), or with prefix "layout-" their
+    whole-VM cases (conformance/layout_cases.py: several memslots, a memslot over several VMAs)."""
     d = fixture_dir()
     if not d.is_dir():
         return ()
     out = []
-    for path in sorted((p for p in d.iterdir() if p.name.startswith("linux-") and p.name.endswith(".json")),
+    for path in sorted((p for p in d.iterdir() if p.name.startswith(prefix) and p.name.endswith(".json")),
                        key=lambda p: p.name):
         data = json.loads(path.read_text(encoding="utf-8"))
         data["file"] = path.name
@@ -190,10 +192,11 @@ def _union(ranges) -> list[list[int]]:
     return out
 
 
-def _clip(ranges, window: tuple[int, int]) -> list[str]:
-    """Ranges inside the probe's slot, merged, as 'start+size' in hex."""
-    lo, hi = window
-    kept = [(max(a, lo), min(b, hi)) for a, b in ranges if a < hi and lo < b]
+def _clip(ranges, window) -> list[str]:
+    """Ranges inside the probe's slot (or slots: `window` is one (start, end) or a tuple of them), merged,
+    as 'start+size' in hex."""
+    windows = window if isinstance(window[0], tuple) else (window,)
+    kept = [(max(a, lo), min(b, hi)) for lo, hi in windows for a, b in ranges if a < hi and lo < b]
     return [f"{a:#x}+{b - a:#x}" for a, b in _union(kept)]
 
 
@@ -294,8 +297,8 @@ def _diff(real: dict, model: dict) -> list[str]:
 
 
 # Backings whose host stage 1 is made of PAGE_SIZE PTEs (remap_pfn_range() of /dev/mem and of a sysfs
-# PCI resource), however the VMA is aligned.
-PAGE_LEAF_BACKINGS = frozenset({"devmem", "devmemp", "remapdev", "bar", "barwc"})
+# PCI resource), however the VMA is aligned (`split`: its first VMA, the /dev/mem page).
+PAGE_LEAF_BACKINGS = frozenset({"devmem", "devmemp", "remapdev", "bar", "barwc", "split"})
 
 
 # Kernels a model is compared with although their base is another kernel: patch-v3 is v6.14 + the v3
@@ -382,6 +385,11 @@ CASE_RULES: tuple = (
 )
 
 
+def _page_leaf(v):
+    """A whole VM's VMA read with a page-sized host leaf where it is a remap_pfn_range() of /dev/mem."""
+    return replace(v, pg=None) if v.mem == "dev" and "pfnmap" in v.flags else v
+
+
 def scenario_for(mid: str, case: dict, sc, kernel_id: str | None = None):
     """A case's scenario as `mid` reads it. The recorded query's `pg` is the VMA's alignment, which is
     what the models that size VM_PFNMAP from the VMA read; a model with the stage-1 leaf fix reads
@@ -390,6 +398,11 @@ def scenario_for(mid: str, case: dict, sc, kernel_id: str | None = None):
     to check, and the model's other decisions are checked with a page-sized host leaf."""
     leaf_sized = not MODELS[mid].sizes_pfnmap_from_vma or kernel_id in LEAF_SIZED_BASES
     backings = PAGE_LEAF_BACKINGS | ({"udmabuf", "udmabuf4k"} if kernel_id in LEAF_SIZED_BASES else set())
+    if leaf_sized and case.get("backing") == "layout":
+        # A whole VM: memslot 1's first VMA by its backing, every other /dev/mem VMA as a page-leaf one.
+        first = {"pg": None} if case.get("first_vma") in backings | {"devmem"} else {}
+        return replace(sc, **first, v1=tuple(_page_leaf(v) for v in sc.v1),
+                       slots=tuple(replace(x, vmas=tuple(_page_leaf(v) for v in x.vmas)) for x in sc.slots))
     if leaf_sized and case.get("backing") in backings:
         return replace(sc, pg=None)
     return sc
@@ -401,10 +414,15 @@ def compare_case(fx: dict, case: dict) -> dict:
     kver = fx["kernel"]["version"]
     granule = fx["kernel"].get("granule", "4k")
     window = (TEST_IPA, TEST_IPA + SLOT_SIZE[granule])
+    if case.get("memslots") and case.get("query"):
+        # A whole VM: the probe's slot 1, and every other memslot as the permalink has it (as the probe).
+        window = (window,) + tuple((x.gpa, x.gpa + x.size) for x in parse_query(case["query"]).scenario.slots)
     row = {"id": case["id"], "title": case["title"], "kernel": kver, "label": kernel_label(fx), "cpu": fx["cpu"],
            "model": mid,
            "run": run_id(fx), "granule": granule,
            "real": {"memslot": case.get("memslot"), "cap_vm": case.get("cap_vm"), "ops": real_ops(case, window)}}
+    if "memslots" in case:
+        row["real"]["memslots"] = [m["result"] for m in case["memslots"]]
     events = [op["event"] for op in case.get("ops", ()) if "event" in op]
     if events:
         row["events"] = events
@@ -438,6 +456,11 @@ def compare_case(fx: dict, case: dict) -> dict:
     diffs: list[tuple[int | None, str]] = []
     if row["real"]["memslot"] != tr.memslot.result:
         diffs.append((None, f"memslot: real {row['real']['memslot']}, model {tr.memslot.result}"))
+    if "memslots" in row["real"]:
+        # Each memslot's registration, in the VMM's order (JSON memslots[].result; not_run after a refusal).
+        row["modelled"]["memslots"] = [a.result for a in tr.slots]
+        if row["real"]["memslots"] != row["modelled"]["memslots"]:
+            diffs.append((None, f"memslots: real {row['real']['memslots']}, model {row['modelled']['memslots']}"))
     if isinstance(case.get("cap_vm"), int) and case["cap_vm"] != tr.cap_cacheable_pfnmap:
         diffs.append((None, f"capability 243 on the VM fd: real {case['cap_vm']}, model {tr.cap_cacheable_pfnmap}"))
     for i, (r, m) in enumerate(zip(row["real"]["ops"], row["modelled"]["ops"], strict=True)):
@@ -511,7 +534,7 @@ def campaign_report() -> dict[str, dict]:
 def report() -> dict:
     """Every recorded case compared, grouped per model, with the counts the page shows: the hand-written
     cases one by one, the random campaigns as counts (and any case of theirs that differs)."""
-    rows = [compare_case(fx, c) for fx in fixtures() for c in fx["cases"]]
+    rows = [compare_case(fx, c) for fx in fixtures() + fixtures("layout-") for c in fx["cases"]]
     camp = campaign_report()
     runs = [{"file": fx["file"], "run": run_id(fx), "kernel": fx["kernel"], "model": fx.get("model"),
              "model_note": fx.get("model_note"), "qemu": fx["qemu"],
@@ -554,7 +577,7 @@ def _by_permalink() -> dict[str, tuple[dict, ...]]:
     """Every compared hand-written case by permalink, in the little a trace page's line needs: a trace
     page asks for it, so it stays small (not the whole report)."""
     out: dict[str, list[dict]] = {}
-    for fx in fixtures():
+    for fx in fixtures() + fixtures("layout-"):
         for case in fx["cases"]:
             r = compare_case(fx, case)
             if r.get("permalink") and r["status"] in ("same", "known", "differs"):
@@ -589,7 +612,7 @@ def verdict(side: dict | None) -> str:
     """'reg=ok | map normal RWX 4K | exit_mmio': one side of a comparison, the way the tests print it."""
     if not side:
         return ""
-    parts = [f"reg={side['memslot']}"]
+    parts = [f"reg={side['memslot']}" + (f" ({' '.join(side['memslots'])})" if side.get("memslots") else "")]
     for op in side["ops"]:
         if op.get("s2"):
             s2 = op["s2"]

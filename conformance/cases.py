@@ -121,6 +121,10 @@ class Case:
         where, n = self.ops[i][1], self.ops[i][2]
         return (NOSLOT_IPA if where == "N" else TEST_IPA) + n * page
 
+    def slot_base(self, i: int) -> int | None:
+        """The IPA of the memslot access i is in (None: no memslot)."""
+        return None if self.ops[i][1] == "N" else TEST_IPA
+
     def item(self, i: int, page: int = PAGE) -> str:
         """Access or event i as an item of a permalink's `f` list."""
         op = self.ops[i]
@@ -143,8 +147,9 @@ class Case:
             return None, "the host has no MTE"
         q = []
         if self.backing == "split":
-            return None, ("a memslot over two VMAs (a one-page /dev/mem VM_PFNMAP, then anonymous memory) is not "
-                          "expressible in schema 1, which has one VMA per slot")
+            # Memslot 1 over two VMAs (a whole VM's `v1`): its first VMA the /dev/mem page, then anonymous
+            # memory to the end of the permalink's 1 GiB memslot.
+            _, vma, mt, mem, pg = BACKINGS["devmem"]
         if self.backing.endswith("4k") and any(op[0] in ("unmap", "replace") for op in self.ops):
             return None, ("the slot's HVA is one page past 2 MiB alignment, which schema 1 cannot say (its HVAs are "
                           "congruent with the IPAs): where munmap() cuts the VMA, the host invalidates the PMD ranges "
@@ -181,6 +186,8 @@ class Case:
             q.append("gs1=" + GS1[self.gs1])
         if self.backing == "remapdev":
             q.append("remap=1")
+        if self.backing == "split":
+            q.append(f"v1=maywrite{',mteok' if 'mte' in host else ''}@{MEMSLOT_SIZE - page:x}")
         q.append("f=" + ",".join(items if items is not None else (self.item(i, page) for i in range(len(self.ops)))))
         return f"/{model}/?" + "&".join(q), None
 

@@ -2,7 +2,10 @@
 cases of conformance/cases.py on several CPU models, and write one fixture per (kernel, CPU) under
 tests/conformance/.
 
-    python -m conformance.harness [--kernel 6.17.13 ...] [--cpu max ...] [--timeout 240]
+    python -m conformance.harness [--kernel 6.17.13 ...] [--cpu max ...] [--timeout 240] [--only-layout]
+
+The whole-VM cases of conformance/layout_cases.py (several memslots, a memslot over several VMAs) go to
+a fixture of their own per run, layout-<kernel>-<cpu>.json; --only-layout boots to run only them.
 
 A package that cannot be fetched, or a boot that fails, is said on stderr and its old fixtures
 are kept.
@@ -26,6 +29,8 @@ from pathlib import Path
 
 from . import campaign
 from .cases import CASES, EVENTS
+from .layout_cases import CASES as LAYOUT_CASES
+from .layout_cases import at_page
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -99,6 +104,12 @@ def granule_of(kid: str) -> str:
 def cases_for(kid: str) -> list:
     """The hand-written cases a run of kernel id `kid` performs (its granule's)."""
     return [c for c in CASES if granule_of(kid) in c.granules]
+
+
+def layout_cases_for(kid: str) -> list:
+    """The whole-VM cases a run of kernel id `kid` performs (its granule's, sized for its pages)."""
+    page = {"4k": 0x1000, "16k": 0x4000}[granule_of(kid)]
+    return [at_page(c, page) for c in LAYOUT_CASES if granule_of(kid) in c.granules]
 
 
 def run_cases(kid: str, cpu: str, random_cases: bool = True) -> list:
@@ -453,9 +464,9 @@ def _fault_result(case, i: int, op: str, ipa: int, events: list, n: int, last: b
                 inject = {0x20: "iabt", 0x21: "iabt", 0x24: "dabt", 0x25: "dabt"}.get(ec, inject)
                 if ec == 0:
                     res["guest_undef"] = True
-            elif words[0] == "val" and op in ("r", "ldp", "ldxr") and runerr is None and case.ops[i][1] == "T":
+            elif words[0] == "val" and op in ("r", "ldp", "ldxr") and runerr is None and case.slot_base(i) is not None:
                 v = int(words[1], 16)
-                p4k = (ipa - 0x4000_0000) >> 12
+                p4k = (ipa - case.slot_base(i)) >> 12       # markers count 4K pages from the start of their slot
                 res["marker"] = ("own" if v == 0x5332564D00000000 | p4k else
                                  "replaced" if v == 0x5332564E00000000 | p4k else
                                  "hidden RAM" if v == 0x5332564800000000 | p4k else "foreign")
@@ -621,6 +632,13 @@ def _case_result(case, rec, kver: str, host: dict) -> dict:
         out["vmm_hang"] = "hung " + " ".join(cfg["hung"])
     out["memslot"] = "ok" if case.backing == "none" else ("ok" if cfg.get("reg") == ["0"] else
                                                           (cfg.get("reg") or ["?"])[0])
+    if case.backing == "layout":
+        # Each memslot's KVM_SET_USER_MEMORY_REGION, in order; the probe stops at the first refusal, as
+        # QEMU does, so the slots after it are not_run. The registration as a whole: ok or that refusal.
+        got = {int(c[1]): ("ok" if c[2] == "0" else c[2]) for c in rec["cfg"] if c[0] == "memslot"}
+        out["first_vma"] = case.first_vma
+        out["memslots"] = [{"slot": n, "result": got.get(n, "not_run")} for n in range(1, len(case.slots) + 1)]
+        out["memslot"] = next((m["result"] for m in out["memslots"] if m["result"] != "ok"), "ok")
     leaves: dict[int, tuple[int, int]] = {}        # block IPA -> (desc, level), as the ops go
     ops = []
     for i, spec in enumerate(case.ops):
@@ -704,7 +722,7 @@ def name_permalink(c: dict, model: str | None, host: dict, case=None, kernel: st
     """The permalink of a recorded case, for the host the boot log reported (FWB, DIC, MTE and LPA2)."""
     c.pop("query", None)
     c.pop("no_permalink", None)
-    case = case or next(x for x in CASES if x.id == c["id"])
+    case = case or next(x for x in CASES + list(LAYOUT_CASES) if x.id == c["id"])
     items = [op.get("event") or op["fault"] for op in c["ops"]] if c.get("ops") else None
     link, why = case.permalink(model or "MODEL", {k for k in ("fwb", "dic", "mte", "lpa2", "ha") if host.get(k)},
                                host.get("page_size", 4096), items, kernel)
@@ -725,14 +743,15 @@ def _note(fx: dict) -> None:
 def requery() -> int:
     """Rewrite every fixture's permalinks from conformance/cases.py and the run's recorded host (after a
     change to how a case is expressed; what the kernel did is not touched)."""
-    for path in sorted(FIXTURES.glob("linux-*.json")):
+    for path in sorted(FIXTURES.glob("linux-*.json")) + sorted(FIXTURES.glob("layout-*.json")):
         fx = json.loads(path.read_text())
         fx["model"] = model_of(fx["kernel"].get("id", fx["kernel"]["version"]))
         fx["kernel"].setdefault("id", fx["kernel"]["version"])
         fx["kernel"].setdefault("granule", "4k")
         _note(fx)
+        layout = {x.id: x for x in layout_cases_for(fx["kernel"]["id"])} if path.name.startswith("layout-") else {}
         for c in fx["cases"]:
-            name_permalink(c, fx["model"], fx["host"], kernel=fx["kernel"]["version"])
+            name_permalink(c, fx["model"], fx["host"], layout.get(c["id"]), kernel=fx["kernel"]["version"])
         path.write_text(dump(fx))
     return 0
 
@@ -740,7 +759,7 @@ def requery() -> int:
 def reparse() -> int:
     """Rewrite the fixtures from the raw logs of the last recording (after a change to parse())."""
     rows = {r["kernel"]: r for r in lock() if r["role"] == "kernel"}
-    for path in sorted(FIXTURES.glob("linux-*.json")):
+    for path in sorted(FIXTURES.glob("linux-*.json")) + sorted(FIXTURES.glob("layout-*.json")):
         old = json.loads(path.read_text())
         kid = old["kernel"].get("id", old["kernel"]["version"])
         if old["kernel"].get("built"):
@@ -748,10 +767,24 @@ def reparse() -> int:
             rows[kid] = {"role": "kernel", "kernel": kid, "package": k["package"], "version": k["package_version"],
                          "sha256": k["sha256"], "extra": {"built": k["built"]}}
         raw_path = WORK / "logs" / f"{kid}-{old['cpu']}.log"
+        if path.name.startswith("layout-") and (WORK / "logs" / f"{kid}-{old['cpu']}-layout.log").exists():
+            raw_path = WORK / "logs" / f"{kid}-{old['cpu']}-layout.log"
         if not raw_path.exists():
             log(f"{path.name}: no log at {raw_path}, kept as it is")
             continue
         raw = raw_path.read_text()
+        if path.name.startswith("layout-"):
+            if not any(f"@@C {c.id} begin" in raw for c in layout_cases_for(kid)):
+                log(f"{path.name}: the last log of {kid} on {old['cpu']} has no layout case, kept as it is")
+                continue
+            fx, _ = make_fixture(rows[kid], old["cpu"], raw, old["seconds"], old["qemu"]["version"],
+                                 old["qemu"]["package_version"], old["date"], layout_cases_for(kid))
+            path.write_text(dump(fx))
+            log(f"{path.name}: re-read from {raw_path.name}")
+            continue
+        if not any(f"@@C {c.id} begin" in raw for c in cases_for(kid)):
+            log(f"{path.name}: the last log of {kid} on {old['cpu']} has only layout cases, kept as it is")
+            continue
         random_cases = any(campaign.is_drawn(m) for m in re.findall(r"^@@C (\S+) begin", raw, re.M))
         fx, drawn = make_fixture(rows[kid], old["cpu"], raw, old["seconds"], old["qemu"]["version"],
                                  old["qemu"]["package_version"], old["date"], run_cases(kid, old["cpu"], random_cases))
@@ -781,7 +814,7 @@ def built_row(image: Path, kid: str) -> dict:
 
 
 def record(kernels: list[str], cpus: list[str], timeout: int, out: Path = FIXTURES, random_cases: bool = True,
-           image: Path | None = None) -> int:
+           image: Path | None = None, only_layout: bool = False) -> int:
     t_all = time.monotonic()
     rows = lock()
     if image:
@@ -820,17 +853,32 @@ def record(kernels: list[str], cpus: list[str], timeout: int, out: Path = FIXTUR
             continue
         image = r.get("image") or kernel_image(r["package"])
         for cpu in cpus:
-            cases = run_cases(r["kernel"], cpu, random_cases)
-            initrd = build_initramfs(probe, r["kernel"], cases)
+            cases = [] if only_layout else run_cases(r["kernel"], cpu, random_cases)
+            layout = layout_cases_for(r["kernel"])
+            if not cases + layout:
+                log(f"Linux {r['kernel']}: no whole-VM case is run with its page size; not booted")
+                break
+            initrd = build_initramfs(probe, r["kernel"], cases + layout)
             raw, secs = boot(image, cpu, initrd, timeout)
-            (WORK / "logs" / f"{r['kernel']}-{cpu}.log").write_text(raw)
+            # A run of the whole-VM cases alone keeps its own log, so that --reparse still finds the last
+            # full run's.
+            (WORK / "logs" / f"{r['kernel']}-{cpu}{'-layout' if only_layout else ''}.log").write_text(raw)
             if "@@K done" not in raw:
                 log(f"Linux {r['kernel']} on {cpu}: the run did not complete (boot failure, or over {timeout} s) "
                     f"(log: {WORK / 'logs'}); its old fixture is kept")
                 failed += 1
                 continue
-            fixture, drawn = make_fixture(r, cpu, raw, secs, qver, qpkg["version"], datetime.date.today().isoformat(),
-                                          cases)
+            today = datetime.date.today().isoformat()
+            if layout:
+                fixture, _ = make_fixture(r, cpu, raw, secs, qver, qpkg["version"], today, layout)
+                path = out / f"layout-{r['kernel']}-{cpu}.json"
+                path.write_text(dump(fixture))
+                regs = " ".join(c["memslot"] for c in fixture["cases"] if "memslot" in c)
+                log(f"Linux {r['kernel']} on {cpu} ({_variant(fixture['host'])}): {len(fixture['cases'])} whole-VM "
+                    f"cases (registration: {regs}) -> {path}")
+            if only_layout:
+                continue
+            fixture, drawn = make_fixture(r, cpu, raw, secs, qver, qpkg["version"], today, cases)
             path = out / f"linux-{r['kernel']}-{cpu}.json"
             path.write_text(dump(fixture))
             if drawn:
@@ -872,6 +920,8 @@ def main(argv=None) -> int:
     ap.add_argument("--requery", action="store_true", help="rewrite the fixtures' permalinks from cases.py")
     ap.add_argument("--out", type=Path, default=FIXTURES, help="where the fixtures go (default app/data/conformance)")
     ap.add_argument("--no-random", action="store_true", help="leave the random campaign out")
+    ap.add_argument("--only-layout", action="store_true", help="run only the whole-VM cases (conformance/"
+                    "layout_cases.py) and write only their fixtures, layout-<kernel>-<cpu>.json")
     ap.add_argument("--image", type=Path, help="boot this Image (built by conformance/v3/build.sh, with its "
                     "build.json) instead of a pinned package; --kernel names it (default 6.12.117-v3)")
     a = ap.parse_args(argv)
@@ -879,7 +929,7 @@ def main(argv=None) -> int:
         return reparse()
     if a.requery:
         return requery()
-    return record(a.kernel, a.cpu or list(CPUS), a.timeout, a.out, not a.no_random, a.image)
+    return record(a.kernel, a.cpu or list(CPUS), a.timeout, a.out, not a.no_random, a.image, a.only_layout)
 
 
 if __name__ == "__main__":

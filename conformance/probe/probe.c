@@ -267,20 +267,20 @@ static void *map_devmem(void *at, int shared)
 /* udmabuf over every other memfd page, in reverse order: page i of the buffer is memfd page
  * 2(N-1-i). Whichever way the allocator hands out the memfd's pages, the page physically after a
  * buffer page is not the next buffer page. */
-static void *map_udmabuf(void *at)
+static void *map_udmabuf_size(void *at, size_t size)
 {
-	size_t n = TEST_SIZE / PAGE;
+	size_t n = size / PAGE;
 	int mfd = memfd_create("s2v-udmabuf", MFD_ALLOW_SEALING);
-	if (mfd < 0 || ftruncate(mfd, 2 * TEST_SIZE) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+	if (mfd < 0 || ftruncate(mfd, 2 * size) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		rec("@@C %s backing_error memfd %s", cur, err_name(errno));
 		return NULL;
 	}
 	/* Allocate the memfd's pages in order first, so that reversing them scatters the buffer. */
-	uint8_t *tmp = mmap(NULL, 2 * TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	uint8_t *tmp = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	for (size_t i = 0; tmp != MAP_FAILED && i < 2 * n; i++)
 		tmp[i * PAGE] = 1;
 	if (tmp != MAP_FAILED)
-		munmap(tmp, 2 * TEST_SIZE);
+		munmap(tmp, 2 * size);
 	int dev = open("/dev/udmabuf", O_RDWR);
 	if (dev < 0) {
 		rec("@@C %s backing_error /dev/udmabuf %s", cur, err_name(errno));
@@ -302,12 +302,19 @@ static void *map_udmabuf(void *at)
 		rec("@@C %s backing_error UDMABUF_CREATE_LIST %s", cur, err_name(e));
 		return NULL;
 	}
-	void *p = mmap(at, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, buf, 0);
+	void *p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, buf, 0);
+	close(buf);
+	close(mfd);
 	if (p == MAP_FAILED) {
 		rec("@@C %s backing_error mmap(udmabuf) %s", cur, err_name(errno));
 		return NULL;
 	}
 	return p;
+}
+
+static void *map_udmabuf(void *at)
+{
+	return map_udmabuf_size(at, TEST_SIZE);
 }
 
 /* BAR 2 of QEMU's ivshmem-plain device (1af4:1110) through sysfs: resource2 is mapped with
@@ -537,6 +544,112 @@ fail:
 	return p;
 }
 
+/* ---- a whole VM: several memslots, each over several VMAs ------------------------------------- */
+
+/* A layout case's line ends with one spec per memslot, in registration order (KVM slot ids 1, 2, ...):
+ *   <ipa>:<size>:<flags>=<kind>@<size>/<kind>@<size>...    (hex; flags "-", "log", "ro")
+ * Each slot's userspace range is one block-aligned PROT_NONE reservation into which each VMA is mapped
+ * with MAP_FIXED at its offset, in order, backed as the one-slot cases back theirs: "anon" (private
+ * anonymous, MADV_NOHUGEPAGE), "devmem" (/dev/mem MAP_SHARED over hidden RAM, at a PA congruent with
+ * its IPA modulo a block; the hidden RAM of the blocks around it gets "S2VH" markers of the slot pages
+ * those PAs would stand for) and "udmabuf" (the scattered udmabuf of the one-slot cases). Every page
+ * gets the "S2VM" marker of its 4K index inside its slot. */
+#define MAX_LSLOTS 8
+#define MAX_LVMAS 8
+#define LAYOUT_PORT_IPA 0xF0000000UL   /* the guest's port: slot 2 sits where the one-slot cases' port is */
+
+struct lslot {
+	uint64_t ipa, size;
+	uint32_t flags;
+	int nvma;
+	char kind[MAX_LVMAS][16];
+	uint64_t vsize[MAX_LVMAS];
+	uint8_t *resv, *back;
+	size_t resv_len;
+};
+
+static int parse_lslot(char *spec, struct lslot *ls)
+{
+	char *eq = strchr(spec, '='), *e, *save = NULL;
+	if (!eq)
+		return -1;
+	*eq = 0;
+	memset(ls, 0, sizeof *ls);
+	ls->ipa = strtoull(spec, &e, 16);
+	if (*e != ':')
+		return -1;
+	ls->size = strtoull(e + 1, &e, 16);
+	if (*e != ':')
+		return -1;
+	ls->flags = (strstr(e + 1, "log") ? KVM_MEM_LOG_DIRTY_PAGES : 0) | (strstr(e + 1, "ro") ? KVM_MEM_READONLY : 0);
+	uint64_t total = 0;
+	for (char *v = strtok_r(eq + 1, "/", &save); v && ls->nvma < MAX_LVMAS; v = strtok_r(NULL, "/", &save)) {
+		char *at = strchr(v, '@');
+		if (!at)
+			return -1;
+		snprintf(ls->kind[ls->nvma], sizeof ls->kind[0], "%.*s", (int)(at - v), v);
+		ls->vsize[ls->nvma] = strtoull(at + 1, NULL, 16);
+		total += ls->vsize[ls->nvma++];
+	}
+	return total == ls->size && ls->nvma ? 0 : -1;
+}
+
+/* A block-aligned range of `size` bytes reserved PROT_NONE; *resv and *len say what to unmap later. */
+static uint8_t *reserve(size_t size, uint8_t **resv, size_t *len)
+{
+	*len = size + TEST_SIZE;
+	*resv = mmap(NULL, *len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (*resv == MAP_FAILED) {
+		*resv = NULL;
+		return NULL;
+	}
+	return (uint8_t *)(((uintptr_t)*resv + TEST_SIZE - 1) & ~(TEST_SIZE - 1));
+}
+
+/* Map every VMA of the slot into its reservation. Returns 0, or -1 after a backing_error record. */
+static int build_lslot(struct lslot *ls, uint64_t *devmem_next)
+{
+	ls->back = reserve(ls->size, &ls->resv, &ls->resv_len);
+	if (!ls->back) {
+		rec("@@C %s backing_error reserve %s", cur, err_name(errno));
+		return -1;
+	}
+	uint64_t off = 0;
+	for (int j = 0; j < ls->nvma; off += ls->vsize[j++]) {
+		uint8_t *at = ls->back + off;
+		size_t vs = ls->vsize[j];
+		const char *k = ls->kind[j];
+		if (!strcmp(k, "anon")) {
+			if (mmap(at, vs, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+				rec("@@C %s backing_error mmap %s", cur, err_name(errno));
+				return -1;
+			}
+			madvise(at, vs, MADV_NOHUGEPAGE);
+		} else if (!strcmp(k, "devmem")) {
+			uint64_t in = off & (TEST_SIZE - 1);
+			uint64_t blk = (*devmem_next + TEST_SIZE - 1) & ~(TEST_SIZE - 1);
+			size_t span = (in + vs + TEST_SIZE - 1) & ~(TEST_SIZE - 1);
+			uint8_t *r, *tmp = reserve(span, &r, &(size_t){0});
+			if (!tmp || !map_devmem_at(tmp, span, blk, 1))
+				return -1;
+			for (size_t i = 0; i < span / SZ_4K; i++)
+				*(volatile uint64_t *)(tmp + i * SZ_4K + 8) = MARK_HOST((off - in) / SZ_4K + i);
+			munmap(r, span + TEST_SIZE);
+			if (!map_devmem_at(at, vs, blk + in, 1))
+				return -1;
+			*devmem_next = blk + span;
+		} else if (!strcmp(k, "udmabuf")) {
+			if (!map_udmabuf_size(at, vs))
+				return -1;
+		} else {
+			rec("@@C %s backing_error unknown %s", cur, k);
+			return -1;
+		}
+		put_markers_from(at, vs, off / SZ_4K, 0);
+	}
+	return 0;
+}
+
 /* ---- the VM -------------------------------------------------------------------------------- */
 
 static volatile sig_atomic_t alarmed;
@@ -573,21 +686,24 @@ static int op_kind(char c)
 
 /* ---- host events between the guest's accesses ----------------------------------------------- */
 
+/* A memslot the case registers: KVM slot id, IPA and size, flags, userspace range. */
 struct slotdesc {
 	int vm, gmem;
 	uint32_t flags;
 	uint8_t *back;
 	const char *kind;
+	uint32_t id;
+	uint64_t ipa, size;
 };
 
 static int set_slot(struct slotdesc *sd, uint32_t flags, uint64_t size)
 {
 	if (sd->gmem >= 0) {
-		struct s2v_region2 r2 = { .slot = 1, .flags = flags, .guest_phys_addr = TEST_IPA,
+		struct s2v_region2 r2 = { .slot = sd->id, .flags = flags, .guest_phys_addr = sd->ipa,
 			.memory_size = size, .userspace_addr = (uintptr_t)sd->back, .guest_memfd = sd->gmem };
 		return ioctl(sd->vm, IOCTL_SET_MEMORY_REGION2, &r2) ? -errno : 0;
 	}
-	struct kvm_userspace_memory_region tr = { .slot = 1, .flags = flags, .guest_phys_addr = TEST_IPA,
+	struct kvm_userspace_memory_region tr = { .slot = sd->id, .flags = flags, .guest_phys_addr = sd->ipa,
 		.memory_size = size, .userspace_addr = (uintptr_t)sd->back };
 	return ioctl(sd->vm, KVM_SET_USER_MEMORY_REGION, &tr) ? -errno : 0;
 }
@@ -713,7 +829,7 @@ static int damon_age(uint8_t *at, size_t len, int op)
 static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned long npages, int op)
 {
 	uint8_t *at = sd->back ? sd->back + page * PAGE : NULL;
-	size_t len = npages ? npages * PAGE : TEST_SIZE - page * PAGE;     /* 0: to the end of the slot */
+	size_t len = npages ? npages * PAGE : sd->size - page * PAGE;      /* 0: to the end of the slot */
 	switch (c) {
 	case 'U':
 		return munmap(at, len) ? -errno : 0;
@@ -726,7 +842,7 @@ static int host_event(struct slotdesc *sd, char c, unsigned long page, unsigned 
 		/* The slot keeps its flags when KVM refuses the change: so does the VMM's copy, which a
 		 * later change or the deletion passes again (check_memory_region_flags() checks them). */
 		uint32_t flags = c == 'L' ? sd->flags | KVM_MEM_LOG_DIRTY_PAGES : sd->flags & ~KVM_MEM_LOG_DIRTY_PAGES;
-		int r = set_slot(sd, flags, TEST_SIZE);
+		int r = set_slot(sd, flags, sd->size);
 		if (!r)
 			sd->flags = flags;
 		return r;
@@ -753,10 +869,24 @@ static uint64_t op_offset(int kind)
 static void run_case(char *line)
 {
 	char id[64], kind[32], slotf[32], vmf[32], gs1[16], ops[1024];
-	int ipa_bits;
-	if (sscanf(line, "%63s %31s %31s %31s %15s %d %1023s", id, kind, slotf, vmf, gs1, &ipa_bits, ops) != 7)
+	int ipa_bits, tail = 0;
+	if (sscanf(line, "%63s %31s %31s %31s %15s %d %1023s %n", id, kind, slotf, vmf, gs1, &ipa_bits, ops, &tail) < 7)
 		return;
 	snprintf(cur, sizeof cur, "%s", id);
+	/* A layout case: its memslots' specs follow the operations. */
+	struct lslot ls[MAX_LSLOTS];
+	struct slotdesc lsd[MAX_LSLOTS];
+	int nls = 0;
+	uint64_t devmem_next = 0;
+	if (!strcmp(kind, "layout")) {
+		char *save = NULL;
+		for (char *t = strtok_r(line + tail, " \n", &save); t && nls < MAX_LSLOTS; t = strtok_r(NULL, " \n", &save))
+			if (parse_lslot(t, &ls[nls++])) {
+				rec("@@C %s backing_error bad memslot spec %d", id, nls);
+				return;
+			}
+	}
+	uint64_t port = nls ? LAYOUT_PORT_IPA : PORT_IPA;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	rec("@@C %s begin %ld", id, ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
@@ -790,7 +920,7 @@ static void run_case(char *line)
 	uint8_t *code = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memcpy(code, guest_start, guest_end - guest_start);
 	uint64_t *mbox = (uint64_t *)(code + MBOX_OFF), *pt = (uint64_t *)(code + PT_OFF);
-	mbox[0] = PORT_IPA;
+	mbox[0] = port;
 	uint64_t attr = 1;                          /* MAIR index: 0 nGnRnE, 1 WB, 2 NC, 3 nGnRE */
 	mbox[1] = strcmp(gs1, "off") != 0;
 	if (!strcmp(gs1, "nc"))
@@ -812,7 +942,7 @@ static void run_case(char *line)
 	pt[3] = 0xC0000000UL | (0 << 2) | (1 << 10) | 1;                     /* port: Device */
 	int nops = 0;
 	uint64_t opipa[64];
-	int opk[64];
+	int opk[64], opslot[64];
 	char opev[64];
 	unsigned long evpage[64], evn[64];
 	for (char *tok = strtok(ops, ","); tok && nops < 63; tok = strtok(NULL, ",")) {
@@ -821,11 +951,26 @@ static void run_case(char *line)
 		int k = op_kind(tok[0]);
 		uint64_t ipa = 0;
 		opev[nops] = 0;
-		if (k == OP_EVENT) {
+		opslot[nops] = 0;
+		if (k == OP_EVENT && tok[1] == ':' && tok[2] == 'S') {
+			/* A memslot change naming its slot (a layout case): <L|l|D>:S<slot> */
+			opev[nops] = tok[0];
+			opslot[nops] = (int)strtoul(tok + 3, NULL, 10) - 1;
+			evpage[nops] = 0;
+			evn[nops] = 1;
+			if (opslot[nops] < 0 || opslot[nops] >= nls)
+				opslot[nops] = 0;
+		} else if (k == OP_EVENT) {
 			opev[nops] = tok[0];
 			evpage[nops] = tok[1] == ':' ? strtoul(tok + 3, NULL, 10) : 0;
 			char *n = tok[1] == ':' ? strchr(tok + 3, ':') : NULL;
 			evn[nops] = n ? strtoul(n + 1, NULL, 10) : 1;
+		} else if (tok[2] == 'S') {
+			/* An access to memslot <slot> of a layout case: <kind>:S<slot>:<page> */
+			char *e;
+			unsigned long n = strtoul(tok + 3, &e, 10);
+			ipa = (n >= 1 && (int)n <= nls ? ls[n - 1].ipa : NOSLOT_IPA) + strtoul(e + 1, NULL, 10) * PAGE +
+			      op_offset(k);
 		} else {
 			uint64_t base = tok[2] == 'N' ? NOSLOT_IPA : TEST_IPA;
 			ipa = base + strtoul(tok + 3, NULL, 10) * PAGE + op_offset(k);
@@ -840,7 +985,7 @@ static void run_case(char *line)
 	void *remap_at = NULL, *back = NULL;
 	int gmem = -1, vcpu = -1, msz = 0;
 	struct kvm_run *run = NULL;
-	struct slotdesc sd = { .vm = vm, .gmem = -1, .kind = kind };
+	struct slotdesc sd = { .vm = vm, .gmem = -1, .kind = kind, .id = 1, .ipa = TEST_IPA, .size = TEST_SIZE };
 	struct kvm_userspace_memory_region cr = { .slot = 0, .guest_phys_addr = code_ipa,
 		.memory_size = CODE_SIZE, .userspace_addr = (uintptr_t)code };
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &cr)) {
@@ -848,7 +993,22 @@ static void run_case(char *line)
 		goto out;
 	}
 
-	if (!strcmp(kind, "gmem")) {
+	if (nls) {
+		/* Every VMA of every slot first, then registration in slot order, stopping at the first
+		 * refusal as QEMU does (it aborts: "error registering slot"). */
+		for (int i = 0; i < nls; i++)
+			if (build_lslot(&ls[i], &devmem_next))
+				goto out;
+		for (int i = 0; i < nls; i++) {
+			lsd[i] = (struct slotdesc){ .vm = vm, .gmem = -1, .kind = kind, .id = i + 1, .ipa = ls[i].ipa,
+						    .size = ls[i].size, .flags = ls[i].flags, .back = ls[i].back };
+			r = set_slot(&lsd[i], ls[i].flags, ls[i].size);
+			rec("@@C %s memslot %d %s", id, i + 1, err_name(-r));
+			drain_trace(0);
+			if (r)
+				goto out;
+		}
+	} else if (!strcmp(kind, "gmem")) {
 		/* guest_memfd, mappable and shared with the host, so the VMM can write the markers. */
 		int cap = ioctl(vm, KVM_CHECK_EXTENSION, CAP_GUEST_MEMFD);
 		int gflags = ioctl(vm, KVM_CHECK_EXTENSION, CAP_GUEST_MEMFD_FLAGS);
@@ -944,14 +1104,15 @@ static void run_case(char *line)
 		if (run->exit_reason == KVM_EXIT_MMIO) {
 			uint64_t a = run->mmio.phys_addr, v = 0;
 			memcpy(&v, run->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
-			if (a >= PORT_IPA && a < PORT_IPA + 64) {
-				switch (a - PORT_IPA) {
+			if (a >= port && a < port + 64) {
+				switch (a - port) {
 				case 0:
 					drain_trace(op);
 					op = (int)v;
 					if (opev[op - 1]) {
 						rec("@@O %s %d %c %lu %lu", id, op, opev[op - 1], evpage[op - 1], evn[op - 1]);
-						int e = host_event(&sd, opev[op - 1], evpage[op - 1], evn[op - 1], op);
+						int e = host_event(nls ? &lsd[opslot[op - 1]] : &sd, opev[op - 1], evpage[op - 1],
+								   evn[op - 1], op);
 						drain_trace(op);
 						rec("@@E %s %d event %s", id, op, err_name(-e));
 					} else {
@@ -1011,6 +1172,9 @@ out:
 	}
 	if (back)
 		munmap(back, TEST_SIZE);
+	for (int i = 0; i < nls; i++)
+		if (ls[i].resv)
+			munmap(ls[i].resv, ls[i].resv_len);
 	if (dax_fd >= 0) {
 		/* Truncating waits in dax_layout_busy_page() until no page of the file has a reference
 		 * beyond its mapping; a leaked one makes it wait for ever (bounded here by the alarm). */

@@ -240,3 +240,106 @@ def test_events_of_a_refused_memslot_are_not_run():
     host = {"fwb": True, "dic": False, "mte": False, "page_size": 4096}
     res = harness.parse(RAW, "6.17.13", host, [case])[0][0]
     assert [(o["outcome"], o.get("result")) for o in res["ops"]] == [("not_run", None), ("event", "not_run")]
+
+
+LAYOUT_RAW = """\
+@@B [    0.1] CPU features: detected: Stage-2 Force Write-Back
+@@B [    0.1] CPU features: detected: Instruction cache invalidation not required for I/D coherence
+@@B [    1.1] kvm [1]: VHE mode initialized successfully
+@@C vm-split-log begin
+@@C vm-split-log cap_vm 1 0
+@@C vm-split-log memslot 1 0
+@@C vm-split-log memslot 2 -EINVAL
+@@C vm-split-block begin
+@@C vm-split-block memslot 1 0
+@@C vm-split-block memslot 2 0
+@@O vm-split-block 1 r 0xc0200008
+@@T vm-split-block 1 kvm_guest_fault: ipa 0xc0200000, hsr 0x93c08007, hxfar 0xc0200008, pc 0x10000070
+@@T vm-split-block 1 s2v_map: (kvm_pgtable_stage2_map+0x0/0x138) ipa=0xc0200000 size=0x200000 phys=0xa0000000 prot=0xe
+@@T vm-split-block 1 s2v_pte: (stage2_make_pte+0x0/0x70) new=0x00600000a0000445 addr=0xc0200000 level=2
+@@E vm-split-block 1 val 0x5332564d00000200
+@@O vm-split-block 2 r 0xc0201008
+@@E vm-split-block 2 val 0x5332564800000201
+@@C vm-split-block end 2
+@@C vm-delslot2 begin
+@@C vm-delslot2 memslot 1 0
+@@C vm-delslot2 memslot 2 0
+@@O vm-delslot2 1 r 0x40000008
+@@O vm-delslot2 2 r 0xc0000008
+@@O vm-delslot2 3 D 0 1
+@@T vm-delslot2 3 s2v_unmap: (kvm_pgtable_stage2_unmap+0x0/0x60) ipa=0xc0000000 size=0x200000
+@@E vm-delslot2 3 event 0
+@@O vm-delslot2 4 r 0xc0000008
+@@E vm-delslot2 4 mmio 0xc0000008 r 8
+@@C vm-delslot2 end 5
+"""
+
+
+def test_whole_vm_cases_are_lines_the_probe_reads():
+    """A layout case's line is a one-slot case's (backing `layout`) with one spec per memslot after its
+    operations, every VMA sized; the probe's accesses name their slot."""
+    from conformance.layout_cases import BY_ID as LAYOUT
+
+    line = LAYOUT["vm-split-block"].probe_line()
+    assert line == ("vm-split-block layout - - off 40 r:S2:512,r:S2:513 40000000:200000:-=anon@200000 "
+                    "c0000000:400000:-=anon@200000/devmem@1000/anon@1ff000")
+    assert LAYOUT["vm-split-mte"].probe_line().split()[3] == "mte"
+    delslot = LAYOUT["vm-delslot2"]
+    assert [delslot.item(i) for i in range(len(delslot.ops))] == [
+        "40000000r", "c0000000r", "delslot:c0000000", "c0000000r", "40000000r"]
+    assert len(harness.layout_cases_for("7.3.4")) == 6 and len(harness.layout_cases_for("7.3.4-16k")) == 5
+    # With 16K pages a 2 MiB block is a 32 MiB one and a 4K page a 16K one: page 512 of slot 2 is 2048.
+    big = {c.id: c for c in harness.layout_cases_for("7.3.4-16k")}["vm-split-block"]
+    assert big.probe_line().endswith("r:S2:2048,r:S2:2049 40000000:2000000:-=anon@2000000 "
+                                     "c0000000:4000000:-=anon@2000000/devmem@4000/anon@1ffc000")
+    # The probe compiles with the layout path (when the cross compiler is there, as `make conformance` has it).
+    import shutil
+    if shutil.which("aarch64-linux-gnu-gcc"):
+        import subprocess
+        out = subprocess.run(["aarch64-linux-gnu-gcc", "-fsyntax-only", "-Wall", "-Werror",
+                              str(harness.HERE / "probe" / "probe.c")], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+
+
+def test_each_memslot_s_registration_is_read_and_those_after_a_refusal_are_not_run():
+    from conformance.layout_cases import CASES as LAYOUT
+
+    host = harness.host_features(LAYOUT_RAW)
+    results = {r["id"]: r for r in harness.parse(LAYOUT_RAW, "6.17.13", host, list(LAYOUT))[0]}
+    log = results["vm-split-log"]
+    assert log["memslots"] == [{"slot": 1, "result": "ok"}, {"slot": 2, "result": "-EINVAL"}]
+    assert log["memslot"] == "-EINVAL" and [o["outcome"] for o in log["ops"]] == ["not_run"]
+    block = results["vm-split-block"]
+    assert block["memslot"] == "ok" and [m["result"] for m in block["memslots"]] == ["ok", "ok"]
+    first, second = block["ops"]
+    # Markers count 4K pages from the start of their own slot: page 0x201 of slot 2 read from hidden RAM.
+    assert (first["outcome"], first["s2"]["size"], first["marker"]) == ("map", 2 << 20, "own")
+    assert (second["outcome"], second["marker"]) == ("no_fault", "hidden RAM")
+    d = results["vm-delslot2"]
+    assert d["ops"][2]["event"] == "delslot:c0000000" and d["ops"][2]["result"] == "0"
+    assert d["ops"][3]["outcome"] == "exit_mmio"
+    assert results["vm-split-mte"]["skipped"] == "needs a host with MTE"
+
+
+def test_a_whole_vm_fixture_is_compared_slot_by_slot():
+    """What app.conformance compares of a layout case: each memslot's registration, and what an event on
+    slot 2 did there (its own window, not only the probe's slot 1)."""
+    from app import conformance
+    from conformance.layout_cases import CASES as LAYOUT
+
+    row = {"kernel": "6.17.13", "package": "p", "version": "v", "sha256": "s"}
+    fx, drawn = harness.make_fixture(row, "max", LAYOUT_RAW, 1.0, "10.0.2", "1:10.0.2", "2026-12-07", list(LAYOUT))
+    assert drawn is None and fx["model"] == "v6.17"
+    cases = {c["id"]: c for c in fx["cases"]}
+    assert "&s2=c0000000:400000:log&" in cases["vm-split-log"]["query"]
+    log = conformance.compare_case(fx, cases["vm-split-log"])
+    assert log["status"] == "same", log.get("diffs")
+    assert log["real"]["memslots"] == log["modelled"]["memslots"] == ["ok", "-EINVAL"]
+    d = conformance.compare_case(fx, cases["vm-delslot2"])
+    assert d["real"]["ops"][2]["unmap"] == ["0xc0000000+0x200000"] == d["modelled"]["ops"][2]["unmap"]
+    # A registration the model answers otherwise is a difference.
+    wrong = json.loads(json.dumps(cases["vm-split-log"]))
+    wrong["memslots"][1]["result"] = "ok"
+    wrong["memslot"] = "ok"
+    diffs = [x["what"] for x in conformance.compare_case(fx, wrong)["diffs"]]
+    assert "memslots: real ['ok', 'ok'], model ['ok', '-EINVAL']" in diffs
