@@ -21,7 +21,7 @@ decides identically and has no model of its own; patch-v5 stands for both.
 """
 from __future__ import annotations
 
-from .models import V6_14, CacheablePfnmapChecks
+from .models import V6_14, V6_17, CacheablePfnmapChecks
 from .series_early import PatchV1, PatchV2, PatchV4, PatchV5, pipeline_after, pipeline_before
 from .types import EFAULT, EINVAL, Exit
 
@@ -104,15 +104,7 @@ class BlockPfnmap(V6_14):
     device_var = "s2_force_noncacheable"
     uma_pipeline = pipeline_before(V6_14.uma_pipeline, "uma_noexec", "uma_mismatch")
     kvm_vma_is_cacheable = staticmethod(CacheablePfnmapChecks.kvm_vma_is_cacheable)
-
-    def uma_snapshot(self, sc, st, s2, t):
-        st.mte_allowed = "mteok" in sc.vma
-        st.allow_any_uc = "uc" in sc.vma
-        st.is_vma_cacheable = self.kvm_vma_is_cacheable(sc.mt)
-        if t:
-            t.step("uma.snapshot", "vma_cacheable", flags=sc.vma, mt=sc.mt, mte_allowed=st.mte_allowed,
-                   is_vma_cacheable=st.is_vma_cacheable)
-        return None
+    uma_snapshot = V6_17.uma_snapshot          # the VMA's flags and kvm_vma_is_cacheable(), read under the lock
 
     def special_device(self, sc) -> bool:
         """2/6: (vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) && !pfn_is_map_memory(pfn)."""
