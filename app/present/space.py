@@ -106,11 +106,14 @@ def picture(sc: Scenario, tr, snap: Snapshot, reveals: list) -> dict:
     registered = snap.phase != "memslot" or snap.memslot_result is not None
     done = [i for i, r in enumerate(reveals) if r is not None and r <= snap.n]
     starts = presenters.phase_starts(tr)
+    ipa = snap.know.get("ipa") if snap.phase == "fault" else None
+    if ipa is None and snap.phase == "fault" and snap.fault is not None:
+        ipa = tr.faults[snap.fault].ipa
     rows = []
     for r in regs:
         row = {"n": r.n, "x": r.x, "w": r.w, "start": f"{r.start:#x}", "end": f"{r.end:#x}",
                "size": size_text(r.size), "name": r.name, "slot": None, "kind": "hole", "vmas": [],
-               "result": "", "faults": []}
+               "result": "", "faults": [], "here": ipa is not None and r.start <= ipa < r.end}
         if r.slot is not None:
             s = r.slot
             answer = tr.slots[s.index] if s.index < len(tr.slots) else None
@@ -128,9 +131,6 @@ def picture(sc: Scenario, tr, snap: Snapshot, reveals: list) -> dict:
                 row["faults"].append({"n": i + 1, "headline": v.headline, "hazard": v.hazard_words,
                                       "guest": f.guest_result["kind"] if f.guest_result else ""})
         rows.append(row)
-    ipa = snap.know.get("ipa") if snap.phase == "fault" else None
-    if ipa is None and snap.phase == "fault" and snap.fault is not None:
-        ipa = tr.faults[snap.fault].ipa
     return {"rows": rows, "width": WIDTH, "bar_y": BAR_Y, "bar_h": BAR_H, "vma_h": VMA_H,
             "mark": x_of(regs, ipa) if ipa is not None else None, "ipa": None if ipa is None else f"{ipa:#x}",
             "top": f"{1 << sc.ipa:#x}", "bits": sc.ipa}

@@ -13,7 +13,7 @@ PAGES = [f"/v6.14/?{NVG}&step=20", f"/v6.17/?{NVG}", f"/present/v6.17/?{NVG}", f
          f"/embed/v6.17/?{NVG}&step=12", "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&host=dic&f=40000000r",
          "/v6.17/?slot=log&f=40000000r,40000000w",
          # a whole VM: the split slot on a host without DIC (v6.17 refuses it at its second VMA), and on v6.14
-         f"/v6.17/?{SPLIT}", f"/v6.14/?{SPLIT}&step=60"]
+         f"/v6.17/?{SPLIT}", f"/v6.14/?{SPLIT}&step=60", f"/present/v6.17/?{SPLIT}&step=60"]
 
 
 @pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])

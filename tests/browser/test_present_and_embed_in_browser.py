@@ -15,10 +15,12 @@ from tests.browser.conftest import ARTIFACTS
 NVG = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r"
 THREE = "vma=pfnmap,io,shared,maywrite&mem=dev&f=40000000r,40001000w,40002000x"
 # Decks a talk shows: the scenario, three faults with a growing table, host events, a
-# refused memslot, the guest's unaligned load on v6.14, a 48-bit VM (four levels), a 1 GiB block.
+# refused memslot, the guest's unaligned load on v6.14, a 48-bit VM (four levels), a 1 GiB block, a
+# whole VM of two memslots (its address space as a strip of regions across the slide).
 DECKS = [f"/v6.17/?{NVG}", f"/v6.17/?{THREE}", "/v7.3/?pg=2m&f=40000000w,logon,40000000w,unmap:40000000,40000000r",
          f"/v6.17/?{NVG}&host=fwb", f"/v6.14/?{NVG}.ua", "/v6.17/?ipa=48&f=40000000r,80000000r",
-         "/v7.1/?vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev&pg=1g&f=40000000r"]
+         "/v7.1/?vma=pfnmap,io,shared,maywrite,uc&mt=ngnrne&mem=dev&pg=1g&f=40000000r",
+         "/v6.17/?s2=c0000000:200000&v2=pfnmap,io,shared,maywrite:normal:dev&f=40000000r,c0000000r"]
 SCREENS = [(1920, 1080, 24), (1280, 720, 16)]
 SPILL = ".panel, .diagram, .step-now, .verdict-box, .player, .tbox, .field, .present-nav, .tcol, .path-html, .tree-html"
 
@@ -174,7 +176,7 @@ def test_the_speaker_notes_follow_the_deck_and_steer_it(browser, live_server):
 PHONE_PAGES = [f"/v6.14/?{NVG}&step=20", f"/v6.17/?{NVG}", f"/present/v6.17/?{NVG}", f"/embed/v6.17/?{NVG}&step=12",
                "/v6.17/?vma=pfnmap,io,shared,maywrite&mem=dev&f=" + ",".join(f"{0x4000_0000 + i * 0x1000:x}r"
                                                                             for i in range(20)),
-               f"/v6.14..v6.17/?{NVG}", "/glossary/", "/lessons/fail-early/?p=1"]
+               f"/v6.14..v6.17/?{NVG}", "/glossary/", "/lessons/fail-early/?p=1", "/v6.17/?preset=grace-vm"]
 
 
 @pytest.mark.parametrize("path", PHONE_PAGES)

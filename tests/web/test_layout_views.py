@@ -73,3 +73,17 @@ def test_the_behaviour_map_lists_every_vm_presets_memslots(client):
     assert html.count('scope="row">memslot') == sum(len(p.names) for p in VM_PRESETS.values())
     diff = client.get("/map/v6.14..v6.17/").data.decode()
     assert 'class="changed bad"' in diff
+
+
+def test_the_strip_of_regions_marks_the_one_the_current_access_is_in(client):
+    """The strip that stands for the drawing on phones and in presenter mode: one item per region, the
+    current fault's region marked with its IPA, and no region marked while memslots are registered."""
+    html = client.get(f"/v6.17/?{GRACE}&step=60").data.decode()
+    strip = html[html.index('class="space-strip"'):]
+    strip = strip[:strip.index("</ol>")]
+    assert strip.count("<li") == 10
+    here = re.findall(r'<li class="[^"]*here">(.*?)</li>', strip)
+    assert len(here) == 1 and "flash0 (firmware)" in here[0] and "← 0x0" in here[0]
+    html = client.get(f"/v6.17/?{GRACE}&step=3").data.decode()
+    strip = html[html.index('class="space-strip"'):]
+    assert " here" not in strip[:strip.index("</ol>")]

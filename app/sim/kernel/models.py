@@ -8,6 +8,40 @@ from .types import EFAULT, EINVAL, Exit
 NON_CACHEABLE_MT = ("nc", "ngnrne", "ngnre")   # MT_NORMAL_NC, MT_DEVICE_nGnRnE, MT_DEVICE_nGnRE
 
 
+class CacheablePfnmapChecks:
+    """What the merged series and its revisions v7 to v10 share: kvm_vma_is_cacheable(), the memslot
+    check of a cacheable VM_PFNMAP against the host's FWB and DIC, and capability 243 (answered by
+    kvm_arch_supports_cacheable_pfnmap() in the revisions, renamed kvm_supports_cacheable_pfnmap()
+    when merged: `supports_step`)."""
+
+    has_cacheable_pfnmap_cap = True
+    supports_step = "cap.arch_supports"
+
+    @staticmethod
+    def kvm_vma_is_cacheable(mt: str) -> bool:
+        """kvm_vma_is_cacheable(): any AttrIndx but NORMAL_NC, DEVICE_nGnRnE and DEVICE_nGnRE."""
+        return mt not in NON_CACHEABLE_MT
+
+    def prepare_pfnmap_cacheable(self, sc, flags, mt, t):
+        cacheable = self.kvm_vma_is_cacheable(mt)
+        if cacheable and not self.supports_cacheable_pfnmap(sc):
+            if t:
+                t.step("prepare.pfnmap_cacheable", "refuse", mt=mt, missing=self.missing(sc), is_vma_cacheable=True,
+                       supports_cacheable_pfnmap=False)
+            return EINVAL
+        if t:
+            t.step("prepare.pfnmap_cacheable", "cacheable" if cacheable else "noncacheable", mt=mt,
+                   is_vma_cacheable=cacheable)
+        return "ok"
+
+    def check_extension(self, sc, t):
+        r = int(self.supports_cacheable_pfnmap(sc))
+        if t:
+            t.step("cap.check_extension", "known", r=r, missing=self.missing(sc), cap=243)
+            t.step(self.supports_step, r=bool(r))
+        return r
+
+
 class V6_14(KvmArm64):
     """Mainline v6.14: stage-2 cacheability follows pfn_is_map_memory() alone."""
 
@@ -66,40 +100,16 @@ class PatchV3(V6_14):
         return None
 
 
-class V6_17(V6_14):
+class V6_17(CacheablePfnmapChecks, V6_14):
     """Mainline v6.17: the series as merged (memslot check, capability 243, FWB && DIC)."""
 
     id = "v6.17"
     tag = "v6.17.8"          # the lines are read from 6.17.8, whose decisions are v6.17's
     title = "mainline v6.17: the merged series: memslot check, capability 243, FWB and DIC required"
     device_var = "s2_force_noncacheable"
-    has_cacheable_pfnmap_cap = True
+    supports_step = "cap.supports"
     rejects_read_perm_fault = False
     releases_page_on_error = True      # 5f9466b50c1b, in 6.17.4: the model's lines are 6.17.8's
-
-    @staticmethod
-    def kvm_vma_is_cacheable(mt: str) -> bool:
-        """kvm_vma_is_cacheable(): any AttrIndx but NORMAL_NC, DEVICE_nGnRnE and DEVICE_nGnRE."""
-        return mt not in NON_CACHEABLE_MT
-
-    def prepare_pfnmap_cacheable(self, sc, flags, mt, t):
-        cacheable = self.kvm_vma_is_cacheable(mt)
-        if cacheable and not self.supports_cacheable_pfnmap(sc):
-            if t:
-                t.step("prepare.pfnmap_cacheable", "refuse", mt=mt, missing=self.missing(sc), is_vma_cacheable=True,
-                       supports_cacheable_pfnmap=False)
-            return EINVAL
-        if t:
-            t.step("prepare.pfnmap_cacheable", "cacheable" if cacheable else "noncacheable", mt=mt,
-                   is_vma_cacheable=cacheable)
-        return "ok"
-
-    def check_extension(self, sc, t):
-        r = int(self.supports_cacheable_pfnmap(sc))
-        if t:
-            t.step("cap.check_extension", "known", r=r, missing=self.missing(sc), cap=243)
-            t.step("cap.supports", r=bool(r))
-        return r
 
     def inject_fn(self, where, is_iabt):
         if where == "range":

@@ -21,44 +21,13 @@ decides identically and has no model of its own; patch-v5 stands for both.
 """
 from __future__ import annotations
 
-from .models import NON_CACHEABLE_MT, V6_14
+from .models import V6_14, V6_17, CacheablePfnmapChecks
 from .series_early import PatchV1, PatchV2, PatchV4, PatchV5, pipeline_after, pipeline_before
 from .types import EFAULT, EINVAL, Exit
 
 # ---- v7 ------------------------------------------------------------------------------------------
 
-class SupportsChecks:
-    """What v7 to v10 share: kvm_vma_is_cacheable(), the memslot check against
-    kvm_arch_supports_cacheable_pfnmap(), and capability 243."""
-
-    has_cacheable_pfnmap_cap = True
-
-    @staticmethod
-    def kvm_vma_is_cacheable(mt: str) -> bool:
-        """kvm_vma_is_cacheable(): any AttrIndx but NORMAL_NC, DEVICE_nGnRnE and DEVICE_nGnRE."""
-        return mt not in NON_CACHEABLE_MT
-
-    def prepare_pfnmap_cacheable(self, sc, flags, mt, t):
-        cacheable = self.kvm_vma_is_cacheable(mt)
-        if cacheable and not self.supports_cacheable_pfnmap(sc):
-            if t:
-                t.step("prepare.pfnmap_cacheable", "refuse", mt=mt, missing=self.missing(sc), is_vma_cacheable=True,
-                       supports_cacheable_pfnmap=False)
-            return EINVAL
-        if t:
-            t.step("prepare.pfnmap_cacheable", "cacheable" if cacheable else "noncacheable", mt=mt,
-                   is_vma_cacheable=cacheable)
-        return "ok"
-
-    def check_extension(self, sc, t):
-        r = int(self.supports_cacheable_pfnmap(sc))
-        if t:
-            t.step("cap.check_extension", "known", r=r, missing=self.missing(sc), cap=243)
-            t.step("cap.arch_supports", r=bool(r))
-        return r
-
-
-class PatchV7(SupportsChecks, V6_14):
+class PatchV7(CacheablePfnmapChecks, V6_14):
     """v7, 18 Jun 2025 <20250618065541.50049-1-ankita@nvidia.com>: 1/5 "Rename symbols to reflect whether CMO
     may be used", 2/5 "Block cacheable PFNMAP mapping", 3/5 "New function to determine hardware cache
     management support", 4/5 "Allow cacheable stage 2 mapping using VMA flags", 5/5 "Expose new KVM cap
@@ -134,16 +103,8 @@ class BlockPfnmap(V6_14):
     title = "mainline after 2a8dfab26677 alone (Jul 2025, on v6.14): every cacheable VM_PFNMAP refused"
     device_var = "s2_force_noncacheable"
     uma_pipeline = pipeline_before(V6_14.uma_pipeline, "uma_noexec", "uma_mismatch")
-    kvm_vma_is_cacheable = staticmethod(SupportsChecks.kvm_vma_is_cacheable)
-
-    def uma_snapshot(self, sc, st, s2, t):
-        st.mte_allowed = "mteok" in sc.vma
-        st.allow_any_uc = "uc" in sc.vma
-        st.is_vma_cacheable = self.kvm_vma_is_cacheable(sc.mt)
-        if t:
-            t.step("uma.snapshot", "vma_cacheable", flags=sc.vma, mt=sc.mt, mte_allowed=st.mte_allowed,
-                   is_vma_cacheable=st.is_vma_cacheable)
-        return None
+    kvm_vma_is_cacheable = staticmethod(CacheablePfnmapChecks.kvm_vma_is_cacheable)
+    uma_snapshot = V6_17.uma_snapshot          # the VMA's flags and kvm_vma_is_cacheable(), read under the lock
 
     def special_device(self, sc) -> bool:
         """2/6: (vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) && !pfn_is_map_memory(pfn)."""
@@ -177,7 +138,7 @@ class BlockPfnmap(V6_14):
         return "ok"
 
 
-class PatchV8(SupportsChecks, BlockPfnmap):
+class PatchV8(CacheablePfnmapChecks, BlockPfnmap):
     """v8, 20 Jun 2025 <20250620120946.2991-1-ankita@nvidia.com>: 1/6 "Rename the device variable to
     s2_force_noncacheable", 2/6 "Update the check to detect device memory", 3/6 "Block cacheable PFNMAP
     mapping", 4/6 "New function to determine hardware cache management support", 5/6 "Allow cacheable
