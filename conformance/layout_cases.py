@@ -12,7 +12,7 @@ order and stops at the first refusal, as QEMU does (`@@C <id> memslot <slot> <er
 written `<op>:T<page>` (memslot 1), `<op>:S<slot>:<page>` or `<op>:N<page>`; `delslot`, `logon` and
 `logoff` name their slot (`D:S2`). The harness (`--only-layout` runs only these) writes them to a
 fixture of their own per run, app/data/conformance/layout-<kernel id>-<cpu>.json, with each memslot's
-result as `memslots`; app/conformance.py compares that list with the model's (the JSON API's
+result as `memslots`; app/conformance/ compares that list with the model's (the JSON API's
 `memslots[].result`) and every access and event as it does for the one-slot cases. The sizes are 4K
 pages' (a /dev/mem VMA of 0x1000 bytes): the cases are run on the 4K kernels.
 

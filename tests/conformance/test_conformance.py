@@ -485,16 +485,16 @@ def test_the_case_rules_excuse_only_what_they_name():
     event whose own range reaches it; an age's young leaf only after a faulting LDADD since the last age."""
     end = conformance.TEST_IPA + conformance.SLOT_SIZE["4k"]
     ops = [{"op": "unmap", "event": "unmap:40000000:200000"}, {"op": "logon", "event": "logon"}]
-    assert conformance._probe_slot_ends_sooner(ops, 2, "result: real ok, model -EINVAL", {}, end)
-    assert not conformance._probe_slot_ends_sooner(ops, 2, "esr: real 0x1, model None", {}, end)
+    assert conformance.probe_slot_ends_sooner(ops, 2, "result: real ok, model -EINVAL", {}, end)
+    assert not conformance.probe_slot_ends_sooner(ops, 2, "esr: real 0x1, model None", {}, end)
     inside = [{"op": "unmap", "event": "unmap:40000000:1000"}, {"op": "logon", "event": "logon"}]
-    assert not conformance._probe_slot_ends_sooner(inside, 2, "result: real ok, model -EINVAL", {}, end)
+    assert not conformance.probe_slot_ends_sooner(inside, 2, "result: real ok, model -EINVAL", {}, end)
     ranged = ops[:1] + [{"op": "unmap", "event": "unmap:40003000"}]
-    assert not conformance._probe_slot_ends_sooner(ranged, 2, "unmap: real [], model ['0x40003000+0x1000']", {}, end)
+    assert not conformance.probe_slot_ends_sooner(ranged, 2, "unmap: real [], model ['0x40003000+0x1000']", {}, end)
     age = {"op": "age", "event": "age:40000000"}
     young = "young: real True, model False"
     faulted = [age, {"op": "ldadd", "outcome": "run_error"}, age]
-    assert conformance._young_from_an_atomics_walk(faulted, 3, young, {"ha": True}, end)
-    assert not conformance._young_from_an_atomics_walk(faulted, 3, young, {}, end)
-    assert not conformance._young_from_an_atomics_walk([age, {"op": "r", "outcome": "map"}, age], 3, young,
+    assert conformance.young_from_an_atomics_walk(faulted, 3, young, {"ha": True}, end)
+    assert not conformance.young_from_an_atomics_walk(faulted, 3, young, {}, end)
+    assert not conformance.young_from_an_atomics_walk([age, {"op": "r", "outcome": "map"}, age], 3, young,
                                                        {"ha": True}, end)

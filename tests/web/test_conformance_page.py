@@ -6,7 +6,7 @@ import pytest
 from app import conformance, create_app
 from app.sim import KERNELS
 
-UDMABUF_617 = "/v6.17/?vma=pfnmap,shared,maywrite&mem=sg&host=fwb,dic,mte,lpa2&pg=2m&gs1=off&f=40000000r,40001000r,40002000r,401ff000r"  # noqa: E501
+UDMABUF_617 = "/v6.17/?vma=pfnmap,shared,maywrite&mem=sg&host=fwb,dic,mte,lpa2,ha&pg=2m&gs1=off&f=40000000r,40001000r,40002000r,401ff000r"  # noqa: E501
 
 
 @pytest.fixture
