@@ -26,15 +26,7 @@ LEVELS = ("basic", "advanced")
 ASKS = ("outcome", "safe", "mixed")
 
 # The answer choices, one letter each; the letters are the answer sheet's alphabet.
-CHOICES = {
-    "A": "Mapped at stage 2 as Normal (cacheable) memory",
-    "B": "Mapped at stage 2 as Normal Non-cacheable memory",
-    "C": "Mapped at stage 2 as Device memory",
-    "D": "Refused at memslot registration: KVM_SET_USER_MEMORY_REGION fails",
-    "E": "Refused at fault time: KVM_RUN fails with an error",
-    "F": "At fault time KVM injects an abort into the guest",
-    "G": "At fault time KVM_RUN exits to the VMM (MMIO or NISV exit)",
-}
+CHOICES = questions.OUTCOME
 SHORT = {"A": "mapped Normal", "B": "mapped Normal-NC", "C": "mapped Device", "D": "memslot refused",
          "E": "KVM_RUN fails", "F": "abort injected", "G": "exit to the VMM"}
 # "Is this safe?": the hazard verdicts (questions.SAFE), one letter per kind, most serious first.
