@@ -117,5 +117,5 @@ CASE_RULES: tuple = (
     (probe_slot_ends_sooner,
      "the probe's memslot is 2 MiB (32 MiB with 16K pages) and an earlier unmap or replace reached its end; the "
      "permalink's memslot is 1 GiB, so past that end the model's VMA is still there, where the probe's slot had none",
-     "conformance/probe/probe.c: the test slot's size; README 'A permalink': memslot 1 is 1 GiB"),
+     "conformance/probe/probe.c: the test slot's size; README 'Permalinks': memslot 1 is 1 GiB at IPA 0x4000_0000"),
 )
