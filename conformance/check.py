@@ -1,6 +1,6 @@
 """Compare freshly recorded runs with their models, the way `make test` compares the committed ones.
 
-    python -m conformance.check DIR        # every linux-*.json and random-*.json.gz in DIR
+    python -m conformance.check DIR        # every linux-*.json, layout-*.json and random-*.json.gz in DIR
 
 Prints one line per run and per differing case, and closes with "N passed, N failed" (a case that
 could not be compared, e.g. no MTE on that CPU, is neither). Exit 1 if any case differs.
@@ -20,7 +20,8 @@ def main(argv=None) -> int:
     if len(args) != 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    files = sorted(Path(args[0]).glob("linux-*.json")) + sorted(Path(args[0]).glob("random-*.json.gz"))
+    files = [p for pattern in ("linux-*.json", "layout-*.json", "random-*.json.gz")
+             for p in sorted(Path(args[0]).glob(pattern))]
     if not files:
         print(f"conformance: no recorded run in {args[0]}")
         return 1
@@ -31,7 +32,8 @@ def main(argv=None) -> int:
         rows = [conformance.compare_case(fx, c) for c in fx["cases"]]
         same = [r for r in rows if r["status"] in ("same", "known")]
         bad = [r for r in rows if r["status"] in ("differs", "bad_permalink", "no_model")]
-        what = "random campaign" if "campaign" in fx else "hand-written cases"
+        what = "random campaign" if "campaign" in fx else "whole-VM cases" if path.name.startswith("layout-") \
+            else "hand-written cases"
         print(f"conformance: Linux {fx['kernel']['version']} on {fx['cpu']}, {what}, against {fx.get('model')}: "
               f"{len(same)} cases the same, {len(bad)} different, {len(rows) - len(same) - len(bad)} not compared")
         for r in bad:

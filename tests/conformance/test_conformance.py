@@ -498,3 +498,24 @@ def test_the_case_rules_excuse_only_what_they_name():
     assert not conformance.young_from_an_atomics_walk(faulted, 3, young, {}, end)
     assert not conformance.young_from_an_atomics_walk([age, {"op": "r", "outcome": "map"}, age], 3, young,
                                                        {"ha": True}, end)
+
+
+def test_the_ci_check_compares_a_fresh_runs_whole_vm_cases_too(tmp_path):
+    """`python -m conformance.check DIR` (what CI runs after recording one kernel) reads the whole-VM
+    fixture beside the one-slot one and fails on a difference."""
+    import shutil
+    import subprocess
+    import sys
+    src = conformance.fixture_dir()
+    for name in ("linux-7.3.4-max.json", "layout-7.3.4-max.json"):
+        shutil.copyfile(str(src.joinpath(name)), tmp_path / name)
+    run = subprocess.run([sys.executable, "-m", "conformance.check", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "whole-VM cases, against v7.3: 6 cases the same, 0 different" in run.stdout
+    layout = json.loads((tmp_path / "layout-7.3.4-max.json").read_text())
+    case = next(c for c in layout["cases"] if c.get("memslots"))
+    last = case["memslots"][-1]
+    last["result"] = "-EEXIST" if last["result"] != "-EEXIST" else "ok"
+    (tmp_path / "layout-7.3.4-max.json").write_text(json.dumps(layout))
+    run = subprocess.run([sys.executable, "-m", "conformance.check", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 1 and "1 failed" in run.stdout, run.stdout
