@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from app.conformance.readings import union
+
 from . import campaign
 from .cases import CASES, EVENTS
 from .layout_cases import CASES as LAYOUT_CASES
@@ -574,17 +576,6 @@ def _ranges(calls: list[str], name: str, *want: str) -> list[tuple[int, int]]:
             lo = int(kv["ipa"], 16)
             out.append((lo, lo + int(kv["size"], 16)))
     return out
-
-
-def union(ranges) -> list[tuple[int, int]]:
-    """Address ranges merged where they touch or overlap, in order."""
-    out: list[list[int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return [(a, b) for a, b in out]
 
 
 def _summarise(calls: list[str]) -> list[str]:

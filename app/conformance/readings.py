@@ -23,14 +23,15 @@ def desc_attrs(desc: int | None) -> str | None:
     return None if desc is None else f"{desc & ~DESC_OA:#018x}"
 
 
-def _union(ranges) -> list[list[int]]:
+def union(ranges) -> list[tuple[int, int]]:
+    """Address ranges merged where they touch or overlap, in order."""
     out: list[list[int]] = []
     for lo, hi in sorted(ranges):
         if out and lo <= out[-1][1]:
             out[-1][1] = max(out[-1][1], hi)
         else:
             out.append([lo, hi])
-    return out
+    return [(a, b) for a, b in out]
 
 
 def _clip(ranges, window) -> list[str]:
@@ -38,7 +39,7 @@ def _clip(ranges, window) -> list[str]:
     as 'start+size' in hex."""
     windows = window if isinstance(window[0], tuple) else (window,)
     kept = [(max(a, lo), min(b, hi)) for lo, hi in windows for a, b in ranges if a < hi and lo < b]
-    return [f"{a:#x}+{b - a:#x}" for a, b in _union(kept)]
+    return [f"{a:#x}+{b - a:#x}" for a, b in union(kept)]
 
 
 def _calls(op: dict, name: str, *want: str) -> list[tuple[int, int]]:
