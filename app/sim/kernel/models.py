@@ -34,6 +34,19 @@ class CacheablePfnmapChecks:
                    is_vma_cacheable=cacheable)
         return "ok"
 
+    def classify_cacheable_devpfn(self, sc, st, t):
+        """A cacheable VMA over memory outside the kernel's map: mapped cacheable where the host keeps it
+        coherent without cache maintenance by KVM (FWB and DIC), else KVM_RUN fails with -EFAULT."""
+        if not self.supports_cacheable_pfnmap(sc):
+            if t:
+                t.step("uma.classify", "cacheable_unsupported", missing=self.missing(sc), is_vma_cacheable=True,
+                       supports_cacheable_pfnmap=False)
+            return Exit("run_error", EFAULT)
+        if t:
+            t.step("uma.classify", "cacheable", **{self.device_var: False}, is_vma_cacheable=True,
+                   kind=self.s2_kind(st))
+        return None
+
     def check_extension(self, sc, t):
         r = int(self.supports_cacheable_pfnmap(sc))
         if t:
@@ -133,15 +146,7 @@ class V6_17(CacheablePfnmapChecks, V6_14):
             return self.classify_ram(sc, st, t, "special_ram" if special else "not_special")
         st.devpfn = True
         if st.is_vma_cacheable:
-            if not self.supports_cacheable_pfnmap(sc):
-                if t:
-                    t.step("uma.classify", "cacheable_unsupported", missing=self.missing(sc), is_vma_cacheable=True,
-                           supports_cacheable_pfnmap=False)
-                return Exit("run_error", EFAULT)
-            if t:
-                t.step("uma.classify", "cacheable", **{self.device_var: False}, is_vma_cacheable=True,
-                       kind=self.s2_kind(st))
-            return None
+            return self.classify_cacheable_devpfn(sc, st, t)
         st.device = True
         if t:
             t.step("uma.classify", "noncacheable", flags=sc.vma, mt=sc.mt, var=self.device_var,

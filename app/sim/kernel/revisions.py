@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .models import V6_14, V6_17, CacheablePfnmapChecks
 from .series_early import PatchV1, PatchV2, PatchV4, PatchV5, pipeline_after, pipeline_before
-from .types import EFAULT, EINVAL, Exit
+from .types import EINVAL, Exit
 
 # ---- v7 ------------------------------------------------------------------------------------------
 
@@ -171,15 +171,7 @@ class PatchV8(CacheablePfnmapChecks, BlockPfnmap):
                        what="VM_PFNMAP" if "pfnmap" in sc.vma else "VM_MIXEDMAP")
             return Exit("run_error", EINVAL)
         if self.may_be_cacheable(sc, st):
-            if not self.supports_cacheable_pfnmap(sc):
-                if t:
-                    t.step("uma.classify", "cacheable_unsupported", missing=self.missing(sc), is_vma_cacheable=True,
-                           supports_cacheable_pfnmap=False)
-                return Exit("run_error", EFAULT)
-            if t:
-                t.step("uma.classify", "cacheable", s2_force_noncacheable=False, is_vma_cacheable=True,
-                       kind=self.s2_kind(st))
-            return None
+            return self.classify_cacheable_devpfn(sc, st, t)
         st.device = True
         if t:
             case = "mixedmap_noncacheable" if st.is_vma_cacheable else "noncacheable"
