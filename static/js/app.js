@@ -346,6 +346,9 @@
   });
   document.addEventListener("htmx:error", (ev) => {
     const ctx = ev.detail.ctx;
+    // A step request a newer one replaced (hx-sync aborts it) is no error of the page: the newer
+    // step is on its way, and loading the older one as a page would undo the keys pressed since.
+    if (isStep(ctx) && ctx.request.action !== latest) return;
     want = null;
     if (isStep(ctx)) location.href = ctx.request.action;      // the plain link still works
   });
